@@ -1,0 +1,1 @@
+"""Standalone entry points, one per step: ``python -m sepcore.bin.<name> --help``."""

@@ -1,0 +1,92 @@
+"""``model.pt``: weights + model config + sample rate + source names, loadable alone.
+
+The file is a plain dict of tensors, strings and numbers, so it loads with
+``torch.load(weights_only=True)``: opening a shared model never runs its code.
+``format_version`` (sepcore.version.MODEL_FORMAT_VERSION) lets later versions of
+sepcore read files written by earlier ones; files from a newer sepcore are refused
+with a message saying so.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from sepcore.errors import ConfigError, ModelFileError
+from sepcore.io.atomic import atomic_torch_save
+from sepcore.models import build_model
+from sepcore.version import MODEL_FORMAT_VERSION, __version__
+
+FORMAT_NAME = "sepcore-model"
+
+
+@dataclass
+class LoadedModel:
+    model: nn.Module
+    model_cfg: dict
+    sample_rate: int
+    sources: list[str]
+    info: dict = field(default_factory=dict)
+    format_version: int = MODEL_FORMAT_VERSION
+
+
+def model_file_dict(
+    model: nn.Module, model_cfg: dict, sample_rate: int, sources: list[str], info: dict | None = None
+) -> dict:
+    return {
+        "format": FORMAT_NAME,
+        "format_version": MODEL_FORMAT_VERSION,
+        "sepcore_version": __version__,
+        "torch_version": torch.__version__,
+        "model": dict(model_cfg),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "sample_rate": int(sample_rate),
+        "sources": list(sources),
+        "info": dict(info or {}),
+    }
+
+
+def save_model_file(
+    path: str | os.PathLike, model: nn.Module, model_cfg: dict, sample_rate: int,
+    sources: list[str], info: dict | None = None,
+) -> None:
+    atomic_torch_save(model_file_dict(model, model_cfg, sample_rate, sources, info), path)
+
+
+def _upgrade(obj: dict, path) -> dict:
+    """Bring an older format version to the current layout (none older than 1 exists yet)."""
+    version = obj.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{path}: invalid format_version {version!r}")
+    if version > MODEL_FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: written by a newer sepcore (model format {version}, this sepcore "
+            f"{__version__} reads up to {MODEL_FORMAT_VERSION}); upgrade sepcore"
+        )
+    return obj
+
+
+def load_model_file(path: str | os.PathLike, map_location: str = "cpu") -> LoadedModel:
+    if not os.path.isfile(path):
+        raise ModelFileError(f"{path}: model file not found")
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # pickle errors, truncated zip, code objects refused by weights_only
+        raise ModelFileError(f"{path}: cannot load as a sepcore model ({type(e).__name__}: {e})")
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT_NAME:
+        raise ModelFileError(f"{path}: not a sepcore model file (no format '{FORMAT_NAME}')")
+    obj = _upgrade(obj, path)
+    try:
+        model = build_model(obj["model"])
+        model.load_state_dict(obj["state_dict"])
+    except (ConfigError, RuntimeError, KeyError) as e:
+        raise ModelFileError(f"{path}: model does not match its config ({e})") from None
+    model.eval()
+    return LoadedModel(
+        model=model, model_cfg=dict(obj["model"]), sample_rate=int(obj["sample_rate"]),
+        sources=list(obj["sources"]), info=dict(obj.get("info", {})),
+        format_version=int(obj["format_version"]),
+    )

@@ -1,0 +1,139 @@
+"""Conv-TasNet (Luo & Mesgarani, "Conv-TasNet: Surpassing ideal time-frequency
+magnitude masking for speech separation", IEEE/ACM TASLP 2019).
+
+A learned encoder (1-D conv, ``N`` filters of ``L`` samples, hop ``L // 2``), a
+temporal convolutional network (``R`` repeats of ``X`` dilated depthwise-separable
+blocks with ``H`` channels, kernel ``P``, bottleneck ``B``, skip channels ``Sc``)
+that estimates one mask per source, and a transposed-conv decoder.
+
+Defaults are the paper's best non-causal configuration (Table II: N=512, L=16,
+B=128, H=512, Sc=128, P=3, X=8, R=3, gLN; 5.1 M parameters).
+
+Causality: with ``causal: true`` the TCN pads only on the left and the norm is
+cumulative (cLN), so no frame sees a later frame. As in the paper, the encoder
+window itself is the algorithmic latency: an output sample depends on the input
+up to ``L - 1`` samples after it (2 ms at 8 kHz for L=16), never further.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sepcore.errors import ConfigError
+from sepcore.nn.norm import CAUSAL_NORMS, make_norm
+
+MASK_NONLINEARITIES = ("sigmoid", "relu", "softmax", "tanh", "linear")
+
+
+class TCNBlock(nn.Module):
+    """1x1 conv → PReLU → norm → dilated depthwise conv → PReLU → norm → residual/skip 1x1."""
+
+    def __init__(self, B: int, H: int, P: int, dilation: int, Sc: int, norm: str, causal: bool):
+        super().__init__()
+        self.causal = causal
+        self.pad = (P - 1) * dilation
+        self.in_conv = nn.Conv1d(B, H, 1)
+        self.act1 = nn.PReLU()
+        self.norm1 = make_norm(norm, H)
+        self.dconv = nn.Conv1d(H, H, P, dilation=dilation, groups=H)
+        self.act2 = nn.PReLU()
+        self.norm2 = make_norm(norm, H)
+        self.res_conv = nn.Conv1d(H, B, 1)
+        self.skip_conv = nn.Conv1d(H, Sc, 1) if Sc else None
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        y = self.norm1(self.act1(self.in_conv(x)))
+        if self.causal:
+            y = F.pad(y, (self.pad, 0))
+        else:
+            y = F.pad(y, (self.pad // 2, self.pad - self.pad // 2))
+        y = self.norm2(self.act2(self.dconv(y)))
+        skip = self.skip_conv(y) if self.skip_conv is not None else None
+        return x + self.res_conv(y), skip
+
+
+class ConvTasNet(nn.Module):
+    def __init__(
+        self,
+        num_sources: int = 2,
+        N: int = 512,
+        L: int = 16,
+        B: int = 128,
+        H: int = 512,
+        P: int = 3,
+        X: int = 8,
+        R: int = 3,
+        Sc: int = 128,
+        norm: str | None = None,
+        causal: bool = False,
+        mask_nonlinear: str = "sigmoid",
+    ):
+        super().__init__()
+        if num_sources < 1:
+            raise ConfigError(f"num_sources must be >= 1, got {num_sources}")
+        if L < 2 or L % 2:
+            raise ConfigError(f"L (encoder window) must be an even number >= 2, got {L}")
+        if mask_nonlinear not in MASK_NONLINEARITIES:
+            raise ConfigError(
+                f"unknown mask_nonlinear {mask_nonlinear!r}; expected one of "
+                f"{', '.join(MASK_NONLINEARITIES)}"
+            )
+        norm = norm or ("cLN" if causal else "gLN")
+        if causal and norm not in CAUSAL_NORMS:
+            raise ConfigError(f"norm {norm!r} looks at future frames; with causal: true use cLN")
+        self.num_sources, self.N, self.L, self.stride = num_sources, N, L, L // 2
+        self.P, self.X, self.R, self.causal = P, X, R, causal
+        self.mask_nonlinear = mask_nonlinear
+
+        self.encoder = nn.Conv1d(1, N, L, stride=self.stride, bias=False)
+        self.in_norm = make_norm(norm, N)
+        self.bottleneck = nn.Conv1d(N, B, 1)
+        self.blocks = nn.ModuleList(
+            TCNBlock(B, H, P, 2**x, Sc, norm, causal) for _ in range(R) for x in range(X)
+        )
+        self.use_skip = bool(Sc)
+        self.mask_act = nn.PReLU()
+        self.mask_conv = nn.Conv1d(Sc if Sc else B, num_sources * N, 1)
+        self.decoder = nn.ConvTranspose1d(N, 1, L, stride=self.stride, bias=False)
+
+    def receptive_field(self) -> int:
+        """Input samples on either side of an output sample that can influence it."""
+        frames = self.R * (self.P - 1) * (2**self.X - 1)
+        side = frames if self.causal else (frames + 1) // 2
+        return side * self.stride + self.L
+
+    def _masks(self, w: torch.Tensor) -> torch.Tensor:
+        x = self.bottleneck(self.in_norm(w))
+        skip_sum = 0.0
+        for block in self.blocks:
+            x, skip = block(x)
+            if skip is not None:
+                skip_sum = skip_sum + skip
+        y = self.mask_conv(self.mask_act(skip_sum if self.use_skip else x))
+        y = y.view(y.shape[0], self.num_sources, self.N, -1)
+        if self.mask_nonlinear == "sigmoid":
+            return torch.sigmoid(y)
+        if self.mask_nonlinear == "relu":
+            return F.relu(y)
+        if self.mask_nonlinear == "softmax":
+            return torch.softmax(y, dim=1)
+        if self.mask_nonlinear == "tanh":
+            return torch.tanh(y)
+        return y
+
+    def forward(self, mixture: torch.Tensor) -> torch.Tensor:
+        """``[batch, time]`` (or ``[time]``) → ``[batch, sources, time]``."""
+        squeeze = mixture.dim() == 1
+        if squeeze:
+            mixture = mixture.unsqueeze(0)
+        T = mixture.shape[-1]
+        frames = max(1, -(-(T - self.L) // self.stride) + 1)
+        padded = (frames - 1) * self.stride + self.L
+        x = F.pad(mixture, (0, padded - T)).unsqueeze(1)
+        w = F.relu(self.encoder(x))  # [B, N, frames]
+        masked = w.unsqueeze(1) * self._masks(w)  # [B, S, N, frames]
+        out = self.decoder(masked.reshape(-1, self.N, masked.shape[-1]))
+        out = out.view(mixture.shape[0], self.num_sources, -1)[..., :T]
+        return out[0] if squeeze else out

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Usage: tools/install.sh [--system true|false]
+#
+# Sets up everything sepcore needs, idempotently:
+#   1. Debian packages (sox, espeak-ng, flite, festival + a voice): installed with
+#      apt-get when run as root, otherwise the exact command is printed and the
+#      script exits non-zero. Skipped when all programs are already present.
+#   2. tools/venv: a Python virtual environment.
+#   3. torch (TORCH_VERSION, default 2.13.0; set TORCH_INDEX_URL for a CUDA build),
+#      then requirements.txt with that torch pinned so pip cannot replace it,
+#      then sepcore itself in editable mode (provides the sepcore-separate command).
+# A second run with nothing to do finishes in about a second.
+#
+# Environment:
+#   TORCH_VERSION     torch version to install (default 2.13.0)
+#   TORCH_INDEX_URL   extra index for torch wheels (e.g. a CUDA index); default none
+#   PYTHON            python interpreter used to create the venv (default python3)
+set -euo pipefail
+
+system=true
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --system) system="$2"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "$0: unknown option '$1' (expected --system true|false)" >&2; exit 1 ;;
+  esac
+done
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv=$root/tools/venv
+torch_version=${TORCH_VERSION:-2.13.0}
+python=${PYTHON:-python3}
+
+# --- 1. Debian packages -----------------------------------------------------------
+debian_packages="sox libsox-fmt-all espeak-ng flite festival festvox-kdlpc16k"
+missing_programs=""
+for prog in sox espeak-ng flite festival text2wave; do
+  command -v "$prog" >/dev/null 2>&1 || missing_programs="$missing_programs $prog"
+done
+if [ "$system" = true ] && [ -n "$missing_programs" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "install.sh: installing Debian packages ($debian_packages)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $debian_packages >/dev/null
+  else
+    echo "install.sh: missing programs:$missing_programs" >&2
+    echo "install.sh: run as root:  apt-get update && apt-get install -y $debian_packages" >&2
+    exit 1
+  fi
+fi
+
+# --- 2. virtual environment ---------------------------------------------------------
+stamp=$venv/.sepcore-installed
+want="torch=$torch_version requirements=$(cksum < "$root/requirements.txt" | cut -d' ' -f1) pyproject=$(cksum < "$root/pyproject.toml" | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+if [ ! -x "$venv/bin/python" ]; then
+  echo "install.sh: creating $venv"
+  "$python" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+
+# --- 3. torch first, then the rest with torch pinned -------------------------------
+installed_torch=$("$venv/bin/python" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null || true)
+if [ "$installed_torch" != "$torch_version" ]; then
+  echo "install.sh: installing torch==$torch_version"
+  if [ -n "${TORCH_INDEX_URL:-}" ]; then
+    "${pip[@]}" install "torch==$torch_version" --extra-index-url "$TORCH_INDEX_URL"
+  else
+    "${pip[@]}" install "torch==$torch_version"
+  fi
+fi
+constraints=$(mktemp)
+trap 'rm -f "$constraints"' EXIT
+"$venv/bin/python" -c 'import torch; print("torch==" + torch.__version__)' > "$constraints"
+echo "install.sh: installing requirements.txt (torch pinned to $(cat "$constraints"))"
+"${pip[@]}" install -r "$root/requirements.txt" -c "$constraints"
+"${pip[@]}" install --no-deps --no-build-isolation -e "$root"
+echo "$want" > "$stamp.tmp" && mv "$stamp.tmp" "$stamp"
+echo "install.sh: done ($venv)"

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Usage: . utils/parse_options.sh   (sourced by a script, after its defaults)
+#
+# Kaldi-style option parsing. For every leading option of the calling script:
+#   --foo-bar value  or  --foo-bar=value   sets the already-defined variable foo_bar
+#                                          ("unknown option --foo-bar" if there is none);
+#                                          a variable whose value is true/false accepts
+#                                          only true or false.
+#   --config file    sources a file of var=value lines (before the other options, so
+#                    options on the command line win).
+#   --help, -h       prints $help_message, or else the '# Usage:' comment block at the
+#                    top of the calling script, and exits 0.
+# Parsing stops at the first argument that is not an option, or after '--'.
+# The options are removed from the positional parameters ("$@") of the caller.
+
+# All helper variables start with _po_ because this file runs in the caller's scope.
+
+_po_script=${BASH_SOURCE[1]:-$0}
+_po_prog=$(basename "$_po_script")
+
+_po_usage() {
+  if [ -n "${help_message:-}" ]; then
+    printf '%b\n' "$help_message"
+  elif [ -f "$_po_script" ]; then
+    # The '# Usage:' line and the comment lines right after it (blank '#' lines included).
+    awk '/^#[[:space:]]*Usage:/ { on = 1 }
+         on && !/^#/ { exit }
+         on { sub(/^# ?/, ""); print }' "$_po_script"
+  else
+    echo "$_po_prog: no usage information"
+  fi
+}
+
+_po_set() {  # _po_set <option-as-given> <value>
+  local opt=$1 value=$2 name old
+  name=${opt#--}
+  name=${name%%=*}
+  name=${name//-/_}
+  if ! [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || [ -z "${!name+x}" ]; then
+    echo "$_po_prog: unknown option ${opt%%=*} (see $_po_prog --help)" >&2
+    return 1
+  fi
+  old=${!name}
+  if { [ "$old" = true ] || [ "$old" = false ]; } && [ "$value" != true ] && [ "$value" != false ]; then
+    echo "$_po_prog: option ${opt%%=*} expects true or false, got '$value'" >&2
+    return 1
+  fi
+  printf -v "$name" '%s' "$value"
+}
+
+# Pass 1: source --config files first (lower priority than command-line options).
+_po_args=("$@")
+_po_i=0
+while [ "$_po_i" -lt "${#_po_args[@]}" ]; do
+  _po_a=${_po_args[$_po_i]}
+  case "$_po_a" in
+    --) break ;;
+    --config=*|--config)
+      if [ "$_po_a" = --config ]; then
+        _po_f=${_po_args[$((_po_i + 1))]:-}
+        _po_i=$((_po_i + 2))
+      else
+        _po_f=${_po_a#--config=}
+        _po_i=$((_po_i + 1))
+      fi
+      if [ ! -r "$_po_f" ]; then
+        echo "$_po_prog: cannot read config file '$_po_f' (from --config)" >&2
+        exit 1
+      fi
+      # shellcheck disable=SC1090
+      . "$_po_f" ;;
+    --help|-h) _po_i=$((_po_i + 1)) ;;
+    --*=*) _po_i=$((_po_i + 1)) ;;
+    --?*) _po_i=$((_po_i + 2)) ;;
+    *) break ;;
+  esac
+done
+unset _po_args _po_i _po_a _po_f
+
+# Pass 2: the options themselves.
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --) shift; break ;;
+    --help|-h) _po_usage; exit 0 ;;
+    --config=*) shift ;;
+    --config) shift 2 || shift ;;
+    --*=*) _po_set "$1" "${1#*=}" || exit 1; shift ;;
+    --?*)
+      if [ $# -lt 2 ]; then
+        echo "$_po_prog: option $1 needs a value" >&2
+        exit 1
+      fi
+      _po_set "$1" "$2" || exit 1
+      shift 2 ;;
+    *) break ;;
+  esac
+done
+
+# An empty --cmd is almost always a scripting mistake (e.g. an unset variable in cmd.sh).
+if [ -n "${cmd+x}" ] && [ -z "$cmd" ]; then
+  echo "$_po_prog: empty argument to --cmd" >&2
+  exit 1
+fi
+
+unset -f _po_set _po_usage
+unset _po_script _po_prog
+true
