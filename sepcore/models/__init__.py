@@ -12,9 +12,11 @@ from torch import nn
 
 from sepcore.errors import ConfigError
 from sepcore.models.convtasnet import ConvTasNet
+from sepcore.models.dprnn import DPRNN
 
 MODELS: dict[str, type[nn.Module]] = {
     "convtasnet": ConvTasNet,
+    "dprnn": DPRNN,
 }
 
 

@@ -1,0 +1,204 @@
+"""DPRNN-TasNet (Luo, Chen & Yoshioka, "Dual-path RNN: efficient long sequence
+modeling for time-domain single-channel speech separation", ICASSP 2020).
+
+A learned encoder (1-D conv, ``n_filters`` filters of ``kernel_size`` samples, hop
+``kernel_size // 2``), a dual-path RNN mask estimator and a transposed-conv decoder:
+
+- the encoder frames (after gLN and a 1x1 bottleneck to ``bn_chan``) are cut into
+  chunks of ``chunk_size`` frames with hop ``hop_size`` (50 % overlap by default);
+- each of the ``n_repeats`` blocks runs a BLSTM *inside* every chunk (intra-chunk,
+  local) and then an (optionally bidirectional) LSTM *across* chunks at each
+  position (inter-chunk, global), each followed by a linear projection, a norm and
+  a residual connection;
+- the chunks are overlap-added back, gated (tanh x sigmoid) and projected to one
+  mask per source.
+
+Defaults follow the paper / Asteroid's ``DPRNNTasNet`` (64 filters, kernel 16,
+chunk 100, 6 blocks, 128 units; about 3.6 M parameters). The paper's best setting
+is kernel 2 with chunk 250.
+
+Context: the inter-chunk RNN sees the whole input, so the model is global: every
+output sample depends on every input sample. ``receptive_field()`` therefore does
+not bound the context; it returns the span of one chunk hop on each side
+(``chunk_size * stride`` samples), the part of the context the intra-chunk RNN
+sees directly, which is the smallest overlap worth using when a long input is
+separated in pieces. Use pieces of several seconds (as in training) for DPRNN.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sepcore.errors import ConfigError
+from sepcore.nn.norm import make_norm
+
+MASK_NONLINEARITIES = ("sigmoid", "relu", "softmax", "tanh", "linear")
+ENCODER_ACTIVATIONS = ("linear", "relu")
+RNN_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+DPRNN_NORMS = ("gLN", "chanLN", "BN")
+
+
+class DualPathBlock(nn.Module):
+    """Intra-chunk RNN → linear → norm → residual, then the same across chunks.
+
+    Input and output ``[batch, channels, chunk_size, num_chunks]``.
+    """
+
+    def __init__(
+        self, channels: int, hid_size: int, norm: str, bidirectional: bool, rnn_type: str,
+        num_layers: int, dropout: float,
+    ):
+        super().__init__()
+        rnn = RNN_TYPES[rnn_type]
+        drop = dropout if num_layers > 1 else 0.0
+        self.intra_rnn = rnn(channels, hid_size, num_layers, batch_first=True,
+                             bidirectional=True, dropout=drop)
+        self.intra_linear = nn.Linear(2 * hid_size, channels)
+        self.intra_norm = make_norm(norm, channels)
+        self.inter_rnn = rnn(channels, hid_size, num_layers, batch_first=True,
+                             bidirectional=bidirectional, dropout=drop)
+        self.inter_linear = nn.Linear((2 if bidirectional else 1) * hid_size, channels)
+        self.inter_norm = make_norm(norm, channels)
+
+    @staticmethod
+    def _norm(norm: nn.Module, y: torch.Tensor) -> torch.Tensor:
+        b, c, k, s = y.shape
+        return norm(y.reshape(b, c, k * s)).reshape(b, c, k, s)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, k, s = x.shape
+        # intra-chunk: sequences of length k, one per (batch, chunk)
+        y = x.permute(0, 3, 2, 1).reshape(b * s, k, c)
+        y = self.intra_linear(self.intra_rnn(y)[0])
+        y = y.reshape(b, s, k, c).permute(0, 3, 2, 1)
+        x = x + self._norm(self.intra_norm, y)
+        # inter-chunk: sequences of length s, one per (batch, position in chunk)
+        y = x.permute(0, 2, 3, 1).reshape(b * k, s, c)
+        y = self.inter_linear(self.inter_rnn(y)[0])
+        y = y.reshape(b, k, s, c).permute(0, 3, 1, 2)
+        return x + self._norm(self.inter_norm, y)
+
+
+class DPRNN(nn.Module):
+    def __init__(
+        self,
+        num_sources: int = 2,
+        n_filters: int = 64,
+        kernel_size: int = 16,
+        bn_chan: int = 128,
+        hid_size: int = 128,
+        chunk_size: int = 100,
+        hop_size: int | None = None,
+        n_repeats: int = 6,
+        norm: str = "gLN",
+        bidirectional: bool = True,
+        rnn_type: str = "lstm",
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        mask_nonlinear: str = "sigmoid",
+        encoder_activation: str = "linear",
+    ):
+        super().__init__()
+        if num_sources < 1:
+            raise ConfigError(f"num_sources must be >= 1, got {num_sources}")
+        if kernel_size < 2 or kernel_size % 2:
+            raise ConfigError(f"kernel_size must be an even number >= 2, got {kernel_size}")
+        hop_size = chunk_size // 2 if hop_size is None else hop_size
+        if chunk_size < 2 or not 1 <= hop_size <= chunk_size:
+            raise ConfigError(
+                f"need chunk_size >= 2 and 1 <= hop_size <= chunk_size, got chunk_size "
+                f"{chunk_size}, hop_size {hop_size}"
+            )
+        if mask_nonlinear not in MASK_NONLINEARITIES:
+            raise ConfigError(f"unknown mask_nonlinear {mask_nonlinear!r}; expected one of "
+                              f"{', '.join(MASK_NONLINEARITIES)}")
+        if encoder_activation not in ENCODER_ACTIVATIONS:
+            raise ConfigError(f"unknown encoder_activation {encoder_activation!r}; expected one "
+                              f"of {', '.join(ENCODER_ACTIVATIONS)}")
+        if rnn_type.lower() not in RNN_TYPES:
+            raise ConfigError(f"unknown rnn_type {rnn_type!r}; expected one of "
+                              f"{', '.join(RNN_TYPES)}")
+        if norm not in DPRNN_NORMS:
+            raise ConfigError(f"norm {norm!r} is not usable in DPRNN (chunks are processed "
+                              f"out of time order); expected one of {', '.join(DPRNN_NORMS)}")
+        self.num_sources, self.N, self.L, self.stride = (
+            num_sources, n_filters, kernel_size, kernel_size // 2)
+        self.chunk_size, self.hop_size = chunk_size, hop_size
+        self.mask_nonlinear, self.encoder_activation = mask_nonlinear, encoder_activation
+
+        self.encoder = nn.Conv1d(1, n_filters, kernel_size, stride=self.stride, bias=False)
+        self.in_norm = make_norm(norm, n_filters)
+        self.bottleneck = nn.Conv1d(n_filters, bn_chan, 1)
+        self.blocks = nn.ModuleList(
+            DualPathBlock(bn_chan, hid_size, norm, bidirectional, rnn_type.lower(), num_layers,
+                          dropout)
+            for _ in range(n_repeats)
+        )
+        self.out_act = nn.PReLU()
+        self.out_conv = nn.Conv2d(bn_chan, num_sources * bn_chan, 1)
+        self.gate_tanh = nn.Conv1d(bn_chan, bn_chan, 1)
+        self.gate_sigmoid = nn.Conv1d(bn_chan, bn_chan, 1)
+        self.mask_conv = nn.Conv1d(bn_chan, n_filters, 1, bias=False)
+        self.decoder = nn.ConvTranspose1d(n_filters, 1, kernel_size, stride=self.stride,
+                                          bias=False)
+
+    def receptive_field(self) -> int:
+        """One chunk of encoder frames in samples (the model is global; see module doc)."""
+        return self.chunk_size * self.stride + self.L
+
+    def _chunk(self, x: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """``[B, C, F]`` → ``[B, C, chunk, S]``; returns the padded length too."""
+        k, p = self.chunk_size, self.hop_size
+        frames = x.shape[-1]
+        # pad one hop in front and enough at the back for whole chunks
+        total = max(frames + 2 * p, k)
+        total = k + -(-(total - k) // p) * p
+        x = F.pad(x, (p, total - frames - p))
+        return x.unfold(-1, k, p).transpose(2, 3), total
+
+    def _unchunk(self, y: torch.Tensor, total: int, frames: int) -> torch.Tensor:
+        """Overlap-add ``[B, C, chunk, S]`` back to ``[B, C, frames]``."""
+        b, c, k, s = y.shape
+        y = F.fold(y.reshape(b, c * k, s), output_size=(total, 1), kernel_size=(k, 1),
+                   stride=(self.hop_size, 1))
+        return y.reshape(b, c, total)[..., self.hop_size:self.hop_size + frames]
+
+    def _masks(self, w: torch.Tensor) -> torch.Tensor:
+        b, _, frames = w.shape
+        x = self.bottleneck(self.in_norm(w))
+        x, total = self._chunk(x)
+        for block in self.blocks:
+            x = block(x)
+        y = self.out_conv(self.out_act(x))  # [B, S*bn, chunk, chunks]
+        y = y.reshape(b * self.num_sources, -1, y.shape[-2], y.shape[-1])
+        y = self._unchunk(y, total, frames)  # [B*S, bn, frames]
+        y = torch.tanh(self.gate_tanh(y)) * torch.sigmoid(self.gate_sigmoid(y))
+        y = self.mask_conv(y).reshape(b, self.num_sources, self.N, frames)
+        if self.mask_nonlinear == "sigmoid":
+            return torch.sigmoid(y)
+        if self.mask_nonlinear == "relu":
+            return F.relu(y)
+        if self.mask_nonlinear == "softmax":
+            return torch.softmax(y, dim=1)
+        if self.mask_nonlinear == "tanh":
+            return torch.tanh(y)
+        return y
+
+    def forward(self, mixture: torch.Tensor) -> torch.Tensor:
+        """``[batch, time]`` (or ``[time]``) → ``[batch, sources, time]``."""
+        squeeze = mixture.dim() == 1
+        if squeeze:
+            mixture = mixture.unsqueeze(0)
+        T = mixture.shape[-1]
+        frames = max(1, -(-(T - self.L) // self.stride) + 1)
+        padded = (frames - 1) * self.stride + self.L
+        x = F.pad(mixture, (0, padded - T)).unsqueeze(1)
+        w = self.encoder(x)  # [B, N, frames]
+        if self.encoder_activation == "relu":
+            w = F.relu(w)
+        masked = w.unsqueeze(1) * self._masks(w)  # [B, S, N, frames]
+        out = self.decoder(masked.reshape(-1, self.N, frames))
+        out = out.view(mixture.shape[0], self.num_sources, -1)[..., :T]
+        return out[0] if squeeze else out
