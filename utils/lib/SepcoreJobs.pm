@@ -40,13 +40,13 @@ sub die_usage {
 }
 
 # Join the arguments into one shell command line the way Kaldi does: an argument
-# without white space is used as is (so '|', '>' and '&&' keep their meaning),
-# anything else is single-quoted.
+# without white space or quotes is used as is (so '|', '>' and '&&' keep their
+# meaning), anything else is single-quoted.
 sub join_command {
   my @args = @_;
   my @out;
   for my $a (@args) {
-    if ($a =~ /^\S+$/) {
+    if ($a =~ /^[^\s'"\\]+$/) {
       push @out, $a;
     } else {
       (my $q = $a) =~ s/'/'\\''/g;
@@ -93,7 +93,7 @@ sub parse_args {
   die_usage($prog, "expected a log file and a command") if @argv < 2;
   my $logfile = shift @argv;
   if (defined $jobname && $end > $start && index($logfile, $jobname) < 0) {
-    die_usage($prog, "$end-$start+1 jobs but the log file '$logfile' does not contain $jobname");
+    die_usage($prog, ($end - $start + 1) . " jobs but the log file '$logfile' does not contain $jobname");
   }
   for my $k (qw(max_jobs_run num_threads)) {
     next unless defined $opts{$k};

@@ -1,0 +1,56 @@
+#!/usr/bin/env perl
+# Usage: queue.pl [options] [JOB=1:N] <log-file> <command> [args...]
+#  e.g.: queue.pl --gpu 1 --mem 8G JOB=1:4 exp/log/separate.JOB.log \
+#          python -m sepcore.bin.separate --part JOB ...
+#
+# The same interface as run.pl, on a Grid Engine cluster: writes a job script
+# <log-dir>/q/<name>.sh (one task per job id), submits it with 'qsub -t 1:N',
+# waits until every task has written its done marker, and exits 1 with
+# 'queue.pl: K / N failed, log is in ...' if any job failed. Tasks that vanish
+# from qstat without a marker (killed) count as failed. The job runs in the
+# current directory with the submitting environment (qsub -V) and sources
+# ./path.sh if there is one.
+#
+# Options:
+#   --max-jobs-run N   at most N tasks at a time (-tc N)
+#   --gpu G            -l gpu=G                       (0: nothing)
+#   --mem M            -l mem_free=M,ram_free=M       (e.g. 4G)
+#   --num-threads T    -pe smp T                      (1: nothing)
+#   --time T           -l h_rt=T
+#   --config F         a Kaldi-style config replacing the built-in one (conf/queue.conf):
+#                      'command qsub ...', 'option name=* args with $0',
+#                      'option name=value args', 'default name=value'
+
+use strict;
+use warnings;
+use FindBin qw($RealBin);
+use lib "$RealBin/lib";
+use SepcoreJobs;
+
+my $default_config = <<'EOF';
+command qsub -V -cwd -S /bin/bash -j y -terse
+option gpu=0
+option gpu=* -l gpu=$0
+option mem=0
+option mem=* -l mem_free=$0,ram_free=$0
+option num_threads=1
+option num_threads=* -pe smp $0
+option time=* -l h_rt=$0
+EOF
+
+SepcoreJobs::run_cluster(
+  prog => 'queue.pl',
+  default_config => $default_config,
+  task_var => 'SGE_TASK_ID',
+  submit_args => sub {
+    my ($job, $base, $qdir, $out) = @_;
+    my @args = ('-t', "$job->{start}:$job->{end}", '-N', $base, '-o', $out);
+    push @args, ('-tc', $job->{opts}{max_jobs_run}) if defined $job->{opts}{max_jobs_run};
+    return @args;
+  },
+  parse_id => sub {
+    my ($output) = @_;  # -terse prints e.g. "12345.1-4:1"
+    return $output =~ /^\s*(\d+)/m ? $1 : undef;
+  },
+  status_cmd => sub { my ($id) = @_; return ('qstat', '-j', $id); },
+);

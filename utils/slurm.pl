@@ -1,0 +1,55 @@
+#!/usr/bin/env perl
+# Usage: slurm.pl [options] [JOB=1:N] <log-file> <command> [args...]
+#  e.g.: slurm.pl --gpu 1 --mem 8G JOB=1:4 exp/log/separate.JOB.log \
+#          python -m sepcore.bin.separate --part JOB ...
+#
+# The same interface as run.pl, on a Slurm cluster: writes a job script
+# <log-dir>/q/<name>.sh (one task per job id), submits it with
+# 'sbatch --array=1-N', waits until every task has written its done marker, and
+# exits 1 with 'slurm.pl: K / N failed, log is in ...' if any job failed. Tasks
+# that vanish from squeue without a marker (time/memory limit) count as failed.
+# The job runs in the current directory with the submitting environment (and
+# sources ./path.sh if there is one).
+#
+# Options:
+#   --max-jobs-run N   at most N tasks at a time (--array=1-N%K)
+#   --gpu G            --gres=gpu:G            (0: nothing)
+#   --mem M            --mem=M                 (e.g. 4G)
+#   --num-threads T    --cpus-per-task=T
+#   --time T           --time=T
+#   --config F         a Kaldi-style config replacing the built-in one: lines
+#                      'command sbatch ...', 'option name=* args with $0',
+#                      'option name=value args', 'default name=value'
+
+use strict;
+use warnings;
+use FindBin qw($RealBin);
+use lib "$RealBin/lib";
+use SepcoreJobs;
+
+my $default_config = <<'EOF';
+command sbatch --export=ALL --parsable
+option gpu=0
+option gpu=* --gres=gpu:$0
+option mem=0
+option mem=* --mem=$0
+option num_threads=* --cpus-per-task=$0
+option time=* --time=$0
+EOF
+
+SepcoreJobs::run_cluster(
+  prog => 'slurm.pl',
+  default_config => $default_config,
+  task_var => 'SLURM_ARRAY_TASK_ID',
+  submit_args => sub {
+    my ($job, $base, $qdir, $out) = @_;
+    my $array = "$job->{start}-$job->{end}";
+    $array .= "%$job->{opts}{max_jobs_run}" if defined $job->{opts}{max_jobs_run};
+    return ("--array=$array", "--job-name=$base", "--output=$out", "--open-mode=append");
+  },
+  parse_id => sub {
+    my ($output) = @_;
+    return $output =~ /^\s*(\d+)/m ? $1 : undef;
+  },
+  status_cmd => sub { my ($id) = @_; return ('squeue', '-h', '-j', $id); },
+);
