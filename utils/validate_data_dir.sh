@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Usage: utils/validate_data_dir.sh [--no-audio-check] <data-dir>
+#  e.g.: utils/validate_data_dir.sh data/train
+#
+# Checks a data dir against the contract (DESIGN.md):
+#   - wav.scp exists and is not empty;
+#   - every '<id> <value>' file (*.scp, utt2*, text, spk2utt) is sorted as
+#     'LC_ALL=C sort' sorts, with unique ids and no empty or malformed lines;
+#   - spk*.scp are spk1.scp..spkN.scp with nothing missing in between;
+#   - wav.scp, spk*.scp, noise*.scp, utt2num_samples, utt2spk (and any other
+#     *.scp / utt2* file) hold exactly the same ids;
+#   - 'sources', if present, is one line with N names;
+#   - utt2num_samples values are integers > 0;
+#   - audio files named in wav.scp, spk*.scp and noise*.scp exist (entries ending
+#     in '|' are commands and are not run) unless --no-audio-check.
+# Every fault is listed as 'validate_data_dir.sh: <file>:<line>: <what is wrong>'
+# (at most 20 per file) on stderr, and the exit status is 1. On success prints
+# 'validate_data_dir.sh: <dir>: OK (<n> utterances, <N> sources)'.
+#
+# Options:
+#   --no-audio-check   do not check that audio files exist
+set -euo pipefail
+export LC_ALL=C
+prog=validate_data_dir.sh
+
+audio_check=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-audio-check) audio_check=0; shift ;;
+    --help|-h) sed -n '/^# Usage:/,/^[^#]/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    --) shift; break ;;
+    -*) echo "$prog: unknown option $1 (see $prog --help)" >&2; exit 1 ;;
+    *) break ;;
+  esac
+done
+if [ $# -ne 1 ]; then
+  echo "$prog: expected one argument <data-dir>, got $# (see $prog --help)" >&2
+  exit 1
+fi
+data=${1%/}
+if [ ! -d "$data" ]; then
+  echo "$prog: $data: no such directory" >&2
+  exit 1
+fi
+if [ ! -f "$data/wav.scp" ]; then
+  echo "$prog: $data/wav.scp: file not found (a data dir needs wav.scp)" >&2
+  exit 1
+fi
+
+report=$(mktemp)
+trap 'rm -f "$report"' EXIT
+
+# check <file> <kind: audio|int|plain> <compare ids with wav.scp: 0|1>
+check() {
+  awk -v name="$1" -v kind="$2" -v cmp="$3" -v ref="$data/wav.scp" -v audio="$audio_check" \
+      -v prog="$prog" -v max=20 '
+    function fault(msg) { if (++n <= max) print prog ": " msg }
+    BEGIN {
+      if (cmp) while ((getline line < ref) > 0) {
+        split(line, f, /[ \t]+/); id = f[1] == "" ? f[2] : f[1]
+        if (id != "" && !(id in inref)) { inref[id] = 1; order[++nref] = id }
+      }
+    }
+    {
+      where = name ":" FNR ": "
+      if ($0 ~ /\r$/) { fault(where "line ends in a carriage return (DOS line endings)"); sub(/\r$/, "") }
+      if (NF == 0) { fault(where "empty line (expected <id> <value>)"); next }
+      if (NF < 2) { fault(where "expected <id> <value>, got \"" $0 "\""); next }
+      id = $1 ""
+      if (id in seen) fault(where "id " id " repeated (first on line " seen[id] ")")
+      else if (have_prev && id < prev) fault(where "not sorted: id " id " after " prev \
+                                           " (sort it with LC_ALL=C sort)")
+      if (!(id in seen)) seen[id] = FNR
+      prev = id; have_prev = 1
+      if (cmp && !(id in inref)) fault(where "id " id " is not in " ref)
+      if (kind == "int" && (NF != 2 || $2 !~ /^[0-9]+$/ || $2 + 0 <= 0))
+        fault(where "expected a positive integer number of samples, got \"" substr($0, length($1) + 2) "\"")
+      if (kind == "audio" && audio) {
+        value = $0; sub(/^[ \t]*[^ \t]+[ \t]+/, "", value); sub(/[ \t]+$/, "", value)
+        if (value !~ /\|$/) {
+          if ((getline dummy < value) < 0) fault(where "audio file " value " not found")
+          close(value)
+        }
+      }
+    }
+    END {
+      if (FNR == 0 && NR == 0) fault(name ": file is empty")
+      for (i = 1; i <= nref; i++) if (!(order[i] in seen)) fault(name ": id " order[i] \
+                                                               " of " ref " is missing")
+      if (n > max) print prog ": " name ": ... and " n - max " more faults"
+    }' "$1" >> "$report"
+}
+
+check "$data/wav.scp" audio 0
+num_sources=0  # the highest k of spk<k>.scp
+for f in "$data"/spk[0-9]*.scp; do
+  k=${f##*/spk}; k=${k%.scp}
+  if [[ $k =~ ^[0-9]+$ ]] && [ "$((10#$k))" -gt "$num_sources" ]; then num_sources=$((10#$k)); fi
+done
+for k in $(seq "$num_sources"); do
+  if [ ! -f "$data/spk$k.scp" ]; then
+    found=$(cd "$data" && ls spk[0-9]*.scp | sort -V | tr '\n' ' ')
+    echo "$prog: $data/spk$k.scp: file not found (sources must be spk1.scp..spk$num_sources.scp" \
+      "with none missing; found: ${found% })" >> "$report"
+  fi
+done
+for f in "$data"/*; do
+  [ -f "$f" ] || continue
+  case "$(basename "$f")" in
+    wav.scp) ;;
+    spk[0-9]*.scp|noise*.scp) check "$f" audio 1 ;;
+    utt2num_samples) check "$f" int 1 ;;
+    *.scp|utt2*|text) check "$f" plain 1 ;;
+    spk2utt) check "$f" plain 0 ;;
+  esac
+done
+if [ -f "$data/sources" ]; then
+  awk -v name="$data/sources" -v n="$num_sources" -v prog="$prog" '
+    NR == 1 && NF != n { print prog ": " name ":1: expected " n " names (one per spk*.scp), got " NF }
+    NR == 2 { print prog ": " name ":2: expected one line of names" }
+    END { if (NR == 0) print prog ": " name ": file is empty (expected " n " names)" }' \
+    "$data/sources" >> "$report"
+fi
+
+if [ -s "$report" ]; then
+  cat "$report" >&2
+  echo "$prog: $data: FAILED ($(grep -vc ' more faults$' "$report") problems listed above)" >&2
+  exit 1
+fi
+echo "$prog: $data: OK ($(wc -l < "$data/wav.scp") utterances, $num_sources sources)"
