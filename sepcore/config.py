@@ -34,6 +34,7 @@ DEFAULTS: dict = {
         "seed": 0,
         "num_threads": None,
         "log_interval": 20,
+        "checkpoint_minutes": 5.0,
         "valid_batch_size": 1,
     },
     "optim": {

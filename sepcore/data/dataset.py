@@ -1,0 +1,206 @@
+"""Datasets over a data dir.
+
+``SegmentDataset`` yields random fixed-length training segments, either from the
+fixed mixtures of the data dir or, with ``dynamic_mixing``, from new mixtures of
+the sources of different utterances (different speakers where ``utt2spks`` or
+``utt2spk`` tell them apart) with random relative levels. Randomness is derived
+from ``(seed, epoch, index)``, so a resumed run sees exactly the batches the
+killed run would have seen.
+
+``UtteranceDataset`` yields whole utterances for validation and test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import soundfile as sf
+import torch
+from torch.utils.data import Dataset
+
+from sepcore.data.datadir import DataDir
+from sepcore.errors import DataError
+from sepcore.io.audio import audio_num_frames, is_pipe, read_audio
+
+MIN_SOURCE_RMS = 1e-4
+
+
+def read_segment(spec: str, start: int, stop: int, sample_rate: int) -> np.ndarray:
+    """Mono float32 samples ``[start, stop)`` of a file or pipe, zero-padded past its end."""
+    if is_pipe(spec):
+        audio = read_audio(spec)
+        data, sr = audio.data, audio.sample_rate
+        data = data[start:stop]
+    else:
+        try:
+            data, sr = sf.read(spec, start=start, stop=stop, dtype="float32")
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise DataError(f"{spec}: cannot read audio ({e})") from None
+    if sr != sample_rate:
+        raise DataError(f"{spec}: sample rate {sr} Hz, expected {sample_rate} Hz (data.sample_rate)")
+    if data.ndim == 2:
+        if data.shape[1] != 1:
+            raise DataError(f"{spec}: {data.shape[1]} channels, expected mono")
+        data = data[:, 0]
+    if len(data) < stop - start:
+        data = np.pad(data, (0, stop - start - len(data)))
+    return data
+
+
+class _Lengths:
+    def __init__(self, datadir: DataDir):
+        self.datadir = datadir
+        self.cache = dict(datadir.num_samples or {})
+
+    def __getitem__(self, utt: str) -> int:
+        if utt not in self.cache:
+            self.cache[utt] = audio_num_frames(self.datadir.wav[utt])
+        return self.cache[utt]
+
+
+class SegmentDataset(Dataset):
+    def __init__(
+        self,
+        datadir: DataDir,
+        segment: float,
+        sample_rate: int,
+        seed: int = 0,
+        dynamic_mixing: bool = False,
+        epoch_size: int | None = None,
+        mix_snr_range: float = 5.0,
+    ):
+        if datadir.num_sources == 0:
+            raise DataError(f"{datadir.path}: training needs spk1.scp..spkN.scp")
+        self.datadir = datadir
+        self.segment = int(round(segment * sample_rate))
+        self.sample_rate = sample_rate
+        self.seed = seed
+        self.dynamic_mixing = dynamic_mixing
+        self.epoch_size = epoch_size or len(datadir)
+        self.mix_snr_range = mix_snr_range
+        self.epoch = 0
+        self.lengths = _Lengths(datadir)
+        if dynamic_mixing:
+            self._build_pool()
+
+    def _build_pool(self) -> None:
+        """Every (utterance, source index) with its speaker label."""
+        dd = self.datadir
+        self.pool: list[tuple[str, int]] = []
+        self.pool_speaker: list[str] = []
+        for utt in dd.utts:
+            for k in range(dd.num_sources):
+                self.pool.append((utt, k))
+                if dd.utt2spks is not None:
+                    self.pool_speaker.append(dd.utt2spks[utt][k])
+                elif dd.utt2spk is not None and k == 0:
+                    self.pool_speaker.append(dd.utt2spk[utt])
+                else:
+                    self.pool_speaker.append(f"{utt}/{k}")
+        speakers = set(self.pool_speaker)
+        if len(speakers) < dd.num_sources:
+            raise DataError(
+                f"{dd.path}: dynamic mixing needs at least {dd.num_sources} speakers, "
+                f"found {len(speakers)}"
+            )
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.epoch_size
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, index])
+
+    def _window(self, rng: np.random.Generator, length: int) -> tuple[int, int, int]:
+        """(start in file, stop in file, offset in segment) of a random segment."""
+        if length >= self.segment:
+            start = int(rng.integers(0, length - self.segment + 1))
+            return start, start + self.segment, 0
+        return 0, length, int(rng.integers(0, self.segment - length + 1))
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = self._rng(index)
+        if self.dynamic_mixing:
+            sources = self._dynamic_sources(rng)
+            mixture = sources.sum(axis=0)
+        else:
+            dd = self.datadir
+            utt = dd.utts[index % len(dd)] if self.epoch_size == len(dd) else dd.utts[
+                int(rng.integers(0, len(dd)))
+            ]
+            start, stop, offset = self._window(rng, self.lengths[utt])
+            sources = np.zeros((dd.num_sources, self.segment), dtype=np.float32)
+            mixture = np.zeros(self.segment, dtype=np.float32)
+            mixture[offset : offset + stop - start] = read_segment(
+                dd.wav[utt], start, stop, self.sample_rate
+            )
+            for k, scp in enumerate(dd.sources):
+                sources[k, offset : offset + stop - start] = read_segment(
+                    scp[utt], start, stop, self.sample_rate
+                )
+        return torch.from_numpy(mixture), torch.from_numpy(sources)
+
+    def _dynamic_sources(self, rng: np.random.Generator) -> np.ndarray:
+        dd = self.datadir
+        chosen: list[np.ndarray] = []
+        speakers: set[str] = set()
+        for _ in range(100 * dd.num_sources):
+            if len(chosen) == dd.num_sources:
+                break
+            i = int(rng.integers(0, len(self.pool)))
+            if self.pool_speaker[i] in speakers:
+                continue
+            utt, k = self.pool[i]
+            start, stop, offset = self._window(rng, self.lengths[utt])
+            signal = np.zeros(self.segment, dtype=np.float32)
+            signal[offset : offset + stop - start] = read_segment(
+                dd.sources[k][utt], start, stop, self.sample_rate
+            )
+            rms = float(np.sqrt(np.mean(signal**2)))
+            if rms < MIN_SOURCE_RMS:
+                continue
+            speakers.add(self.pool_speaker[i])
+            chosen.append(signal / rms)
+        if len(chosen) < dd.num_sources:
+            raise DataError(f"{dd.path}: could not draw {dd.num_sources} non-silent sources")
+        gains_db = rng.uniform(-self.mix_snr_range, self.mix_snr_range, size=dd.num_sources)
+        gains_db[0] = 0.0
+        sources = np.stack(chosen) * (10 ** (gains_db / 20))[:, None]
+        peak = np.abs(sources.sum(axis=0)).max()
+        level = rng.uniform(0.25, 0.9) / max(peak, 1e-8)
+        return (sources * level).astype(np.float32)
+
+
+class UtteranceDataset(Dataset):
+    """Whole utterances (optionally cut to ``max_seconds``): ``(utt, mixture, sources)``."""
+
+    def __init__(self, datadir: DataDir, sample_rate: int, max_seconds: float | None = None):
+        self.datadir = datadir
+        self.sample_rate = sample_rate
+        self.max_samples = int(max_seconds * sample_rate) if max_seconds else None
+
+    def __len__(self) -> int:
+        return len(self.datadir)
+
+    def _read(self, spec: str) -> np.ndarray:
+        audio = read_audio(spec)
+        if audio.sample_rate != self.sample_rate:
+            raise DataError(
+                f"{spec}: sample rate {audio.sample_rate} Hz, expected {self.sample_rate} Hz"
+            )
+        data = audio.data if audio.data.ndim == 1 else audio.data[:, 0]
+        return data[: self.max_samples] if self.max_samples else data
+
+    def __getitem__(self, index: int) -> tuple[str, torch.Tensor, torch.Tensor]:
+        dd = self.datadir
+        utt = dd.utts[index]
+        mixture = self._read(dd.wav[utt])
+        sources = [self._read(scp[utt]) for scp in dd.sources]
+        for k, s in enumerate(sources):
+            if len(s) != len(mixture):
+                raise DataError(
+                    f"{dd.path}/spk{k + 1}.scp: utterance {utt!r} has {len(s)} samples, "
+                    f"its mixture {len(mixture)}"
+                )
+        return utt, torch.from_numpy(mixture), torch.from_numpy(np.stack(sources))

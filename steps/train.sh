@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Usage: steps/train.sh [options] <config> <train-data-dir> <valid-data-dir> <exp-dir> [-- <overrides>]
+#  e.g.: steps/train.sh conf/train.yaml data/train data/dev exp/convtasnet -- --optim.lr 5e-4
+#
+# Trains a model with python -m sepcore.bin.train and writes <exp-dir> (DESIGN.md):
+# config.yaml, train.log, history.tsv, checkpoints/{last,best}.pt, model.pt, .train.done.
+# An interrupted run is resumed from checkpoints/last.pt; a finished one is skipped.
+# Overrides after '--' are '--section.key value' pairs applied on top of <config>.
+#
+# Options:
+#   --cmd <run.pl>       job runner (run.pl, slurm.pl, queue.pl)
+#   --ngpu <0>           0: CPU; 1: one GPU; K > 1: K GPUs through torchrun (DDP)
+#   --resume <true>      continue from checkpoints/last.pt when present
+#   --force <false>      retrain a finished exp: it is first moved to <exp-dir>.old.<time>
+set -euo pipefail
+
+cmd=run.pl
+ngpu=0
+resume=true
+force=false
+
+. "$(dirname "$0")/../utils/parse_options.sh"
+
+if [ $# -lt 4 ]; then
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 1
+fi
+config=$1; train_dir=$2; valid_dir=$3; exp=$4; shift 4
+[ "${1:-}" = "--" ] && shift
+overrides=("$@")
+
+[ -f "$config" ] || { echo "$0: config $config not found" >&2; exit 1; }
+for d in "$train_dir" "$valid_dir"; do
+  [ -f "$d/wav.scp" ] || { echo "$0: $d/wav.scp not found (expected a data dir)" >&2; exit 1; }
+done
+
+if [ -f "$exp/.train.done" ]; then
+  if [ "$force" != true ]; then
+    echo "$0: $exp is already trained ($exp/.train.done); skipping (--force true retrains)"
+    exit 0
+  fi
+  old=$exp.old.$(date +%Y%m%d-%H%M%S)
+  echo "$0: --force true: moving the finished $exp to $old"
+  mv "$exp" "$old"
+fi
+mkdir -p "$exp/log"
+
+if [ "$ngpu" -gt 1 ]; then
+  launcher=(torchrun --standalone --nproc_per_node "$ngpu" -m sepcore.bin.train)
+  device=cuda
+else
+  launcher=(python -m sepcore.bin.train)
+  device=$([ "$ngpu" -eq 1 ] && echo cuda || echo cpu)
+fi
+
+echo "$0: training $exp (log: $exp/train.log)"
+start=$(date +%s)
+$cmd --gpu "$ngpu" "$exp/log/train.log" \
+  "${launcher[@]}" --config "$config" --train-dir "$train_dir" --valid-dir "$valid_dir" \
+    --exp-dir "$exp" --resume "$resume" --device "$device" "${overrides[@]}"
+echo "$0: finished $exp in $(( $(date +%s) - start )) s; best epoch: $(tail -n 1 "$exp/train.log")"
