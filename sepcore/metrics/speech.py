@@ -1,0 +1,84 @@
+"""Speech metrics: SI-SDR, STOI/ESTOI (pystoi), PESQ (the ``pesq`` package)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PESQ_RATE = 16000
+
+
+def si_sdr(est: np.ndarray, ref: np.ndarray, zero_mean: bool = False) -> np.ndarray:
+    """Scale-invariant SDR in dB over the last axis (leading axes broadcast).
+
+    SI-SDR = 10 log10(|α s|² / |α s - ŝ|²), α = <ŝ, s> / |s|² (Le Roux et al. 2019), computed
+    in float64 without removing the mean unless ``zero_mean`` (as pb_bss_eval and Asteroid's
+    ``get_metrics`` report it). A silent reference gives NaN (undefined).
+    """
+    est = np.asarray(est, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    if zero_mean:
+        est = est - est.mean(axis=-1, keepdims=True)
+        ref = ref - ref.mean(axis=-1, keepdims=True)
+    est, ref = np.broadcast_arrays(est, ref)
+    ref_energy = np.sum(ref**2, axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.sum(est * ref, axis=-1, keepdims=True) / ref_energy
+        proj = alpha * ref
+        noise = est - proj
+        out = 10.0 * np.log10(np.sum(proj**2, axis=-1) / np.sum(noise**2, axis=-1))
+    out = np.where(ref_energy[..., 0] == 0, np.nan, out)
+    return out if out.ndim else float(out)
+
+
+def stoi(ref: np.ndarray, deg: np.ndarray, sample_rate: int, extended: bool = False) -> float:
+    """pystoi's (E)STOI of ``deg`` against the clean ``ref`` (1-D)."""
+    from pystoi import stoi as _stoi
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Not enough STFT frames" returns 1e-5, kept
+        return float(_stoi(np.asarray(ref, np.float64), np.asarray(deg, np.float64),
+                           sample_rate, extended=extended))
+
+
+def pesq_mode(sample_rate: int) -> tuple[str, int, str | None]:
+    """``(mode, rate, note)``: nb at 8 kHz, wb at 16 kHz, else wb after resampling to 16 kHz."""
+    if sample_rate == 8000:
+        return "nb", 8000, None
+    if sample_rate == 16000:
+        return "wb", 16000, None
+    return "wb", PESQ_RATE, (
+        f"pesq: audio at {sample_rate} Hz was resampled to {PESQ_RATE} Hz (soxr HQ) and scored "
+        "wide-band (PESQ is defined only at 8 and 16 kHz)"
+    )
+
+
+def resample_for_pesq(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    _, rate, _ = pesq_mode(sample_rate)
+    if rate == sample_rate:
+        return np.asarray(x, np.float64)
+    import soxr
+
+    return soxr.resample(np.asarray(x, np.float64), sample_rate, rate).astype(np.float64)
+
+
+def pesq(ref: np.ndarray, deg: np.ndarray, sample_rate: int, resampled: bool = False) -> float:
+    """PESQ of ``deg`` against ``ref`` (1-D); NaN (with a warning) where pesq finds no speech.
+
+    With ``resampled`` the inputs are already at the PESQ rate for ``sample_rate``.
+    """
+    from pesq import PesqError
+    from pesq import pesq as _pesq
+
+    mode, rate, _ = pesq_mode(sample_rate)
+    if not resampled:
+        ref, deg = resample_for_pesq(ref, sample_rate), resample_for_pesq(deg, sample_rate)
+    try:
+        return float(_pesq(rate, ref, deg, mode))
+    except PesqError as e:
+        log.warning("pesq failed (%s: %s); value set to NaN", type(e).__name__, e)
+        return float("nan")
