@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Usage: tools/check_dependencies.sh
+#
+# Checks what sepcore needs and prints one line per item, 'OK' (with the version
+# where there is one) or 'MISSING':
+#   programs        sox, espeak-ng, flite, festival, text2wave, perl
+#   tools/venv      the Python virtual environment
+#   Python modules  torch, numpy, scipy, soundfile, soxr, yaml, tqdm, pystoi, pesq,
+#                   mir_eval, fast_bss_eval, sepcore (installed in the venv);
+#                   pytest and xdist (optional: only for the tests)
+# Prints the command that fixes what is missing (tools/install.sh) and exits 1
+# if anything required is missing.
+set -uo pipefail
+
+case "${1:-}" in
+  -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  "") ;;
+  *) echo "check_dependencies.sh: unexpected argument '$1' (see --help)" >&2; exit 1 ;;
+esac
+
+root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+venv=$root/tools/venv
+missing=0
+missing_programs=""
+
+line() { printf '%-16s %s\n' "$1" "$2"; }
+
+for prog in sox espeak-ng flite festival text2wave perl; do
+  if path=$(command -v "$prog" 2>/dev/null); then
+    line "$prog" "OK ($path)"
+  else
+    line "$prog" "MISSING"
+    missing=1
+    missing_programs="$missing_programs $prog"
+  fi
+done
+
+if [ -x "$venv/bin/python" ]; then
+  line "tools/venv" "OK ($("$venv/bin/python" --version 2>&1))"
+  # One interpreter for all modules (importing torch takes a while). Run from /
+  # so that 'sepcore' is found only if it is installed in the venv.
+  out=$(cd / && "$venv/bin/python" - <<'EOF'
+import importlib
+
+REQUIRED = ["torch", "numpy", "scipy", "soundfile", "soxr", "yaml", "tqdm", "pystoi", "pesq",
+            "mir_eval", "fast_bss_eval", "sepcore"]
+OPTIONAL = ["pytest", "xdist"]
+for name in REQUIRED + OPTIONAL:
+    try:
+        mod = importlib.import_module(name)
+        version = getattr(mod, "__version__", None)
+        print(f"{name} OK{' ' + str(version) if version else ''}")
+    except Exception as e:  # noqa: BLE001 - any import failure means missing
+        kind = "MISSING" if name in REQUIRED else "MISSING-OPTIONAL"
+        print(f"{name} {kind} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
+EOF
+  )
+  if [ -z "$out" ]; then
+    line "python modules" "MISSING (the venv's python does not run)"
+    missing=1
+  fi
+  while read -r name status rest; do
+    [ -n "$name" ] || continue
+    case "$status" in
+      OK) line "$name" "OK${rest:+ $rest}" ;;
+      MISSING-OPTIONAL) line "$name" "MISSING (optional, for the tests) $rest" ;;
+      *) line "$name" "MISSING $rest"; missing=1 ;;
+    esac
+  done <<< "$out"
+else
+  line "tools/venv" "MISSING ($venv/bin/python not found)"
+  missing=1
+fi
+
+if [ "$missing" != 0 ]; then
+  echo
+  echo "check_dependencies.sh: something required is missing; fix it with:"
+  echo "  $root/tools/install.sh"
+  if [ -n "$missing_programs" ]; then
+    echo "  (the programs$missing_programs come from Debian packages: run it as root, or"
+    echo "   apt-get install -y sox libsox-fmt-all espeak-ng flite festival festvox-kdlpc16k)"
+  fi
+  exit 1
+fi
+echo "check_dependencies.sh: all dependencies found"
