@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Data dirs for wsj0-2mix / wsj0-3mix (Hershey et al. 2016; Isik et al. 2016).
+
+Published layout (as written by the MERL ``create_wav_{2,3}speakers.m`` scripts):
+
+    <root>/wav{8k,16k}/{min,max}/{tr,cv,tt}/{mix,s1,s2[,s3]}/<name>.wav
+    <name> = <utt1>_<snr1>_<utt2>_<snr2>[_<utt3>_<snr3>]   e.g. 01to030v_0.76421_20ga010m_-0.76421
+
+where <root> is the ``2speakers`` / ``3speakers`` folder (its parent is accepted too).
+The speaker of a WSJ0 utterance id is its first 3 characters; utt2spk maps a mixture
+to the speaker of its first utterance (the speaker of s1).
+
+Writes <data-dir>/<set>/{wav.scp, spk1.scp..spkN.scp, sources, utt2spk, utt2num_samples}.
+Only directory listings and the mixtures' wav headers are read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+
+import soundfile as sf
+
+from sepcore.errors import DataError
+from sepcore.io import atomic_write_text, write_scp
+
+PROG = "prepare_wsj0mix.py"
+SETS = ("tr", "cv", "tt")
+PUBLISHED = {"tr": 20000, "cv": 5000, "tt": 3000}  # the same for 2 and 3 speakers
+RATES = {"8k": 8000, "16k": 16000}
+_SNR = r"-?\d+(?:\.\d+)?(?:[eE]-?\d+)?"
+
+
+def warn(msg: str) -> None:
+    print(f"{PROG}: warning: {msg}", file=sys.stderr)
+
+
+def find_root(corpus: str, num_spk: int, rate: str, mode: str) -> str:
+    """``<corpus>/wav8k/min`` or ``<corpus>/<N>speakers/wav8k/min``."""
+    sub = os.path.join(f"wav{rate}", mode)
+    for root in (os.path.join(corpus, sub), os.path.join(corpus, f"{num_spk}speakers", sub)):
+        if os.path.isdir(root):
+            return root
+    raise DataError(
+        f"{os.path.join(corpus, sub)}: folder not found (expected the wsj0-{num_spk}mix layout "
+        f"<{num_spk}speakers>/wav{{8k,16k}}/{{min,max}}/{{tr,cv,tt}}/mix/*.wav; also tried "
+        f"{os.path.join(corpus, f'{num_spk}speakers', sub)})"
+    )
+
+
+def list_wavs(folder: str) -> dict[str, str]:
+    """``{name: path}`` of the *.wav files in ``folder``; a missing/empty folder is an error."""
+    if not os.path.isdir(folder):
+        raise DataError(f"{folder}: folder not found (expected *.wav files there)")
+    with os.scandir(folder) as it:
+        wavs = {e.name[:-4]: e.path for e in it if e.name.endswith(".wav")}
+    if not wavs:
+        raise DataError(f"{folder}: no .wav files (expected the mixtures/sources of this split)")
+    return wavs
+
+
+def speaker(name: str, num_spk: int, path: str) -> str:
+    pattern = "_".join([rf"[^_]+_{_SNR}"] * num_spk)
+    if not re.fullmatch(pattern, name):
+        example = "_".join(f"<utt{i}>_<snr{i}>" for i in range(1, num_spk + 1))
+        raise DataError(f"{path}: file name does not follow the wsj0-{num_spk}mix naming "
+                        f"{example}.wav")
+    return name[:3]
+
+
+def prepare_set(root: str, set_name: str, out: str, num_spk: int, rate: str) -> int:
+    split = os.path.join(root, set_name)
+    mixes = list_wavs(os.path.join(split, "mix"))
+    sources = [list_wavs(os.path.join(split, f"s{i}")) for i in range(1, num_spk + 1)]
+    for i, src in enumerate(sources, 1):
+        missing = sorted(set(mixes) - set(src))
+        if missing:
+            raise DataError(
+                f"{os.path.join(split, f's{i}', missing[0] + '.wav')}: not found, but its mixture "
+                f"{mixes[missing[0]]} exists ({len(missing)} source file(s) missing in s{i}/)"
+            )
+        extra = len(set(src) - set(mixes))
+        if extra:
+            warn(f"{os.path.join(split, f's{i}')}: {extra} file(s) without a mixture in mix/, "
+                 f"ignored")
+    expected = PUBLISHED[set_name]
+    if len(mixes) != expected:
+        warn(f"{os.path.join(split, 'mix')}: found {len(mixes)} mixtures, the published "
+             f"wsj0-{num_spk}mix {set_name} set has {expected} (partial corpus?)")
+    utt2spk, lengths = [], []
+    for name, path in mixes.items():
+        utt2spk.append((name, speaker(name, num_spk, path)))
+        try:
+            info = sf.info(path)
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise DataError(f"{path}: cannot read wav header ({e})") from None
+        if info.samplerate != RATES[rate]:
+            raise DataError(f"{path}: sample rate {info.samplerate} Hz, expected "
+                            f"{RATES[rate]} Hz for wav{rate}")
+        lengths.append((name, info.frames))
+    os.makedirs(out, exist_ok=True)
+    write_scp(os.path.join(out, "wav.scp"), mixes.items())
+    for i, src in enumerate(sources, 1):
+        write_scp(os.path.join(out, f"spk{i}.scp"), ((n, src[n]) for n in mixes))
+    write_scp(os.path.join(out, "utt2spk"), utt2spk)
+    write_scp(os.path.join(out, "utt2num_samples"), lengths)
+    atomic_write_text(os.path.join(out, "sources"),
+                      " ".join(f"spk{i}" for i in range(1, num_spk + 1)) + "\n")
+    return len(mixes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("corpus_dir", help="the 2speakers/ or 3speakers/ folder (or its parent)")
+    p.add_argument("data_dir", help="output: <data_dir>/<set>/ for each set")
+    p.add_argument("--num-spk", type=int, choices=(2, 3), default=2)
+    p.add_argument("--sample-rate", choices=tuple(RATES), default="8k")
+    p.add_argument("--mode", choices=("min", "max"), default="min")
+    p.add_argument("--sets", default=",".join(SETS), help="comma-separated subset of tr,cv,tt")
+    args = p.parse_args(argv)
+    try:
+        sets = [s for s in args.sets.split(",") if s]
+        bad = [s for s in sets if s not in SETS]
+        if bad or not sets:
+            raise DataError(f"--sets: unknown set(s) {bad or args.sets!r}; expected tr,cv,tt")
+        corpus = os.path.abspath(args.corpus_dir)
+        root = find_root(corpus, args.num_spk, args.sample_rate, args.mode)
+        for s in sets:
+            n = prepare_set(root, s, os.path.join(args.data_dir, s), args.num_spk,
+                            args.sample_rate)
+            print(f"{PROG}: {s}: {n} mixtures from {os.path.join(root, s)} -> "
+                  f"{os.path.join(args.data_dir, s)}", file=sys.stderr)
+    except DataError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
