@@ -40,7 +40,7 @@ def model_file_dict(
         "format": FORMAT_NAME,
         "format_version": MODEL_FORMAT_VERSION,
         "sepcore_version": __version__,
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),  # TorchVersion is refused by weights_only
         "model": dict(model_cfg),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "sample_rate": int(sample_rate),
