@@ -31,21 +31,23 @@ _po_usage() {
   fi
 }
 
-_po_set() {  # _po_set <option-as-given> <value>
-  local opt=$1 value=$2 name old
-  name=${opt#--}
-  name=${name%%=*}
-  name=${name//-/_}
-  if ! [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || [ -z "${!name+x}" ]; then
-    echo "$_po_prog: unknown option ${opt%%=*} (see $_po_prog --help)" >&2
+_po_set() {  # _po_set <option-as-given> <value>; locals are _po_* so no option hides
+  local _po_opt=$1 _po_val=$2 _po_name _po_old
+  _po_name=${_po_opt#--}
+  _po_name=${_po_name%%=*}
+  _po_name=${_po_name//-/_}
+  if ! [[ $_po_name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || [[ $_po_name == _po_* ]] ||
+     [ -z "${!_po_name+x}" ]; then
+    echo "$_po_prog: unknown option ${_po_opt%%=*} (see $_po_prog --help)" >&2
     return 1
   fi
-  old=${!name}
-  if { [ "$old" = true ] || [ "$old" = false ]; } && [ "$value" != true ] && [ "$value" != false ]; then
-    echo "$_po_prog: option ${opt%%=*} expects true or false, got '$value'" >&2
+  _po_old=${!_po_name}
+  if { [ "$_po_old" = true ] || [ "$_po_old" = false ]; } &&
+     [ "$_po_val" != true ] && [ "$_po_val" != false ]; then
+    echo "$_po_prog: option ${_po_opt%%=*} expects true or false, got '$_po_val'" >&2
     return 1
   fi
-  printf -v "$name" '%s' "$value"
+  printf -v "$_po_name" '%s' "$_po_val"
 }
 
 # Pass 1: source --config files first (lower priority than command-line options).

@@ -15,6 +15,9 @@ use File::Basename qw(basename dirname);
 use File::Path qw(make_path);
 use Time::HiRes qw(sleep time);
 
+# A die() in any of the scripts: message and exit status 1 (not 255).
+$SIG{__DIE__} = sub { print STDERR $_[0]; exit 1; };
+
 sub usage_and_exit {
   my ($code) = @_;
   my $fh;
