@@ -110,6 +110,10 @@ class SeparationModel:
         channels = 1 if data.ndim == 1 else data.shape[1]
         out = np.zeros((self.num_sources, frames) + (() if data.ndim == 1 else (channels,)),
                        dtype=np.float32)
+        if data.ndim == 1 and sample_rate == self.sample_rate:  # no copies for the common case
+            separate_chunked(self.model, data, plan=plan, device=self.device,
+                             align=self.align_sources, out=out)
+            return out
         for c in range(channels):
             x = data if data.ndim == 1 else np.ascontiguousarray(data[:, c])
             model_len = frames if sample_rate == self.sample_rate else int(

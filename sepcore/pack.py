@@ -117,19 +117,21 @@ def model_card(exp_dir: str | os.PathLike, members: list[str], license: str | No
     if num_params is None:
         num_params = sum(int(v.numel()) for v in meta.get("state_dict", {}).values())
     epochs = info.get("epochs", _history_epochs(exp / "history.tsv"))
-    lic = license or cfg.get("license") or "unspecified (ask the model's author before reuse)"
+    lic = (license or cfg.get("license") or info.get("license")
+           or "unspecified (ask the model's author before reuse)")
     sources = meta.get("sources") or []
     data_cfg = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
     rows = [
         ("model", f"{name} ({', '.join(f'{k}={v}' for k, v in sorted(model_cfg.items()))})"),
-        ("corpus", cfg.get("corpus") or "unspecified"),
-        ("task", cfg.get("task") or "unspecified"),
+        ("corpus", cfg.get("corpus") or info.get("corpus") or "unspecified"),
+        ("task", cfg.get("task") or info.get("task") or "unspecified"),
         ("sample rate", f"{meta.get('sample_rate')} Hz"),
         ("sources", " ".join(sources)),
         ("parameters", f"{num_params:,}" if isinstance(num_params, int) else num_params),
         ("training time", _fmt_seconds(info.get("train_seconds"))),
         ("epochs", epochs if epochs is not None else "unknown"),
         ("best validation loss", info.get("best_valid_loss", "unknown")),
+        ("best validation SI-SDRi (dB)", info.get("best_valid_si_sdri", "unknown")),
         ("training data", info.get("train_dir") or data_cfg.get("train_dir") or "unknown"),
         ("validation data", info.get("valid_dir") or "unknown"),
         ("model format version", meta.get("format_version")),
