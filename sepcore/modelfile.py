@@ -34,7 +34,8 @@ class LoadedModel:
 
 
 def model_file_dict(
-    model: nn.Module, model_cfg: dict, sample_rate: int, sources: list[str], info: dict | None = None
+    model: nn.Module, model_cfg: dict, sample_rate: int, sources: list[str],
+    info: dict | None = None,
 ) -> dict:
     return {
         "format": FORMAT_NAME,
@@ -75,7 +76,9 @@ def load_model_file(path: str | os.PathLike, map_location: str = "cpu") -> Loade
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # pickle errors, truncated zip, code objects refused by weights_only
-        raise ModelFileError(f"{path}: cannot load as a sepcore model ({type(e).__name__}: {e})")
+        raise ModelFileError(
+            f"{path}: cannot load as a sepcore model ({type(e).__name__}: {e})"
+        ) from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path}: not a sepcore model file (no format '{FORMAT_NAME}')")
     obj = _upgrade(obj, path)

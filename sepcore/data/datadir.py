@@ -98,7 +98,7 @@ class DataDir:
 
         utt2spks = optional("utt2spks", read_scp_dict)
         if utt2spks is not None:
-            for lineno, utt in enumerate(utts, 1):
+            for utt in utts:
                 if len(utt2spks[utt].split()) != len(sources):
                     raise DataError(
                         f"{path / 'utt2spks'}: utterance {utt!r} should list {len(sources)} "

@@ -36,7 +36,9 @@ def read_segment(spec: str, start: int, stop: int, sample_rate: int) -> np.ndarr
         except (sf.LibsndfileError, RuntimeError) as e:
             raise DataError(f"{spec}: cannot read audio ({e})") from None
     if sr != sample_rate:
-        raise DataError(f"{spec}: sample rate {sr} Hz, expected {sample_rate} Hz (data.sample_rate)")
+        raise DataError(
+            f"{spec}: sample rate {sr} Hz, expected {sample_rate} Hz (data.sample_rate)"
+        )
     if data.ndim == 2:
         if data.shape[1] != 1:
             raise DataError(f"{spec}: {data.shape[1]} channels, expected mono")

@@ -38,7 +38,7 @@ def is_pipe(spec: str) -> bool:
 
 def _run_pipe(spec: str) -> bytes:
     cmd = spec.rstrip()[:-1].strip()
-    proc = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.run(cmd, shell=True, capture_output=True)
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
         raise DataError(f"command {cmd!r} failed with exit code {proc.returncode}: {err[0]}")

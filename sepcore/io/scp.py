@@ -7,8 +7,8 @@ white space (so a pipe command may contain spaces). Errors name the file and lin
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from sepcore.errors import DataError
 from sepcore.io.atomic import atomic_write_text

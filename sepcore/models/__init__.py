@@ -25,7 +25,9 @@ def build_model(cfg: dict) -> nn.Module:
     cfg = dict(cfg)
     name = cfg.pop("name", None)
     if name not in MODELS:
-        raise ConfigError(f"model.name: unknown model {name!r}; expected one of {', '.join(MODELS)}")
+        raise ConfigError(
+            f"model.name: unknown model {name!r}; expected one of {', '.join(MODELS)}"
+        )
     cls = MODELS[name]
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
     unknown = sorted(set(cfg) - accepted)

@@ -7,7 +7,8 @@ blocks with ``H`` channels, kernel ``P``, bottleneck ``B``, skip channels ``Sc``
 that estimates one mask per source, and a transposed-conv decoder.
 
 Defaults are the paper's best non-causal configuration (Table II: N=512, L=16,
-B=128, H=512, Sc=128, P=3, X=8, R=3, gLN; 5.1 M parameters).
+B=128, H=512, Sc=128, P=3, X=8, R=3, gLN; 4.98 M parameters: 5.05 M
+in Asteroid, which keeps the last block's residual conv although nothing uses it).
 
 Causality: with ``causal: true`` the TCN pads only on the left and the norm is
 cumulative (cLN), so no frame sees a later frame. As in the paper, the encoder
@@ -30,7 +31,10 @@ MASK_NONLINEARITIES = ("sigmoid", "relu", "softmax", "tanh", "linear")
 class TCNBlock(nn.Module):
     """1x1 conv → PReLU → norm → dilated depthwise conv → PReLU → norm → residual/skip 1x1."""
 
-    def __init__(self, B: int, H: int, P: int, dilation: int, Sc: int, norm: str, causal: bool):
+    def __init__(
+        self, B: int, H: int, P: int, dilation: int, Sc: int, norm: str, causal: bool,
+        residual: bool = True,
+    ):
         super().__init__()
         self.causal = causal
         self.pad = (P - 1) * dilation
@@ -40,7 +44,8 @@ class TCNBlock(nn.Module):
         self.dconv = nn.Conv1d(H, H, P, dilation=dilation, groups=H)
         self.act2 = nn.PReLU()
         self.norm2 = make_norm(norm, H)
-        self.res_conv = nn.Conv1d(H, B, 1)
+        # the last block's residual output is unused when skip connections feed the mask
+        self.res_conv = nn.Conv1d(H, B, 1) if residual else None
         self.skip_conv = nn.Conv1d(H, Sc, 1) if Sc else None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -51,7 +56,7 @@ class TCNBlock(nn.Module):
             y = F.pad(y, (self.pad // 2, self.pad - self.pad // 2))
         y = self.norm2(self.act2(self.dconv(y)))
         skip = self.skip_conv(y) if self.skip_conv is not None else None
-        return x + self.res_conv(y), skip
+        return (x + self.res_conv(y) if self.res_conv is not None else x), skip
 
 
 class ConvTasNet(nn.Module):
@@ -90,8 +95,10 @@ class ConvTasNet(nn.Module):
         self.encoder = nn.Conv1d(1, N, L, stride=self.stride, bias=False)
         self.in_norm = make_norm(norm, N)
         self.bottleneck = nn.Conv1d(N, B, 1)
+        dilations = [2**x for _ in range(R) for x in range(X)]
         self.blocks = nn.ModuleList(
-            TCNBlock(B, H, P, 2**x, Sc, norm, causal) for _ in range(R) for x in range(X)
+            TCNBlock(B, H, P, d, Sc, norm, causal, residual=not (Sc and i == len(dilations) - 1))
+            for i, d in enumerate(dilations)
         )
         self.use_skip = bool(Sc)
         self.mask_act = nn.PReLU()
