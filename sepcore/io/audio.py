@@ -95,43 +95,39 @@ def write_audio(
         sf.write(tmp, data, int(sample_rate), subtype=subtype, format=format)
 
 
-_INT_SUBTYPES = {"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32"}
-
 
 def fit_to_range(estimates: np.ndarray, mixture: np.ndarray, subtype: str) -> np.ndarray:
     """Bring estimates ``[sources, frames(, channels)]`` to the mixture's level, unclipped.
 
-    A scale-invariant loss leaves each output's gain arbitrary (Asteroid users see
-    estimates at ±thousands). The gains ``g`` that make ``sum_i g_i * est_i`` closest
-    to the mixture (least squares) restore the mixture's level; if that fails
-    (a gain <= 0 or not finite, e.g. an estimate of silence) one common gain
-    matching the mixture's RMS is used. Finally, if any sample would reach full
-    scale, all estimates are scaled down together so the peak is 0.99.
+    A scale-invariant loss leaves each output's gain (and sign) arbitrary: Asteroid
+    users see estimates at ±thousands. Each estimate is projected onto the mixture,
+    ``g = <est, mix> / <est, est>``, which for a good separation of uncorrelated
+    sources is the gain that makes the estimates add up to the mixture, sign
+    included. An estimate that is (nearly) orthogonal to the mixture gets the gain
+    that gives it the mixture's RMS divided by the number of sources. Last, if any
+    sample would reach full scale, all estimates are scaled down together so that
+    the peak is 0.99 (for FLOAT files: the mixture's peak, if that is higher):
+    nothing clips, and the sources keep their relative levels.
     """
     est = np.nan_to_num(np.asarray(estimates, dtype=np.float64))
-    mix = np.asarray(mixture, dtype=np.float64)
+    mix = np.asarray(mixture, dtype=np.float64).reshape(-1)
     n = est.shape[0]
-    if est.size == 0 or not np.any(est):
-        return est.astype(np.float32)
-    a = est.reshape(n, -1).T  # [frames*channels, sources]
-    b = mix.reshape(-1) if mix.size == a.shape[0] else None
-    gains = None
-    if b is not None and np.any(b):
-        try:
-            sol, *_ = np.linalg.lstsq(a, b, rcond=None)
-            if np.all(np.isfinite(sol)) and np.all(sol > 0):
-                gains = sol
-        except np.linalg.LinAlgError:
-            gains = None
-        if gains is None:
-            rms_mix = np.sqrt(np.mean(b**2))
-            rms_est = np.sqrt(np.mean(a.sum(axis=1) ** 2)) or np.sqrt(np.mean(a**2))
-            gains = np.full(n, rms_mix / rms_est if rms_est > 0 else 1.0)
-    else:
-        gains = np.ones(n)
+    flat = est.reshape(n, -1)
+    mix_energy = float(mix @ mix) if flat.shape[1] == mix.size else 0.0
+    gains = np.ones(n)
+    for i in range(n):
+        energy = float(flat[i] @ flat[i])
+        if energy == 0.0 or mix_energy == 0.0:
+            continue
+        g = float(flat[i] @ mix) / energy
+        if abs(g) * np.sqrt(energy) < 0.01 * np.sqrt(mix_energy):  # orthogonal to the mixture
+            g = np.sqrt(mix_energy / energy) / n
+        gains[i] = g
     est = est * gains.reshape((n,) + (1,) * (est.ndim - 1))
-    peak = float(np.max(np.abs(est)))
-    limit = 0.99 if subtype in _INT_SUBTYPES or peak > 0.99 else None
-    if limit is not None and peak > limit:
+    limit = 0.99
+    if subtype in ("FLOAT", "DOUBLE") and mix.size:  # float files may exceed full scale
+        limit = max(limit, float(np.max(np.abs(mix))))
+    peak = float(np.max(np.abs(est))) if est.size else 0.0
+    if peak > limit:
         est *= limit / peak
     return est.astype(np.float32)
