@@ -1,0 +1,98 @@
+"""Compare scored experiments: one Markdown table per data set, one row per experiment.
+
+``python -m sepcore.bin.show_results exp/*`` reads ``<exp>/separate/*/scores/summary.json``
+(an argument may also be a separated dir or its ``scores`` dir). Columns: the mean of each
+metric's improvement (``*_i``) and of its value; for the music metrics (BSS Eval v4 and
+MDX SDR) the median over tracks averaged over sources, as museval/MDX report them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from sepcore.bin.common import run_main
+from sepcore.errors import DataError
+
+MUSIC = ("sdr_v4", "isr_v4", "sir_v4", "sar_v4", "sdr_mdx")
+
+
+def find_summaries(paths: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_file() and p.name == "summary.json":
+            found.append(p)
+        elif (p / "summary.json").is_file():
+            found.append(p / "summary.json")
+        elif (p / "scores" / "summary.json").is_file():
+            found.append(p / "scores" / "summary.json")
+        else:
+            found += sorted(p.glob("separate/*/scores/summary.json"))
+    return found
+
+
+def _value(summary: dict, col: str, metric: str) -> float | None:
+    if metric in MUSIC:
+        meds = [s[col]["median"] for s in summary.get("by_source", {}).values() if col in s]
+        meds = [m for m in meds if m is not None]
+        return sum(meds) / len(meds) if meds else None
+    st = summary["scores"].get(col)
+    return None if st is None else st["mean"]
+
+
+def tables(summaries: list[tuple[Path, dict]]) -> str:
+    by_set: dict[str, list[tuple[Path, dict]]] = {}
+    for path, s in summaries:
+        by_set.setdefault(s["data_set"], []).append((path, s))
+    out = []
+    for data_set in sorted(by_set):
+        rows = by_set[data_set]
+        metrics: list[str] = []
+        for _, s in rows:
+            metrics += [m for m in s["metrics"] if m not in metrics]
+        cols = []
+        for m in metrics:
+            cols += [f"{m}_i", m]
+        heads = [c + (" (median)" if c.replace("_i", "") in MUSIC else "") for c in cols]
+        out += [f"## {data_set}", "", "| exp | utts | " + " | ".join(heads) + " |",
+                "|---|---:|" + "---:|" * len(cols)]
+        for path, s in sorted(rows, key=lambda r: r[1]["exp"]):
+            sep_name = path.parent.parent.name
+            label = s["exp"] if sep_name == data_set else f"{s['exp']} ({sep_name})"
+            cells = []
+            for c in cols:
+                m = c[:-2] if c.endswith("_i") and c[:-2] in metrics else c
+                v = _value(s, c, m) if m in s["metrics"] else None
+                cells.append("" if v is None or math.isnan(v) else f"{v:.2f}")
+            out.append(f"| {label} | {s['num_utts']} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m sepcore.bin.show_results",
+        description="One Markdown table per data set comparing all scored experiments.",
+    )
+    p.add_argument("paths", nargs="+", help="exp dirs (or separated dirs, or summary.json)")
+    args = p.parse_args()
+    found = find_summaries(args.paths)
+    if not found:
+        raise DataError(
+            f"no scored experiment under {' '.join(args.paths)} (looked for "
+            "<exp>/separate/*/scores/summary.json; run steps/score.sh first)"
+        )
+    summaries = []
+    for f in found:
+        try:
+            summaries.append((f, json.loads(f.read_text(encoding="utf-8"))))
+        except (OSError, json.JSONDecodeError) as e:
+            raise DataError(f"{f}: cannot read ({e})") from None
+    print(tables(summaries), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main, prog="show_results.py")
