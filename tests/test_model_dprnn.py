@@ -83,7 +83,14 @@ def test_published_configs_parameter_count():
 def test_receptive_field_and_stride():
     m = DPRNN()
     assert m.stride == 8
-    assert m.receptive_field() == 100 * 8 + 16
+    assert m.receptive_field() == 2**31 - 1  # global: unbounded
+    assert m.local_context() == 100 * 8 + 16
+
+
+def test_chunked_inference_plan_treats_dprnn_as_global():
+    from sepcore.inference import model_receptive_field
+
+    assert model_receptive_field(DPRNN(), 8000) == 2 * 8000  # the inference's cap
 
 
 @pytest.mark.parametrize(

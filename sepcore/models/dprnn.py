@@ -18,11 +18,10 @@ chunk 100, 6 blocks, 128 units; about 3.6 M parameters). The paper's best settin
 is kernel 2 with chunk 250.
 
 Context: the inter-chunk RNN sees the whole input, so the model is global: every
-output sample depends on every input sample. ``receptive_field()`` therefore does
-not bound the context; it returns the span of one chunk hop on each side
-(``chunk_size * stride`` samples), the part of the context the intra-chunk RNN
-sees directly, which is the smallest overlap worth using when a long input is
-separated in pieces. Use pieces of several seconds (as in training) for DPRNN.
+output sample depends on every input sample. ``receptive_field()`` therefore returns
+``UNBOUNDED`` (2**31 - 1 samples); chunked inference (sepcore/inference.py) caps it at
+its largest context, so long inputs are separated in long windows with long overlaps.
+The part of the context seen by the intra-chunk RNN alone is ``local_context()``.
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ MASK_NONLINEARITIES = ("sigmoid", "relu", "softmax", "tanh", "linear")
 ENCODER_ACTIVATIONS = ("linear", "relu")
 RNN_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 DPRNN_NORMS = ("gLN", "chanLN", "BN")
+UNBOUNDED = 2**31 - 1
 
 
 class DualPathBlock(nn.Module):
@@ -145,7 +145,11 @@ class DPRNN(nn.Module):
                                           bias=False)
 
     def receptive_field(self) -> int:
-        """One chunk of encoder frames in samples (the model is global; see module doc)."""
+        """The model is global (see the module doc): ``UNBOUNDED``."""
+        return UNBOUNDED
+
+    def local_context(self) -> int:
+        """Samples per side within one chunk (what the intra-chunk RNN sees)."""
         return self.chunk_size * self.stride + self.L
 
     def _chunk(self, x: torch.Tensor) -> tuple[torch.Tensor, int]:
