@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -73,6 +74,25 @@ def test_run_pl_max_jobs_run(tmp_path):
     assert time.time() - t0 < serial - 0.3  # default: all at once
 
 
+def test_run_pl_passes_sigterm_to_the_jobs(tmp_path):
+    proc = subprocess.Popen([UTILS / "run.pl", "JOB=1:2", "log/k.JOB.log", "sh", "-c",
+                             "echo $$ > pid.JOB; exec sleep 30"], cwd=tmp_path,
+                            stderr=subprocess.PIPE, text=True)
+    pids = [tmp_path / "pid.1", tmp_path / "pid.2"]
+    for _ in range(100):
+        if all(p.exists() and p.read_text().strip() for p in pids):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 1
+    assert "got SIGTERM" in proc.stderr.read()
+    time.sleep(0.2)
+    for p in pids:
+        stat = Path(f"/proc/{int(p.read_text())}/stat")
+        # gone, or a zombie waiting for init to reap it
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
 def test_run_pl_usage_errors(tmp_path):
     r = run(tmp_path, UTILS / "run.pl", "JOB=1:2", "log/x.log", "true")
     assert r.returncode == 1 and "does not contain JOB" in r.stderr
@@ -87,7 +107,8 @@ for a in "$@"; do
   case $a in --array=*) r=${a#--array=}; r=${r%%%*}; s=${r%-*}; e=${r#*-};; esac
 done
 for ((t=s; t<=e; t++)); do
-  [ "${FAKE_SKIP:-0}" = "$t" ] && continue   # simulate a task killed by the scheduler
+  # FAKE_SKIP: a task (or all) killed by the scheduler before it could run
+  [ "${FAKE_SKIP:-0}" = "$t" ] || [ "${FAKE_SKIP:-0}" = all ] && continue
   SLURM_ARRAY_TASK_ID=$t bash "$script" >/dev/null 2>&1 || true
 done
 echo 4242
@@ -109,7 +130,8 @@ def fake_bin(tmp_path):
     bin_dir = tmp_path / "fakebin"
     bin_dir.mkdir()
     for name, text in [("sbatch", FAKE_SBATCH), ("qsub", FAKE_QSUB),
-                       ("squeue", "#!/usr/bin/env bash\nexit 0\n")]:  # job gone: empty output
+                       ("squeue", "#!/usr/bin/env bash\nexit 0\n"),  # job gone: empty output
+                       ("scancel", '#!/usr/bin/env bash\necho "$@" > "$FAKE_DIR/scancel.args"\n')]:
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
     return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_DIR": str(tmp_path)}
@@ -150,6 +172,21 @@ def test_slurm_pl_task_that_never_finishes_counts_as_failed(tmp_path, fake_bin):
     assert r.returncode == 1
     assert "task 2 ended without writing its done marker" in r.stderr
     assert "slurm.pl: 1 / 2 failed" in r.stderr
+
+
+def test_slurm_pl_cancels_the_job_when_killed(tmp_path, fake_bin):
+    env = {**os.environ, **fake_bin, "FAKE_SKIP": "all"}  # submitted, never runs
+    proc = subprocess.Popen([UTILS / "slurm.pl", "JOB=1:2", "log/c.JOB.log", "true"],
+                            cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    for _ in range(100):
+        if (tmp_path / "sbatch.args").exists():
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 1
+    assert "cancelled job 4242" in proc.stderr.read()
+    assert (tmp_path / "scancel.args").read_text().split() == ["4242"]
 
 
 def test_queue_pl_submits_array_job(tmp_path, fake_bin):

@@ -52,5 +52,6 @@ SepcoreJobs::run_cluster(
     my ($output) = @_;  # -terse prints e.g. "12345.1-4:1"
     return $output =~ /^\s*(\d+)/m ? $1 : undef;
   },
+  cancel_cmd => sub { my ($id) = @_; return ('qdel', $id); },
   status_cmd => sub { my ($id) = @_; return ('qstat', '-j', $id); },
 );

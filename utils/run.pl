@@ -59,8 +59,17 @@ sub run_one {
   return $code;
 }
 
-# Each job runs in its own child process (which writes the header and footer).
+# Each job runs in its own child process (which writes the header and footer), in
+# its own process group, so that when run.pl is interrupted or killed, it can pass
+# the signal on to everything the jobs started.
 my %running;
+for my $sig (qw(INT TERM HUP)) {
+  $SIG{$sig} = sub {
+    kill $sig, map { -$_ } keys %running;
+    print STDERR "$prog: got SIG$sig, stopped " . scalar(keys %running) . " running jobs\n";
+    exit 1;
+  };
+}
 my $failed = 0;
 my @todo = @ids;
 while (@todo || %running) {
@@ -69,8 +78,13 @@ while (@todo || %running) {
     my $pid = fork();
     die "$prog: fork failed: $!\n" unless defined $pid;
     if ($pid == 0) {
+      $SIG{$_} = 'DEFAULT' for qw(INT TERM HUP);
+      setpgrp(0, 0);
+      # not in the terminal's foreground group any more: reading it would stop the job
+      open(STDIN, '<', '/dev/null') if -t STDIN;
       exit(run_one($id) == 0 ? 0 : 1);
     }
+    setpgrp($pid, $pid);  # also here, so that a signal right after fork reaches it
     $running{$pid} = $id;
   }
   my $pid = wait();

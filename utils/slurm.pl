@@ -51,5 +51,6 @@ SepcoreJobs::run_cluster(
     my ($output) = @_;
     return $output =~ /^\s*(\d+)/m ? $1 : undef;
   },
+  cancel_cmd => sub { my ($id) = @_; return ('scancel', $id); },
   status_cmd => sub { my ($id) = @_; return ('squeue', '-h', '-j', $id); },
 );

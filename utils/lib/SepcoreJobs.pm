@@ -185,7 +185,7 @@ sub config_args {
 sub shell_quote { my ($s) = @_; $s =~ s/'/'\\''/g; return "'$s'"; }
 
 # %b: prog, default_config, task_var, submit_args (sub($job, $base, $qdir, $out) ->
-# list), parse_id (sub($output) -> id), status_cmd (sub($id) -> list).
+# list), parse_id (sub($output) -> id), status_cmd and cancel_cmd (sub($id) -> list).
 sub run_cluster {
   my (%b) = @_;
   my $prog = $b{prog};
@@ -248,6 +248,16 @@ EOF
     exit 1;
   }
   my $id = $b{parse_id}->($output);
+  if (defined $id && $b{cancel_cmd}) {  # interrupted or killed: cancel the job too
+    for my $sig (qw(INT TERM HUP)) {
+      $SIG{$sig} = sub {
+        my $cancel = join_command($b{cancel_cmd}->($id));
+        system("$cancel >/dev/null 2>&1");
+        print STDERR "$prog: got SIG$sig; cancelled job $id ($cancel)\n";
+        exit 1;
+      };
+    }
+  }
 
   # Wait for a done marker per task. If the scheduler no longer knows the job but
   # markers are missing (killed: time or memory limit, node failure), those count as failed.
