@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 
 import yaml
 
@@ -51,6 +52,28 @@ DEFAULTS: dict = {
 }
 
 FREE_FORM_SECTIONS = {"model"}
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-3`` as a float (YAML 1.1 wants ``1.0e-3``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def _yaml_load(text):
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 TOP_LEVEL_INFO_KEYS = {"corpus", "task", "license", "description"}
 
 
@@ -89,7 +112,7 @@ def parse_overrides(args: list[str]) -> dict:
             key, raw = arg[2:], args[i + 1]
             i += 2
         try:
-            value = yaml.safe_load(raw)
+            value = _yaml_load(raw)
         except yaml.YAMLError:
             value = raw
         node = out
@@ -103,7 +126,7 @@ def parse_overrides(args: list[str]) -> dict:
 def load_yaml(path: str | os.PathLike) -> dict:
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f) or {}
+            data = _yaml_load(f) or {}
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except yaml.YAMLError as e:

@@ -252,7 +252,8 @@ class Trainer:
             num_workers=self.cfg["data"]["num_workers"],
         )
         accum = max(1, int(ocfg["accum_grad"]))
-        ckpt_every = 60 * float(tcfg["checkpoint_minutes"] or math.inf)
+        minutes = tcfg["checkpoint_minutes"]
+        ckpt_every = math.inf if minutes is None else 60 * float(minutes)
         last_ckpt = time.monotonic()
         nonfinite = 0
         self.ddp_model.train()

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from datadirs import make_datadir
+from sepcore.data import DataDir, SegmentDataset, UtteranceDataset
+from sepcore.errors import DataError
+
+
+def test_load_datadir(tmp_path):
+    data = make_datadir(tmp_path, num_utts=5, num_sources=3)
+    (data / "sources").write_text("a b c\n")
+    dd = DataDir.load(data)
+    assert len(dd) == 5 and dd.num_sources == 3 and dd.source_names == ["a", "b", "c"]
+    assert dd.utts == sorted(dd.utts)
+    assert dd.num_samples[dd.utts[0]] > 0 and len(dd.utt2spks[dd.utts[0]]) == 3
+
+
+def test_datadir_inconsistencies_are_named(tmp_path):
+    data = make_datadir(tmp_path, num_utts=3)
+    lines = (data / "spk2.scp").read_text().splitlines()
+    (data / "spk2.scp").write_text("\n".join(lines[:2]) + "\n")
+    missing = lines[2].split()[0]
+    with pytest.raises(DataError, match=rf"spk2.scp: no line for utterance '{missing}'"):
+        DataDir.load(data)
+    (data / "spk2.scp").write_text("\n".join(lines + ["zzz /x.wav"]) + "\n")
+    with pytest.raises(DataError, match="spk2.scp: utterance 'zzz' is not in .*wav.scp"):
+        DataDir.load(data)
+    (data / "spk2.scp").write_text("\n".join(lines) + "\n")
+    (data / "sources").write_text("only_one\n")
+    with pytest.raises(DataError, match="sources: expected one line with 2 source names"):
+        DataDir.load(data)
+
+
+def test_segments_are_deterministic_per_epoch_and_index(tmp_path):
+    dd = DataDir.load(make_datadir(tmp_path, num_utts=4))
+    ds = SegmentDataset(dd, segment=0.5, sample_rate=8000, seed=3)
+    mix, src = ds[1]
+    assert mix.shape == (4000,) and src.shape == (2, 4000)
+    np.testing.assert_allclose(mix.numpy(), src.sum(0).numpy(), atol=2e-4)  # 16-bit files
+    again = SegmentDataset(dd, segment=0.5, sample_rate=8000, seed=3)
+    assert np.array_equal(again[1][0].numpy(), mix.numpy())
+    ds.set_epoch(1)
+    assert not np.array_equal(ds[1][0].numpy(), mix.numpy())
+
+
+def test_dynamic_mixing_pairs_distinct_speakers_within_level_range(tmp_path):
+    dd = DataDir.load(make_datadir(tmp_path, num_utts=6, num_speakers=3))
+    ds = SegmentDataset(dd, segment=0.5, sample_rate=8000, seed=0, dynamic_mixing=True,
+                        epoch_size=40, mix_snr_range=5.0)
+    assert len(ds) == 40
+    ratios = []
+    for i in range(40):
+        mix, src = ds[i]
+        np.testing.assert_allclose(mix.numpy(), src.sum(0).numpy(), atol=1e-5)
+        assert 0.2 < float(mix.abs().max()) <= 0.9 + 1e-6
+        rms = src.pow(2).mean(-1).sqrt()
+        ratios.append(20 * np.log10(float(rms[1] / rms[0])))
+    assert max(np.abs(ratios)) <= 5.0 + 1e-3 and np.std(ratios) > 1.0
+    # with a single speaker there is nothing to mix
+    (dd.path / "utt2spks").write_text("".join(f"{u} s s\n" for u in dd.utts))
+    with pytest.raises(DataError, match="dynamic mixing needs at least 2 speakers"):
+        SegmentDataset(DataDir.load(dd.path), 0.5, 8000, dynamic_mixing=True)
+
+
+def test_wrong_sample_rate_is_named(tmp_path):
+    dd = DataDir.load(make_datadir(tmp_path, num_utts=2, sample_rate=16000))
+    with pytest.raises(DataError, match="sample rate 16000 Hz, expected 8000 Hz"):
+        UtteranceDataset(dd, 8000)[0]

@@ -1,0 +1,100 @@
+"""sepcore.bin.train on tiny data dirs: the exp dir contract, resume after kill -9, errors."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from datadirs import make_datadir
+from sepcore.modelfile import load_model_file
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = """\
+model: {name: convtasnet, N: 16, L: 16, B: 8, H: 16, P: 3, X: 2, R: 1, Sc: 8}
+data: {segment: 0.25, dynamic_mixing: true, epoch_size: 32}
+training: {batch_size: 2, max_epochs: 2, num_threads: 1, log_interval: 0}
+"""
+
+
+def train_cmd(tmp_path, exp, *extra):
+    return [sys.executable, "-m", "sepcore.bin.train", "--config", str(tmp_path / "tiny.yaml"),
+            "--train-dir", str(tmp_path / "data/train"), "--valid-dir", str(tmp_path / "data/dev"),
+            "--exp-dir", str(exp), *extra]
+
+
+def env():
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture
+def setup(tmp_path):
+    make_datadir(tmp_path, "train", num_utts=6, seed=1)
+    make_datadir(tmp_path, "dev", num_utts=2, seed=2)
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    return tmp_path
+
+
+def test_exp_dir_contract(setup):
+    exp = setup / "exp/a"
+    subprocess.run(train_cmd(setup, exp), check=True, env=env(), capture_output=True)
+    for name in ["config.yaml", "train.log", "history.tsv", "checkpoints/last.pt",
+                 "checkpoints/best.pt", "model.pt", ".train.done"]:
+        assert (exp / name).is_file(), name
+    rows = (exp / "history.tsv").read_text().splitlines()
+    assert rows[0].split("\t")[:4] == ["epoch", "steps", "train_loss", "valid_loss"]
+    assert [r.split("\t")[:2] for r in rows[1:]] == [["1", "16"], ["2", "32"]]
+    loaded = load_model_file(exp / "model.pt")
+    assert loaded.sample_rate == 8000 and loaded.sources == ["spk1", "spk2"]
+    assert loaded.info["steps"] == 32 and loaded.info["num_params"] > 0
+    assert "num_sources: 2" in (exp / "config.yaml").read_text()
+    # a finished exp is never silently overwritten
+    again = subprocess.run(train_cmd(setup, exp), env=env(), capture_output=True, text=True)
+    assert again.returncode == 1 and "is a finished experiment" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
+def test_kill_9_mid_epoch_then_resume_continues_where_it_stopped(setup):
+    (setup / "tiny.yaml").write_text(TINY.replace("epoch_size: 32", "epoch_size: 400")
+                                     .replace("max_epochs: 2", "max_epochs: 1"))
+    exp = setup / "exp/killed"
+    proc = subprocess.Popen(train_cmd(setup, exp, "--training.checkpoint_minutes", "0"),
+                            env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = exp / "checkpoints/last.pt"
+    deadline = time.time() + 120
+    batch = 0
+    while time.time() < deadline and batch < 20:
+        time.sleep(0.2)
+        if last.is_file():
+            try:
+                batch = torch.load(last, weights_only=True)["state"]["batch_in_epoch"]
+            except Exception:  # renamed under us: try again
+                pass
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 20 <= batch < 200, "the run should have been killed mid-epoch"
+    assert not (exp / ".train.done").exists()
+    resumed = subprocess.run(train_cmd(setup, exp), env=env(), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    log = (exp / "train.log").read_text()
+    assert "resumed from" in log and "epoch 1, batch " in log
+    # the epoch was finished, not restarted: exactly one epoch's worth of optimizer steps
+    assert load_model_file(exp / "model.pt").info["steps"] == 200
+    assert (exp / "history.tsv").read_text().count("\n") == 2
+
+
+def test_bad_inputs_are_clear_errors(setup):
+    bad = subprocess.run(train_cmd(setup, setup / "exp/b", "--model.num_sources", "3"),
+                         env=env(), capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert "model.num_sources is 3 but" in bad.stderr and "Traceback" not in bad.stderr
+    rate = subprocess.run(train_cmd(setup, setup / "exp/c", "--data.sample_rate", "16000"),
+                          env=env(), capture_output=True, text=True)
+    assert rate.returncode == 1 and "is at 8000 Hz but data.sample_rate is 16000" in rate.stderr
+    typo = subprocess.run(train_cmd(setup, setup / "exp/d", "--optim.learning_rate", "1"),
+                          env=env(), capture_output=True, text=True)
+    assert typo.returncode == 1 and "unknown config key 'optim.learning_rate'" in typo.stderr
