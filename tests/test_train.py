@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from datadirs import make_datadir
+
 from sepcore.modelfile import load_model_file
 
 ROOT = Path(__file__).resolve().parents[1]
