@@ -552,8 +552,8 @@ def results_md(s: dict) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def main() -> int:
-    args = get_parser().parse_args()
+def main(argv: list[str] | None = None) -> int:
+    args = get_parser().parse_args(argv)
     setup_logging()
     from sepcore.metrics import parse_metrics
 

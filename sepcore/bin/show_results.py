@@ -71,13 +71,13 @@ def tables(summaries: list[tuple[Path, dict]]) -> str:
     return "\n".join(out)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m sepcore.bin.show_results",
         description="One Markdown table per data set comparing all scored experiments.",
     )
     p.add_argument("paths", nargs="+", help="exp dirs (or separated dirs, or summary.json)")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     found = find_summaries(args.paths)
     if not found:
         raise DataError(
