@@ -117,3 +117,22 @@ def test_get_utt2num_samples(data):
     log = (data / ".utt2num_samples/log/utt2num_samples.1.log").read_text()
     assert "utterance utt3" in log and "wav/nope.wav" in log
     assert (data / "utt2num_samples").read_text().startswith("utt1 800\n")  # old file kept
+
+
+def test_fix_data_dir_makes_a_broken_dir_valid(data):
+    (data / "wav.scp").write_text("utt2 wav/mix_utt2.wav\nutt1 wav/mix_utt1.wav\n\n"
+                                  "utt10 wav/mix_utt10.wav\nutt1 wav/dup.wav\n")
+    (data / "spk1.scp").write_text("utt1 wav/s1_utt1.wav\nutt2 wav/s1_utt2.wav\n")
+    (data / "utt2num_samples").write_text("utt1 800\nutt10 1600\nutt2 0\n")
+    (data / "spk2utt").write_text("stale\n")
+    assert validate(data)[0] == 1
+    r = run(data.parent, UTILS / "fix_data_dir.sh", "data")
+    assert r.returncode == 0, r.stderr
+    assert "data: kept 1 of the 3 utterances of wav.scp" in r.stdout
+    assert "data/utt2num_samples: 3 -> 1 lines" in r.stdout
+    code, out, err = validate(data)
+    assert code == 0, err
+    assert "OK (1 utterances, 2 sources)" in out
+    assert (data / "wav.scp").read_text() == "utt1 wav/mix_utt1.wav\n"
+    assert (data / "spk2utt").read_text() == "a utt1\n"
+    assert (data / ".backup/wav.scp").read_text().startswith("utt2 wav/mix_utt2.wav\n")
