@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Usage: steps/separate.sh [options] <exp-dir> <data-dir> <out-dir>
+#  e.g.: steps/separate.sh --nj 4 exp/convtasnet data/test exp/convtasnet/separate/test
+#
+# Separates every utterance of <data-dir>/wav.scp with <exp-dir>/model.pt (or a
+# pack, or a model.pt given instead of <exp-dir>) through python -m sepcore.bin.separate.
+# Writes <out-dir>/wav/<utt>_<source>.wav at the mixture's rate, length and sample
+# format (scaled not to clip), <out-dir>/spk1.scp .. spkN.scp (same ids as the data
+# dir, sorted) and <out-dir>/sources (the model's source names). Long utterances
+# are separated in chunks with overlap-add (default window and hop from the model's
+# receptive field). A rerun skips the utterances whose outputs all exist.
+#
+# Options:
+#   --nj <1>                  number of parallel jobs (utterance i goes to job i % nj + 1)
+#   --cmd <run.pl>            job runner (run.pl, slurm.pl, queue.pl)
+#   --device <cpu>            cpu or cuda
+#   --chunk-seconds <>        chunk (window) length in seconds (default: from the model)
+#   --hop-seconds <>          hop between chunks in seconds (default: from the model)
+#   --num-threads <1>         torch CPU threads per job
+#   --force <false>           separate again even where outputs exist
+set -euo pipefail
+
+nj=1
+cmd=run.pl
+device=cpu
+chunk_seconds=
+hop_seconds=
+num_threads=1
+force=false
+
+. "$(dirname "$0")/../utils/parse_options.sh"
+
+if [ $# -ne 3 ]; then
+  awk '/^# Usage:/{on=1} on && !/^#/{exit} on{sub(/^# ?/, ""); print}' "$0" >&2
+  exit 1
+fi
+exp=$1; data=$2; out=$3
+
+[ -e "$exp" ] || { echo "$0: $exp not found (expected an exp dir, a pack or a model.pt)" >&2; exit 1; }
+[ -f "$data/wav.scp" ] || { echo "$0: $data/wav.scp not found (expected a data dir)" >&2; exit 1; }
+[ "$nj" -ge 1 ] 2>/dev/null || { echo "$0: --nj must be a positive integer, got '$nj'" >&2; exit 1; }
+num_utts=$(wc -l < "$data/wav.scp")
+[ "$num_utts" -ge 1 ] || { echo "$0: $data/wav.scp is empty" >&2; exit 1; }
+[ "$nj" -le "$num_utts" ] || nj=$num_utts
+
+opts=()
+[ -n "$chunk_seconds" ] && opts+=(--window-seconds "$chunk_seconds")
+[ -n "$hop_seconds" ] && opts+=(--hop-seconds "$hop_seconds")
+[ "$force" = true ] && opts+=(--force)
+
+mkdir -p "$out/log"
+rm -rf "$out/.parts"
+echo "$0: separating $num_utts utterances of $data with $exp into $out ($nj jobs)"
+$cmd JOB=1:"$nj" "$out/log/separate.JOB.log" \
+  python -m sepcore.bin.separate --model "$exp" --data-dir "$data" --out-dir "$out" \
+    --job JOB --num-jobs "$nj" --device "$device" --num-threads "$num_threads" "${opts[@]}" ||
+  { echo "$0: separation failed; see $out/log/separate.*.log" >&2; exit 1; }
+
+num_sources=$(wc -w < "$out/sources")
+for n in $(seq 1 "$num_sources"); do
+  cat "$out/.parts/spk$n".*.scp | LC_ALL=C sort > "$out/spk$n.scp.tmp"
+  got=$(wc -l < "$out/spk$n.scp.tmp")
+  if [ "$got" -ne "$num_utts" ]; then
+    echo "$0: $out/spk$n.scp.tmp has $got lines, expected $num_utts (some jobs failed?)" >&2
+    exit 1
+  fi
+  mv "$out/spk$n.scp.tmp" "$out/spk$n.scp"
+done
+rm -rf "$out/.parts"
+echo "$0: wrote $out/spk{1..$num_sources}.scp and $out/sources ($(cat "$out/sources"))"
