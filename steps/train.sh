@@ -58,4 +58,4 @@ start=$(date +%s)
 $cmd --gpu "$ngpu" "$exp/log/train.log" \
   "${launcher[@]}" --config "$config" --train-dir "$train_dir" --valid-dir "$valid_dir" \
     --exp-dir "$exp" --resume "$resume" --device "$device" "${overrides[@]}"
-echo "$0: finished $exp in $(( $(date +%s) - start )) s; best epoch: $(tail -n 1 "$exp/train.log")"
+echo "$0: finished $exp in $(( $(date +%s) - start )) s: $(grep -o 'done: .*' "$exp/train.log" | tail -n 1)"
