@@ -160,3 +160,22 @@ def test_pack_cli_and_exp_without_model(exp, tmp_path, capsys):
     assert e.value.code == 1
     assert "no model.pt" in capsys.readouterr().err
     np.testing.assert_equal(is_up_to_date(exp), True)
+
+
+def test_steps_pack_sh(exp):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), LC_ALL="C",
+               PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    p = subprocess.run([str(root / "steps" / "pack.sh"), "--license", "MIT", str(exp)],
+                       env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    archive = exp / "tiny.tar.gz"
+    assert "| licence | MIT |" in _members(archive)["tiny/README.md"].decode()
+    p = subprocess.run([str(root / "steps" / "pack.sh"), "--help"], env=env,
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and "Usage: steps/pack.sh" in p.stdout

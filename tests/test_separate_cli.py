@@ -196,3 +196,16 @@ def test_python_m_help():
                        capture_output=True, text=True)
     assert p.returncode == 0
     assert "--model" in p.stdout and "--out-dir" in p.stdout and "--data-dir" in p.stdout
+
+
+def test_console_script_has_the_same_interface(exp, tmp_path):
+    script = Path(sys.executable).parent / "sepcore-separate"
+    if not script.exists():
+        pytest.skip("sepcore is not pip-installed here (pip install -e .)")
+    sf.write(tmp_path / "m.wav", tone_mix(0.3, 8000), 8000)
+    p = subprocess.run([str(script), "--model", str(exp), "--out-dir", str(tmp_path / "o"),
+                        str(tmp_path / "m.wav"), str(tmp_path / "nothere.wav")],
+                       env=_env(), capture_output=True, text=True)
+    assert p.returncode == 1
+    assert "nothere.wav: no such file or folder" in p.stderr
+    assert (tmp_path / "o" / "m_spk1.wav").is_file()
