@@ -45,6 +45,7 @@ for f in "${files[@]}"; do
   name=$(basename "$f")
   cp "$f" "$data/.backup/$name"
   if [ "$name" = utt2num_samples ]; then
+    # shellcheck disable=SC2016  # an awk program
     filter='NF == 2 && $2 ~ /^[0-9]+$/ && $2 + 0 > 0'
   else
     filter='NF >= 2'

@@ -16,6 +16,7 @@ set -euo pipefail
 nj=1
 cmd=run.pl
 utils=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+# shellcheck source=utils/parse_options.sh
 . "$utils/parse_options.sh"
 
 if [ $# -ne 1 ]; then

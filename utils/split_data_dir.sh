@@ -15,6 +15,7 @@
 set -euo pipefail
 
 per_spk=false
+# shellcheck source=utils/parse_options.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/parse_options.sh"
 
 if [ $# -ne 2 ]; then

@@ -99,6 +99,7 @@ for f in "$data"/spk[0-9]*.scp; do
 done
 for k in $(seq "$num_sources"); do
   if [ ! -f "$data/spk$k.scp" ]; then
+    # shellcheck disable=SC2012
     found=$(cd "$data" && ls spk[0-9]*.scp | sort -V | tr '\n' ' ')
     echo "$prog: $data/spk$k.scp: file not found (sources must be spk1.scp..spk$num_sources.scp" \
       "with none missing; found: ${found% })" >> "$report"
