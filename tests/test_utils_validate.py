@@ -96,6 +96,12 @@ def test_sources_must_be_contiguous(data):
     assert f"{PROG}: data/spk2.scp: file not found" in err and "found: spk1.scp spk3.scp" in err
 
 
+def test_sources_names_repeated(data):
+    (data / "sources").write_text("speech speech\n")
+    code, _, err = validate(data)
+    assert code == 1 and f"{PROG}: data/sources:1: name speech repeated" in err
+
+
 def test_missing_wav_scp(data):
     (data / "wav.scp").unlink()
     code, _, err = validate(data)

@@ -44,7 +44,8 @@ SepcoreJobs::run_cluster(
   task_var => 'SGE_TASK_ID',
   submit_args => sub {
     my ($job, $base, $qdir, $out) = @_;
-    my @args = ('-t', "$job->{start}:$job->{end}", '-N', $base, '-o', $out);
+    my $name = $base =~ /^[A-Za-z]/ ? $base : "j$base";  # a job name starts with a letter
+    my @args = ('-t', "$job->{start}:$job->{end}", '-N', $name, '-o', $out);
     push @args, ('-tc', $job->{opts}{max_jobs_run}) if defined $job->{opts}{max_jobs_run};
     return @args;
   },

@@ -9,7 +9,7 @@
 #   - spk*.scp are spk1.scp..spkN.scp with nothing missing in between;
 #   - wav.scp, spk*.scp, noise*.scp, utt2num_samples, utt2spk (and any other
 #     *.scp / utt2* file) hold exactly the same ids;
-#   - 'sources', if present, is one line with N names;
+#   - 'sources', if present, is one line with N different names;
 #   - utt2num_samples values are integers > 0;
 #   - audio files named in wav.scp, spk*.scp and noise*.scp exist (entries ending
 #     in '|' are commands and are not run) unless --no-audio-check.
@@ -118,6 +118,7 @@ done
 if [ -f "$data/sources" ]; then
   awk -v name="$data/sources" -v n="$num_sources" -v prog="$prog" '
     NR == 1 && NF != n { print prog ": " name ":1: expected " n " names (one per spk*.scp), got " NF }
+    NR == 1 { for (i = 1; i <= NF; i++) if (seen[$i]++) print prog ": " name ":1: name " $i " repeated" }
     NR == 2 { print prog ": " name ":2: expected one line of names" }
     END { if (NR == 0) print prog ": " name ": file is empty (expected " n " names)" }' \
     "$data/sources" >> "$report"
