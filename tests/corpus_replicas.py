@@ -200,9 +200,10 @@ def assert_c_sorted(path) -> None:
     assert keys == sorted(keys, key=lambda k: k.encode()), path
 
 
-def run_recipe_script(recipe: str, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
-    """Run ``args`` (e.g. local/prepare_data.sh ...) inside egs/<recipe> with the venv."""
+def run_recipe_script(recipe: str, *args: str, timeout: int = 120,
+                      cwd: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``args`` (e.g. local/prepare_data.sh ...) in egs/<recipe> (or ``cwd``) with the venv."""
     env = dict(os.environ, LC_ALL="C", OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     env["PATH"] = f"{REPO / 'tools/venv/bin'}:{env['PATH']}"
-    return subprocess.run(list(args), cwd=REPO / "egs" / recipe, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(list(args), cwd=cwd or REPO / "egs" / recipe, env=env,
+                          capture_output=True, text=True, timeout=timeout)
