@@ -96,6 +96,7 @@ def test_si_sdr_definition():
     rng = np.random.default_rng(0)
     ref = rng.standard_normal(4000)
     est = ref + 0.1 * rng.standard_normal(4000)
+    ref, est = ref - ref.mean(), est - est.mean()
     alpha = est @ ref / (ref @ ref)
     expect = 10 * np.log10(np.sum((alpha * ref) ** 2) / np.sum((est - alpha * ref) ** 2))
     assert si_sdr(est, ref) == pytest.approx(expect, abs=1e-10)
@@ -103,6 +104,8 @@ def test_si_sdr_definition():
     assert si_sdr(np.stack([est, est]), ref) == pytest.approx([expect, expect])
     # scale invariance, and a real drop for a worse estimate
     assert si_sdr(5 * est, ref) == pytest.approx(expect, abs=1e-9)
+    assert si_sdr(est + 0.3, ref) == pytest.approx(expect, abs=1e-9)  # mean removed
+    assert si_sdr(est + 0.3, ref, zero_mean=False) < expect - 1
     assert si_sdr(est + 0.5 * rng.standard_normal(4000), ref) < expect - 10
     assert np.isnan(si_sdr(est, np.zeros(4000)))
 
@@ -143,6 +146,23 @@ def test_wrong_permutation_and_swapped_reference_change_the_numbers():
     swapped = score_utterance(ests, refs[::-1], mix, 8000, ["si_sdr"])
     assert swapped.perm == [1, 0]
     assert swapped.inputs["si_sdr"] == pytest.approx(good.inputs["si_sdr"][::-1])
+
+
+@pytest.mark.parametrize("sr", [8000, 16000, 22050])
+def test_vectorized_stoi_equals_pystoi(sr):
+    from pystoi import stoi as pystoi
+
+    from sepcore.metrics.stoi import stoi_many
+
+    clean = speech_like(1.5, sr, 3)
+    rng = np.random.default_rng(sr)
+    degs = np.stack([clean + 0.05 * rng.standard_normal(clean.size),
+                     clean + speech_like(1.5, sr, 4)])
+    for ext in (False, True):
+        mine = stoi_many(clean, degs, sr, extended=ext)
+        ref = [pystoi(clean, d, sr, extended=ext) for d in degs]
+        assert mine == pytest.approx(ref, abs=1e-4)
+        assert np.max(np.abs(mine - ref)) < 1e-9
 
 
 def test_stoi_and_estoi_equal_pystoi():

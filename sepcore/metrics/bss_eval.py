@@ -71,8 +71,8 @@ class ReferenceProjector:
                 gram[q * L:(q + 1) * L, p * L:(p + 1) * L] = block.T
                 if p == q:
                     self._blocks[i] = block
-        self._solve_all = _factor(gram) if na else None
-        self._solve_one = {j: _factor(self._blocks[j]) for j in self.active}
+        self._energy_all = _energy_fn(gram) if na else None
+        self._first_col = {j: self._blocks[j][:, 0].copy() for j in self.active}
 
     def correlations(self, targets: np.ndarray) -> np.ndarray:
         """``[K, T]`` targets → ``d [K, S, L]``: ``d[k, i, a] = <r_i(. - a), x_k>``."""
@@ -95,17 +95,44 @@ class ReferenceProjector:
             return out
         used = sorted({k for k, _ in pairs})
         d_all = d[used][:, self.active, :].reshape(len(used), -1).T  # [na*L, K']
-        p_all = dict(zip(used, np.sum(d_all * self._solve_all(d_all), axis=0)))
+        p_all = dict(zip(used, self._energy_all(d_all)))
+        p_one = {}
+        for j in sorted({j for _, j in pairs if j in self._first_col}):
+            ks = sorted({k for k, jj in pairs if jj == j})
+            dj = d[ks, j].T  # [L, K'']
+            p_one.update({(k, j): e for k, e in zip(ks, _toeplitz_energy(self._first_col[j], dj))})
         for n, (k, j) in enumerate(pairs):
-            if j not in self._solve_one:
+            if (k, j) not in p_one:
                 continue
-            dj = d[k, j]
-            pj = float(dj @ self._solve_one[j](dj))
+            pj = float(p_one[(k, j)])
             pa, ee = p_all[k], energy[k]
             out[n, 0] = _db(pj, ee - pj, ee)
             out[n, 1] = _db(pj, pa - pj, ee)
             out[n, 2] = _db(pa, ee - pa, ee)
         return out
+
+
+def _energy_fn(matrix: np.ndarray):
+    """``f(d) = diag(dᵀ G⁻¹ d)`` for symmetric PSD ``G``: ``|L⁻¹ d|²`` with ``G = L Lᵀ``."""
+    try:
+        low = scipy.linalg.cholesky(matrix, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return lambda b: np.sum(b * np.linalg.lstsq(matrix, b, rcond=None)[0], axis=0)
+
+    def energy(b: np.ndarray) -> np.ndarray:
+        z = scipy.linalg.solve_triangular(low, b, lower=True, check_finite=False)
+        return np.sum(z * z, axis=0)
+
+    return energy
+
+
+def _toeplitz_energy(col: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``diag(bᵀ T⁻¹ b)`` for the symmetric Toeplitz ``T`` with first column ``col`` (Levinson)."""
+    try:
+        x = scipy.linalg.solve_toeplitz(col, b, check_finite=False)
+    except np.linalg.LinAlgError:
+        x = np.linalg.lstsq(scipy.linalg.toeplitz(col), b, rcond=None)[0]
+    return np.sum(b * x.reshape(b.shape), axis=0)
 
 
 def _factor(matrix: np.ndarray):

@@ -12,12 +12,13 @@ log = logging.getLogger(__name__)
 PESQ_RATE = 16000
 
 
-def si_sdr(est: np.ndarray, ref: np.ndarray, zero_mean: bool = False) -> np.ndarray:
+def si_sdr(est: np.ndarray, ref: np.ndarray, zero_mean: bool = True) -> np.ndarray:
     """Scale-invariant SDR in dB over the last axis (leading axes broadcast).
 
     SI-SDR = 10 log10(|α s|² / |α s - ŝ|²), α = <ŝ, s> / |s|² (Le Roux et al. 2019), computed
-    in float64 without removing the mean unless ``zero_mean`` (as pb_bss_eval and Asteroid's
-    ``get_metrics`` report it). A silent reference gives NaN (undefined).
+    in float64 after removing the mean of both signals (as the paper, pb_bss_eval/Asteroid's
+    ``get_metrics`` and sepcore's training loss do; ``zero_mean=False`` skips that). A
+    silent reference gives NaN (undefined).
     """
     est = np.asarray(est, dtype=np.float64)
     ref = np.asarray(ref, dtype=np.float64)
