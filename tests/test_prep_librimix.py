@@ -148,3 +148,14 @@ def test_prepare_data_sh(tmp_path, rep2):
     check(tmp_path / "data/test", rep2, "test", "mix_single", ["s1"], "speech", True)
     r = cr.run_recipe_script("librimix/convtasnet", *args)
     assert r.returncode == 0 and "already prepared" in r.stdout
+
+
+def test_reads_no_source_or_noise_audio(tmp_path, prep):
+    rep = cr.librimix(str(tmp_path / "c"), counts={"dev": 2})
+    for folder in ("s1", "s2", "noise"):
+        path = os.path.join(rep.root, "wav8k/min/dev", folder)
+        for f in os.listdir(path):
+            with open(os.path.join(path, f), "wb") as fh:
+                fh.write(b"not audio")
+    assert prep.main(["--task", "sep_noisy", "--sets", "dev", rep.root, str(tmp_path / "d")]) == 0
+    check(tmp_path / "d/dev", rep, "dev", "mix_both", ["s1", "s2"], "spk1 spk2", True)

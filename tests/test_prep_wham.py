@@ -119,3 +119,14 @@ def test_prepare_data_sh_whamr(tmp_path, whamr_rep):
           ["s1_anechoic", "s2_anechoic"], "spk1 spk2", True)
     r = cr.run_recipe_script("wham/convtasnet", "local/prepare_data.sh", "--help")
     assert r.returncode == 0 and "Usage: local/prepare_data.sh" in r.stdout
+
+
+def test_reads_no_reference_audio(tmp_path, prep):
+    rep = cr.wham(str(tmp_path / "c"), counts={"cv": 2})
+    for folder in ("s1", "noise", "mix_clean"):
+        path = os.path.join(rep.root, "wav8k/min/cv", folder)
+        for f in os.listdir(path):
+            with open(os.path.join(path, f), "wb") as fh:
+                fh.write(b"not audio")
+    assert prep.main(["--task", "enh_both", "--sets", "cv", rep.root, str(tmp_path / "d")]) == 0
+    check(tmp_path / "d/cv", rep, "cv", "mix_both", ["mix_clean"], "speech", True)

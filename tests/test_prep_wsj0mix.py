@@ -119,3 +119,15 @@ def test_prepare_data_sh_runs_once(tmp_path):
     assert bad.returncode == 1
     assert f"{tmp_path}/nowhere/wav8k/min: folder not found" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_reads_no_source_audio(tmp_path, prep):
+    """Only the mixtures' headers are read: unreadable source files do not matter here."""
+    rep = cr.wsj0mix(str(tmp_path / "corpus"), counts={"tt": 2})
+    for k in (1, 2):
+        folder = os.path.join(rep.root, f"wav8k/min/tt/s{k}")
+        for f in os.listdir(folder):
+            with open(os.path.join(folder, f), "wb") as fh:
+                fh.write(b"not audio")
+    assert prep.main(["--sets", "tt", rep.root, str(tmp_path / "data")]) == 0
+    check_data_dir(tmp_path / "data/tt", rep, "tt", 2)
