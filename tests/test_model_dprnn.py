@@ -62,8 +62,9 @@ def test_global_context_inter_chunk():
     assert d > 0  # the start of the output changed
 
 
-def test_gradient_flows_to_every_parameter():
-    m = tiny(num_sources=2)
+@pytest.mark.parametrize("mask", ["sigmoid", "relu", "softmax", "tanh", "linear"])
+def test_gradient_flows_to_every_parameter(mask):
+    m = tiny(num_sources=2, mask_nonlinear=mask, encoder_activation="relu")
     y = m(torch.randn(2, 300))
     y.pow(2).mean().backward()
     for name, p in m.named_parameters():

@@ -126,3 +126,29 @@ def test_run_sh_help_and_missing_corpus_option(tmp_path):
     assert r.returncode == 1 and "stage 1 needs --wham-dir" in r.stderr
     r = cr.run_recipe_script("", "./run.sh", "--sample-rate", "44k", cwd=d)
     assert r.returncode == 1 and "--sample-rate must be 8k or 16k" in r.stderr
+
+
+CONF_PARAMS = {"train.yaml": 4_984_881, "train_ks16.yaml": 3_652_865, "train_ks2.yaml": 3_651_073}
+
+
+@pytest.mark.parametrize("recipe", [c[0] for c in CASES])
+def test_every_published_conf_loads_and_builds(recipe):
+    """Each conf/*.yaml is a valid training config whose model has the published size."""
+    from sepcore.config import load_config
+    from sepcore.models import build_model, count_parameters
+
+    confs = sorted(os.listdir(cr.REPO / "egs" / recipe / "conf"))
+    assert confs == (["train.yaml"] if recipe.endswith("convtasnet")
+                     else ["train_ks16.yaml", "train_ks2.yaml"])
+    for conf in confs:
+        cfg = load_config(cr.REPO / "egs" / recipe / "conf" / conf)
+        assert "num_sources" not in cfg["model"]  # taken from the data dir (2, 3 or 1)
+        assert cfg["optim"]["lr"] == 1e-3 and cfg["optim"]["clip_grad_norm"] == 5.0
+        assert cfg["scheduler"] == {"name": "plateau", "factor": 0.5, "patience": 5,
+                                    "min_lr": 1e-8}
+        assert cfg["early_stop"]["patience"] == 30 and cfg["training"]["max_epochs"] == 200
+        model = build_model({**cfg["model"], "num_sources": 2})
+        assert count_parameters(model) == CONF_PARAMS[conf]
+    if recipe.endswith("dprnn"):
+        ks2 = load_config(cr.REPO / "egs" / recipe / "conf" / "train_ks2.yaml")
+        assert ks2["data"]["segment"] == 2.0 and ks2["model"]["chunk_size"] == 250
