@@ -153,7 +153,8 @@ def write_data_dir(root: Path, mix, refs, ests):
     return data, sep
 
 
-def time_jobs(data: Path, sep: Path, nj: int) -> float:
+def time_jobs(data: Path, sep: Path, nj: int) -> tuple[float, list[float]]:
+    """Wall time of ``nj`` parallel score.py jobs, and each job's CPU time (user + sys)."""
     shutil.rmtree(sep / "scores", ignore_errors=True)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "sepcore.bin.score", "--use-cache", "false", "--progress",
@@ -161,12 +162,17 @@ def time_jobs(data: Path, sep: Path, nj: int) -> float:
     t0 = time.perf_counter()
     procs = [subprocess.Popen(cmd + ["--job", str(j), "--num-jobs", str(nj)], env=env,
                               stderr=subprocess.DEVNULL) for j in range(1, nj + 1)]
-    if any(p.wait() for p in procs):
-        raise SystemExit("score.py job failed")
+    cpu = []
+    for p in procs:
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode:
+            raise SystemExit("score.py job failed")
+        cpu.append(usage.ru_utime + usage.ru_stime)
     wall = time.perf_counter() - t0
     subprocess.run(cmd + ["--merge"], env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
-    return wall
+    return wall, cpu
 
 
 def main() -> int:
@@ -180,7 +186,8 @@ def main() -> int:
     args = p.parse_args()
 
     print(f"# {args.num_utts} utterances, 2 sources, {SECONDS:g} s, {SR} Hz; metrics "
-          f"{','.join(DEFAULT_METRICS)} (+ input_*), 1 thread; {os.cpu_count()} cores")
+          f"{','.join(DEFAULT_METRICS)} (+ input_*), 1 thread; {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f}")
     mix, refs, ests = make_inputs(args.num_utts)
     report: dict = {"utts": args.num_utts, "seconds": SECONDS, "sample_rate": SR}
     t, c, ours = time_sepcore(mix, refs, ests, with_inputs=True)
@@ -218,14 +225,19 @@ def main() -> int:
         nm, nr, ne = make_inputs(args.nj_utts, seed=1)
         with tempfile.TemporaryDirectory() as tmp:
             data, sep = write_data_dir(Path(tmp), nm, nr, ne)
-            w1 = time_jobs(data, sep, 1)
-            w2 = time_jobs(data, sep, 2)
+            w1, c1 = time_jobs(data, sep, 1)
+            w2, c2 = time_jobs(data, sep, 2)
         report["score_py"] = {"utts": args.nj_utts, "nj1_s": w1, "nj2_s": w2,
                               "nj1_utt_per_s": args.nj_utts / w1,
-                              "nj2_utt_per_s": args.nj_utts / w2, "speedup": w1 / w2}
+                              "nj2_utt_per_s": args.nj_utts / w2, "speedup": w1 / w2,
+                              "nj1_job_cpu_s": c1, "nj2_job_cpu_s": c2,
+                              "speedup_if_2_free_cores": sum(c1) / max(c2)}
         print(f"score.py end to end, {args.nj_utts} utts (cold, incl. start-up and audio "
-              f"reading): nj=1 {w1:.1f} s ({args.nj_utts / w1:.2f} utt/s), nj=2 {w2:.1f} s "
-              f"({args.nj_utts / w2:.2f} utt/s): speed-up {w1 / w2:.2f}x")
+              f"reading): nj=1 {w1:.1f} s wall ({args.nj_utts / w1:.2f} utt/s), nj=2 {w2:.1f} s "
+              f"wall ({args.nj_utts / w2:.2f} utt/s): speed-up {w1 / w2:.2f}x")
+        print(f"  cpu time per job: nj=1 {' '.join(f'{c:.1f}' for c in c1)} s; nj=2 "
+              f"{' '.join(f'{c:.1f}' for c in c2)} s: wall speed-up with 2 free cores = "
+              f"{sum(c1) / max(c2):.2f}x")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return 0

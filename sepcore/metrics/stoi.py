@@ -14,7 +14,6 @@ import warnings
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import resample_poly
 
 FS = 10000
 N_FRAME = 256
@@ -35,6 +34,7 @@ def _third_octave_matrix() -> np.ndarray:
 
 def _resample(x: np.ndarray, fs: int) -> np.ndarray:
     from pystoi import utils
+    from scipy.signal import resample_poly
 
     h = utils._resample_window_oct(FS, fs)
     return resample_poly(x, FS, fs, window=h / np.sum(h), axis=-1)
