@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 import scipy.linalg
+from numpy.lib.stride_tricks import sliding_window_view
 
 FILTER_LEN = 512
 _DB_FLOOR = 1e-15  # relative floor for an energy difference: caps a ratio at ~150 dB
@@ -34,10 +35,10 @@ def _db(num: np.ndarray, den: np.ndarray, scale: np.ndarray) -> np.ndarray:
         return 10.0 * np.log10(num / den)
 
 
-def _lag_index(flen: int, n_fft: int) -> np.ndarray:
-    """``idx[a, b] = (b - a) mod n_fft``: where lag ``b - a`` sits in a circular correlation."""
-    a = np.arange(flen)
-    return (a[None, :] - a[:, None]) % n_fft
+def toeplitz_block(xc: np.ndarray, flen: int) -> np.ndarray:
+    """``block[a, b] = xc[(b - a) mod n]`` for a circular correlation ``xc`` (a strided view)."""
+    v = np.concatenate([xc[len(xc) - flen + 1:], xc[:flen]])  # lags -(L-1)..(L-1)
+    return sliding_window_view(v, flen)[::-1]
 
 
 class ReferenceProjector:
@@ -56,7 +57,6 @@ class ReferenceProjector:
         self.n_fft = scipy.fft.next_fast_len(self.num_samples + flen - 1, real=True)
         self.active = [j for j in range(self.num_sources) if np.any(refs[j] != 0)]
         self.ref_fft = scipy.fft.rfft(refs, n=self.n_fft, axis=1)
-        self._idx = _lag_index(flen, self.n_fft)
         na = len(self.active)
         L = flen
         gram = np.empty((na * L, na * L))
@@ -66,7 +66,7 @@ class ReferenceProjector:
                 j = self.active[q]
                 # xc[k] = sum_n r_i[n+k] r_j[n];  G_ij[a, b] = <r_i(.-a), r_j(.-b)> = xc[b-a]
                 xc = scipy.fft.irfft(self.ref_fft[i] * np.conj(self.ref_fft[j]), n=self.n_fft)
-                block = xc[self._idx]
+                block = toeplitz_block(xc, L)
                 gram[p * L:(p + 1) * L, q * L:(q + 1) * L] = block
                 gram[q * L:(q + 1) * L, p * L:(p + 1) * L] = block.T
                 if p == q:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from sepcore.metrics.bss_eval import FILTER_LEN, _factor, _lag_index
+from sepcore.metrics.bss_eval import FILTER_LEN, _factor, toeplitz_block
 
 MDX_DELTA = 1e-7
 _EPS = np.finfo(np.float64).eps  # museval adds eps * I to the Gram matrix
@@ -89,12 +89,11 @@ def bss_eval_v4_images(
     n_fft = scipy.fft.next_fast_len(T + L - 1, real=True)
     rf = scipy.fft.rfft(refs.transpose(0, 2, 1).reshape(S * C, T), n=n_fft, axis=1)  # [M, F]
     M = S * C
-    idx = _lag_index(L, n_fft)
     gram = np.empty((M * L, M * L))
     for p in range(M):
         for q in range(p, M):
             xc = scipy.fft.irfft(rf[p] * np.conj(rf[q]), n=n_fft)
-            blk = xc[idx]
+            blk = toeplitz_block(xc, L)
             gram[p * L:(p + 1) * L, q * L:(q + 1) * L] = blk
             gram[q * L:(q + 1) * L, p * L:(p + 1) * L] = blk.T
     gram[np.diag_indices_from(gram)] += _EPS
