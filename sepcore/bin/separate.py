@@ -181,7 +181,7 @@ def run_files(args) -> int:
         except SepcoreError as e:
             failed += 1
             tqdm.write(f"error: {e}", file=sys.stderr)
-        except (MemoryError, RuntimeError, OSError) as e:
+        except (MemoryError, RuntimeError, OSError, ValueError) as e:
             failed += 1
             tqdm.write(f"error: {path}: separation failed ({type(e).__name__}: {e})",
                        file=sys.stderr)
@@ -227,7 +227,7 @@ def run_data_dir(args) -> int:
             failed += 1
             logger.error("utterance %s: %s", utt, e)
             continue
-        except (MemoryError, RuntimeError, OSError) as e:
+        except (MemoryError, RuntimeError, OSError, ValueError) as e:
             failed += 1
             logger.error("utterance %s (%s): separation failed (%s: %s)",
                          utt, spec, type(e).__name__, e)
