@@ -370,10 +370,8 @@ def run_job(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Path
     with open(own, "a", encoding="utf-8") as out:
         for utt in todo:
             est, ref, mix, sr, trimmed = inputs.load(utt, args.allow_length_mismatch)
-            cached = {} if trimmed else {
-                m: cache[(utt, m)] for m in metrics
-                if (utt, m) in cache and not any(math.isnan(v) for v in cache[(utt, m)])
-            }
+            # (a NaN in the cache is a silent reference's score: deterministic, kept)
+            cached = {} if trimmed else {m: cache[(utt, m)] for m in metrics if (utt, m) in cache}
             need = [m for m in metrics if m not in cached]
             try:
                 res = score_utterance(est, ref, mix, sr, metrics, args.compute_permutation,
