@@ -21,7 +21,13 @@ import numpy as np
 import torch
 
 from sepcore.errors import ConfigError, DataError, ModelFileError
-from sepcore.inference import ChunkPlan, fit_to_range_inplace, plan_chunks, separate_chunked
+from sepcore.inference import (
+    ChunkPlan,
+    best_permutation,
+    fit_to_range_inplace,
+    plan_chunks,
+    separate_chunked,
+)
 
 
 def resample(x: np.ndarray, rate_in: int, rate_out: int, length: int | None = None) -> np.ndarray:
@@ -100,7 +106,8 @@ class SeparationModel:
         """Unscaled estimates of ``data`` ([T] or [T, C], float32) at ``sample_rate``.
 
         Returns float32 ``[S, T]`` or ``[S, T, C]``: each channel is separated on its
-        own (the models are mono), resampled to the model's rate and back.
+        own (the models are mono), resampled to the model's rate and back; the
+        sources of every channel are put in the order of the first channel's.
         """
         data = np.asarray(data, dtype=np.float32)
         if data.ndim not in (1, 2):
@@ -128,13 +135,16 @@ class SeparationModel:
                     f"{self.num_sources} ({' '.join(self.sources)})"
                 )
             del x
+            if data.ndim == 1:
+                for i in range(self.num_sources):
+                    out[i] = resample(est[i], self.sample_rate, sample_rate, frames)
+                continue
             for i in range(self.num_sources):
-                y = resample(est[i], self.sample_rate, sample_rate, frames)
-                if data.ndim == 1:
-                    out[i] = y
-                else:
-                    out[i, :, c] = y
+                out[i, :, c] = resample(est[i], self.sample_rate, sample_rate, frames)
             del est
+            if c > 0 and self.align_sources and self.num_sources > 1:
+                perm = best_permutation(out[:, :, 0], out[:, :, c])
+                out[:, :, c] = out[perm, :, c]
         return out
 
     def separate(

@@ -153,6 +153,19 @@ def _ramp(length: int, guard: int, dtype=np.float32) -> np.ndarray:
     return w.astype(dtype)
 
 
+def source_correlation(a: np.ndarray, b: np.ndarray, block: int = 1 << 20) -> np.ndarray:
+    """Normalised correlation ``[S(a), S(b)]`` of two ``[S, T]`` arrays, in blocks of time."""
+    num = np.zeros((a.shape[0], b.shape[0]))
+    na, nb = np.zeros(a.shape[0]), np.zeros(b.shape[0])
+    for t0 in range(0, a.shape[1], block):
+        x = a[:, t0:t0 + block].astype(np.float64)
+        y = b[:, t0:t0 + block].astype(np.float64)
+        num += x @ y.T
+        na += np.einsum("st,st->s", x, x)
+        nb += np.einsum("st,st->s", y, y)
+    return num / np.maximum(np.sqrt(na)[:, None] * np.sqrt(nb)[None, :], 1e-12)
+
+
 def best_permutation(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
     """Order of ``cur``'s sources [S, T] that best matches ``prev`` [S, T].
 
@@ -161,12 +174,8 @@ def best_permutation(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
     """
     from scipy.optimize import linear_sum_assignment
 
-    n = prev.shape[0]
-    p = prev.astype(np.float64)
-    c = cur.astype(np.float64)
-    pn = np.linalg.norm(p, axis=1, keepdims=True)
-    cn = np.linalg.norm(c, axis=1, keepdims=True)
-    corr = (p @ c.T) / np.maximum(pn * cn.T, 1e-12)  # [S(prev), S(cur)]
+    corr = source_correlation(prev, cur)  # [S(prev), S(cur)]
+    n = corr.shape[0]
     rows, cols = linear_sum_assignment(-corr)
     perm = np.empty(n, dtype=np.int64)
     perm[rows] = cols
@@ -255,61 +264,52 @@ def separate_chunked(
     return out
 
 
-_INT_SUBTYPES = {"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32"}
-
-
 def fit_to_range_inplace(
     estimates: np.ndarray, mixture: np.ndarray, subtype: str, block: int = 1 << 20
 ) -> np.ndarray:
-    """:func:`sepcore.io.fit_to_range`, computed in place and in blocks.
+    """:func:`sepcore.io.fit_to_range`, computed in place and in blocks of time.
 
-    Same gains and peak limit (least-squares gains that restore the mixture's
-    level, an RMS fallback, then a common scale so the peak is at most 0.99), but
-    without float64 copies of the whole signal: a 60-minute file would otherwise
-    need several hundred MB more. ``estimates`` is float32 ``[S, T(, C)]``,
-    ``mixture`` ``[T(, C)]``; returns ``estimates``.
+    The same gains and peak limit (each estimate projected onto the mixture, an
+    RMS gain for one orthogonal to it, then one common scale so the peak stays
+    at 0.99, or at the mixture's peak for float files), without the float64
+    copies of the whole signal that a 60-minute file would pay several hundred MB
+    for. ``estimates`` is float32 ``[S, T(, C)]``, ``mixture`` ``[T(, C)]``;
+    returns ``estimates``, scaled.
     """
     est = estimates
     n, total = est.shape[0], est.shape[1]
     mix = np.asarray(mixture)
     same = mix.size * n == est.size
-    gram = np.zeros((n, n))
-    rhs = np.zeros(n)
-    mix_sq = est_sum_sq = est_sq = 0.0
-    peaks = np.zeros(n)
+    energy, dot, peaks = np.zeros(n), np.zeros(n), np.zeros(n)
+    mix_energy = mix_peak = 0.0
     for t0 in range(0, total, block):
         blk = est[:, t0:t0 + block]
         np.nan_to_num(blk, copy=False)
         a = blk.reshape(n, -1).astype(np.float64)
-        gram += a @ a.T
-        peaks = np.maximum(peaks, np.abs(a).max(axis=1) if a.size else 0.0)
-        s = a.sum(axis=0)
-        est_sum_sq += float(s @ s)
-        est_sq += float(np.sum(a * a))
+        if a.size == 0:
+            continue
+        energy += np.einsum("st,st->s", a, a)
+        peaks = np.maximum(peaks, np.abs(a).max(axis=1))
         if same:
             b = mix[t0:t0 + block].reshape(-1).astype(np.float64)
-            rhs += a @ b
-            mix_sq += float(b @ b)
-    if est.size == 0 or not np.any(peaks):
-        return est
-    count = est.size // n
-    gains = None
-    if same and mix_sq > 0:
-        try:
-            sol, *_ = np.linalg.lstsq(gram, rhs, rcond=None)
-            if np.all(np.isfinite(sol)) and np.all(sol > 0):
-                gains = sol
-        except np.linalg.LinAlgError:
-            gains = None
-        if gains is None:
-            rms_mix = np.sqrt(mix_sq / count)
-            rms_est = np.sqrt(est_sum_sq / count) or np.sqrt(est_sq / (count * n))
-            gains = np.full(n, rms_mix / rms_est if rms_est > 0 else 1.0)
-    else:
-        gains = np.ones(n)
-    peak = float(np.max(gains * peaks))
-    limit = 0.99 if subtype in _INT_SUBTYPES or peak > 0.99 else None
-    if limit is not None and peak > limit:
+            dot += a @ b
+            mix_energy += float(b @ b)
+            mix_peak = max(mix_peak, float(np.abs(b).max()))
+    if not same and mix.size:
+        mix_peak = float(np.abs(mix).max())
+    gains = np.ones(n)
+    for i in range(n):
+        if energy[i] == 0.0 or mix_energy == 0.0:
+            continue
+        g = dot[i] / energy[i]
+        if abs(g) * np.sqrt(energy[i]) < 0.01 * np.sqrt(mix_energy):  # orthogonal to the mix
+            g = np.sqrt(mix_energy / energy[i]) / n
+        gains[i] = g
+    limit = 0.99
+    if subtype in ("FLOAT", "DOUBLE") and mix.size:  # float files may exceed full scale
+        limit = max(limit, mix_peak)
+    peak = float(np.max(np.abs(gains) * peaks)) if est.size else 0.0
+    if peak > limit:
         gains = gains * (limit / peak)
     for i in range(n):
         est[i] *= np.float32(gains[i])

@@ -126,15 +126,39 @@ def test_default_plan_from_receptive_field():
         plan_chunks(model, 8000, window_seconds=1.0, hop_seconds=2.0)
 
 
-def test_fit_to_range_inplace_matches_fit_to_range():
+@pytest.mark.parametrize("case", ["separated", "orthogonal", "silent", "loud_float", "random"])
+@pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
+def test_fit_to_range_inplace_matches_fit_to_range(case, subtype):
     rng = np.random.default_rng(0)
-    mix = rng.standard_normal((3000, 2)).astype(np.float32) * 0.3
-    est = (rng.standard_normal((2, 3000, 2)) * 500).astype(np.float32)
-    want = fit_to_range(est, mix, "PCM_16")
-    got = fit_to_range_inplace(est.copy(), mix, "PCM_16", block=700)
+    src = rng.standard_normal((2, 3000, 2)).astype(np.float32) * np.array([0.3, 0.1])[:, None, None]
+    mix = src.sum(0)
+    est = src * np.array([-500.0, 2000.0], dtype=np.float32)[:, None, None]
+    if case == "orthogonal":
+        est[1] = rng.standard_normal((3000, 2))  # then made orthogonal to the mixture
+        est[1] -= (est[1].ravel() @ mix.ravel()) / (mix.ravel() @ mix.ravel()) * mix
+    elif case == "silent":
+        est[1] = 0
+    elif case == "loud_float":
+        mix = mix * 8
+    elif case == "random":
+        est = (rng.standard_normal((2, 3000, 2)) * 500).astype(np.float32)
+    want = fit_to_range(est, mix, subtype)
+    got = fit_to_range_inplace(est.copy(), mix, subtype, block=700)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-    assert np.max(np.abs(got)) <= 0.99 + 1e-6
-    # a silent estimate: the RMS fallback
-    est[1] = 0
-    np.testing.assert_allclose(fit_to_range_inplace(est.copy(), mix, "FLOAT", block=333),
-                               fit_to_range(est, mix, "FLOAT"), rtol=1e-5, atol=1e-6)
+    limit = 0.99 if subtype == "PCM_16" else max(0.99, float(np.abs(mix).max()))
+    assert np.max(np.abs(got)) <= limit + 1e-6
+
+
+def test_channels_get_the_first_channels_source_order():
+    from sepcore.api import SeparationModel
+
+    inner = ConvSep(seed=5).eval()
+    model = SeparationModel(Swapping(inner), 8000, ["a", "b"])
+    x = _signal(3000, seed=4)
+    stereo = np.stack([x, x], axis=1)
+    est = model.separate_array(stereo, 8000)  # one chunk per channel: channel 1 comes swapped
+    assert model.model.calls == 2
+    np.testing.assert_array_equal(est[:, :, 0], est[:, :, 1])
+    with torch.inference_mode():
+        np.testing.assert_allclose(est[:, :, 0], inner(torch.from_numpy(x)[None])[0].numpy(),
+                                   atol=1e-5)
