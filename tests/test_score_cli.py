@@ -187,7 +187,7 @@ def test_default_metrics_and_silent_reference(tmp_path):
     score_all(data, sep, 1)
     summary = json.loads((sep / "scores" / "summary.json").read_text())
     assert summary["metrics"] == ["si_sdr", "sdr", "sir", "sar", "stoi", "pesq"]
-    assert summary["silent_references"] == 1
+    assert summary["silent_references"] == 1 and summary["silent_estimates"] == 0
     for m in summary["metrics"]:
         assert summary["scores"][m]["count"] == 3 and summary["scores"][m]["excluded"] == 1
     _, rows = read_tsv(sep / "scores" / "per_utt.tsv")
@@ -286,3 +286,13 @@ def test_score_sh_and_show_results_sh(tmp_path):
     p = subprocess.run([str(ROOT / "steps" / "score.sh"), "--help"], capture_output=True,
                        text=True, env=_env())
     assert p.returncode == 0 and "Usage: steps/score.sh" in p.stdout
+
+
+def test_silent_estimate_is_counted(tmp_path):
+    data, sep = make_dirs(tmp_path, n_utts=2)
+    write_est(sep, "utt000", 2, np.zeros(SR))
+    score_all(data, sep, 1, "--metrics", "si_sdr,sdr")
+    summary = json.loads((sep / "scores" / "summary.json").read_text())
+    assert summary["silent_estimates"] == 1
+    assert summary["scores"]["si_sdr"]["excluded"] == 1
+    assert "1 estimates are all zeros" in (sep / "scores" / "RESULTS.md").read_text()

@@ -380,10 +380,14 @@ def run_job(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Path
                 raise DataError(f"utterance {utt!r} ({inputs.est_files[0]}): {e}") from None
             inputs_all = {m: cached.get(m, res.inputs.get(m)) for m in metrics}
             silent = [k for k in range(ref.shape[0]) if not np.any(ref[k])]
+            silent_est = [k for k in range(est.shape[0]) if not np.any(est[k])]
+            if silent_est:
+                log.warning("utterance %r: estimate %s is all zeros: its scores are NaN (counted "
+                            "in the summary)", utt, inputs.est_files[silent_est[0]])
             rec = {
                 "utt": utt, "perm": res.perm, "values": res.values, "inputs": inputs_all,
                 "new_inputs": [] if trimmed else need, "trimmed": trimmed, "sample_rate": sr,
-                "notes": res.notes, "silent_refs": silent,
+                "notes": res.notes, "silent_refs": silent, "silent_ests": silent_est,
             }
             out.write(json.dumps(rec) + "\n")
             out.flush()
@@ -453,7 +457,7 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
     new_cache: dict[tuple[str, str], list[float]] = {}
     notes: list[str] = []
     trimmed_utts = trimmed_samples = 0
-    silent_refs = 0
+    silent_refs = silent_ests = 0
     rates = set()
     for utt in inputs.ref.utts:
         r = recs[utt]
@@ -465,6 +469,7 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
             trimmed_utts += 1
             trimmed_samples += r["trimmed"]
         silent_refs += len(r.get("silent_refs", []))
+        silent_ests += len(r.get("silent_ests", []))
         for m in r.get("new_inputs", []):
             if r["inputs"].get(m) is not None:
                 new_cache[(utt, m)] = [_num(v) for v in r["inputs"][m]]
@@ -496,6 +501,7 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
         "length_mismatch": {"allowed": args.allow_length_mismatch,
                             "trimmed_utts": trimmed_utts, "trimmed_samples": trimmed_samples},
         "silent_references": silent_refs,
+        "silent_estimates": silent_ests,
         "notes": notes,
         "scores": {c: stats(columns[c]) for c in cols},
         "by_source": {n: {c: stats(per_source[n][c]) for c in cols} for n in names},
@@ -530,6 +536,9 @@ def results_md(s: dict) -> str:
                      f"({lm['trimmed_samples']} samples in all)")
     if s["silent_references"]:
         lines.append(f"- {s['silent_references']} silent references: their scores are NaN "
+                     "and left out of the statistics (see 'excluded')")
+    if s.get("silent_estimates"):
+        lines.append(f"- {s['silent_estimates']} estimates are all zeros: their scores are NaN "
                      "and left out of the statistics (see 'excluded')")
     for n in s["notes"]:
         lines.append(f"- note: {n}")
