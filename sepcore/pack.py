@@ -81,6 +81,10 @@ def _fmt_seconds(s) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d} ({s} s)"
 
 
+def _num(v):
+    return f"{v:.4g}" if isinstance(v, float) else ("unknown" if v is None else v)
+
+
 def _flatten(d, prefix="") -> list[tuple[str, object]]:
     rows = []
     if isinstance(d, dict):
@@ -130,8 +134,8 @@ def model_card(exp_dir: str | os.PathLike, members: list[str], license: str | No
         ("parameters", f"{num_params:,}" if isinstance(num_params, int) else num_params),
         ("training time", _fmt_seconds(info.get("train_seconds"))),
         ("epochs", epochs if epochs is not None else "unknown"),
-        ("best validation loss", info.get("best_valid_loss", "unknown")),
-        ("best validation SI-SDRi (dB)", info.get("best_valid_si_sdri", "unknown")),
+        ("best validation loss", _num(info.get("best_valid_loss"))),
+        ("best validation SI-SDRi (dB)", _num(info.get("best_valid_si_sdri"))),
         ("training data", info.get("train_dir") or data_cfg.get("train_dir") or "unknown"),
         ("validation data", info.get("valid_dir") or "unknown"),
         ("model format version", meta.get("format_version")),
@@ -140,9 +144,12 @@ def model_card(exp_dir: str | os.PathLike, members: list[str], license: str | No
         ("packed with", f"sepcore {__version__}, torch {torch.__version__}"),
         ("licence", lic),
     ]
+    description = cfg.get("description") or info.get("description")
     out = [f"# {tag}", "",
-           f"A sepcore source separation model ({name}), packed from `exp/{tag}`.", "",
-           "| field | value |", "|---|---|"]
+           f"A sepcore source separation model ({name}), packed from `exp/{tag}`.", ""]
+    if description:
+        out += [str(description), ""]
+    out += ["| field | value |", "|---|---|"]
     out += [f"| {k} | {str(v).replace('|', '/')} |" for k, v in rows]
     sets = sorted({m.split("/")[1] for m in members if m.startswith("separate/")})
     out += ["", "## Results", ""]
