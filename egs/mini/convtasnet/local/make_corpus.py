@@ -20,9 +20,10 @@ Output:
   <corpus-dir>/<split>/src/<utt>.wav       single-speaker utterances (the pool)
   <corpus-dir>/<split>/{mix,s1,s2}/<mix>.wav  mixtures and their scaled sources
   <corpus-dir>/<split>/utts.tsv, mixtures.tsv  what was generated (voice, warp, text ...)
-  <data-root>/<split>/{wav.scp,spk1.scp,spk2.scp,utt2spk,utt2num_samples}
+  <data-root>/<split>/{wav.scp,spk1.scp,spk2.scp,utt2spk,utt2spks,utt2num_samples}
 utt2spk maps a mixture to the base voice of its first source (the unit that is
-disjoint between splits). Mixture ids are ``<voice1>_<voice2>_<n>``.
+disjoint between splits), utt2spks to the voices of both (dynamic mixing pairs
+different voices with it). Mixture ids are ``<voice1>_<voice2>_<split><n>``.
 
 The same --seed gives byte-identical files.
 """
@@ -73,7 +74,7 @@ ESPEAK_PITCH = (20, 80)
 ESPEAK_RATE = (135, 195)  # words per minute
 FLITE_F0 = (85, 190)  # Hz, int_f0_target_mean
 STRETCH = (0.85, 1.2)  # duration_stretch for flite/festival
-WORDS_PER_SENTENCE = (7, 13)
+WORDS_PER_SENTENCE = (5, 10)
 LEVEL_RANGE_DB = 5.0
 TARGET_RMS_DB = -26.0
 MIX_PEAK = 0.9
@@ -195,8 +196,8 @@ def make_utts(split: str, voices: list[Voice], sents: list[str], seed: int) -> l
 def synth_cmd(u: Utt, raw_dir: str) -> str:
     """Shell pipeline writing a mono float wav at 8 kHz to stdout."""
     post = (
-        f"sox -R -t wav - -t wav -e floating-point -b 32 -c 1 - "
-        f"speed {u.warp:.4f} tempo -s {1.0 / u.warp:.6f} rate -v 8000"
+        f"sox -R -v 0.5 -t wav - -t wav -e floating-point -b 32 -c 1 - "
+        f"speed {u.warp:.4f} rate 8000 tempo -s {1.0 / u.warp:.6f}"
     )
     text = u.text.replace("'", "")
     if u.voice.synth == "espeak":
@@ -297,8 +298,7 @@ def write_split(split, utts, lengths, corpus, data_root, seed) -> tuple[int, flo
     sdir = corpus / split
     for d in ("mix", "s1", "s2"):
         (sdir / d).mkdir(parents=True, exist_ok=True)
-    wav, spk1, spk2, u2s, u2n, rows = [], [], [], [], [], []
-    counters: dict[str, int] = {}
+    wav, spk1, spk2, u2s, u2ss, u2n, rows = [], [], [], [], [], [], []
     for a, b in pairs:
         xa, _ = sf.read(sdir / "src" / f"{a.id}.wav", dtype="float64")
         xb, _ = sf.read(sdir / "src" / f"{b.id}.wav", dtype="float64")
@@ -314,15 +314,14 @@ def write_split(split, utts, lengths, corpus, data_root, seed) -> tuple[int, flo
             xa, xb = xa * (MIX_PEAK / peak), xb * (MIX_PEAK / peak)
         ia, ib = to_int16(xa), to_int16(xb)
         mix = (ia.astype(np.int32) + ib.astype(np.int32)).astype(np.int16)  # exact: s1+s2
-        key = f"{a.voice.id}_{b.voice.id}"
-        counters[key] = counters.get(key, 0) + 1
-        mid = f"{key}_{split}{counters[key]:03d}{len(rows):05d}"
+        mid = f"{a.voice.id}_{b.voice.id}_{split}{len(rows):05d}"
         for d, y in (("mix", mix), ("s1", ia), ("s2", ib)):
             sf.write(sdir / d / f"{mid}.wav", y, 8000, subtype="PCM_16")
         wav.append((mid, str(sdir / "mix" / f"{mid}.wav")))
         spk1.append((mid, str(sdir / "s1" / f"{mid}.wav")))
         spk2.append((mid, str(sdir / "s2" / f"{mid}.wav")))
         u2s.append((mid, a.voice.id))
+        u2ss.append((mid, f"{a.voice.id} {b.voice.id}"))
         u2n.append((mid, str(n)))
         rows.append(f"{mid}\t{a.id}\t{b.id}\t{level:.3f}\t{n}")
     (sdir / "mixtures.tsv").write_text(
@@ -331,7 +330,7 @@ def write_split(split, utts, lengths, corpus, data_root, seed) -> tuple[int, flo
     ddir = data_root / split
     ddir.mkdir(parents=True, exist_ok=True)
     for name, items in (("wav.scp", wav), ("spk1.scp", spk1), ("spk2.scp", spk2),
-                        ("utt2spk", u2s), ("utt2num_samples", u2n)):
+                        ("utt2spk", u2s), ("utt2spks", u2ss), ("utt2num_samples", u2n)):
         write_scp(ddir / name, items)
     return len(pairs), sum(int(v) for _, v in u2n) / 8000 / 60
 
@@ -342,9 +341,9 @@ def main(argv=None) -> int:
     p.add_argument("data_root")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--nj", type=int, default=2)
-    p.add_argument("--train-utts", type=int, default=2400)
-    p.add_argument("--dev-mixtures", type=int, default=150)
-    p.add_argument("--test-mixtures", type=int, default=300)
+    p.add_argument("--train-utts", type=int, default=2000)
+    p.add_argument("--dev-mixtures", type=int, default=100)
+    p.add_argument("--test-mixtures", type=int, default=250)
     args = p.parse_args(argv)
     t0 = time.time()
     check_tools()
