@@ -205,3 +205,17 @@ def test_swapped_stems_score_low_without_permutation():
                           compute_permutation=False)
     assert max(bad.values["sdr_v4"]) < min(good.values["sdr_v4"]) - 5
     assert max(bad.values["sdr_mdx"]) < min(good.values["sdr_mdx"]) - 5
+
+
+def test_v4_equals_museval_itself_if_installed():
+    museval_metrics = pytest.importorskip("museval.metrics")  # not a sepcore dependency
+    refs, ests = stems(5, n_src=3)
+    ests[2, 8000:16000] = 0.0
+    sdr, isr, sir, sar, _ = museval_metrics.bss_eval(
+        refs, ests, window=8000, hop=8000, compute_permutation=False,
+        framewise_filters=False, bsseval_sources_version=False)
+    ref = np.stack([sdr, isr, sir, sar])
+    mine = bss_eval_v4_images(refs, ests, [(j, j) for j in range(3)], win=8000, hop=8000)
+    mine = mine.transpose(1, 0, 2)
+    assert np.array_equal(np.isnan(mine), np.isnan(ref))
+    assert np.nanmax(np.abs(mine - ref)) < 0.01
