@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.fft
+from numpy.lib.stride_tricks import sliding_window_view
 
-from sepcore.metrics.bss_eval import FILTER_LEN, _factor, toeplitz_block
+from sepcore.metrics.bss_eval import FILTER_LEN, _factor
 
 MDX_DELTA = 1e-7
 _EPS = np.finfo(np.float64).eps  # museval adds eps * I to the Gram matrix
@@ -39,6 +40,29 @@ def sdr_mdx(ref: np.ndarray, est: np.ndarray) -> float:
     num = np.sum(ref**2) + MDX_DELTA
     den = np.sum((ref - est) ** 2) + MDX_DELTA
     return float(10.0 * np.log10(num / den))
+
+
+def xcorr_lags(a: np.ndarray, b: np.ndarray, flen: int, block: int = 16384) -> np.ndarray:
+    """``out[p, q, flen - 1 + k] = sum_n a_p[n + k] b_q[n]`` for ``|k| < flen``.
+
+    ``a`` ``[P, T]``, ``b`` ``[Q, T]``. The signals are cut into blocks whose cross-spectra
+    are summed, so only ``P*Q`` short inverse FFTs are needed instead of one of the track's
+    length per pair (exact: each block's lags fit without circular wrap).
+    """
+    P, T = a.shape
+    Q = b.shape[0]
+    B = min(block, T)
+    n = scipy.fft.next_fast_len(B + 2 * flen - 2, real=True)
+    nb = -(-T // B)
+    pad = np.zeros((P, nb * B + 2 * (flen - 1)))
+    pad[:, flen - 1:flen - 1 + T] = a
+    acc = np.zeros((P, Q, n // 2 + 1), dtype=np.complex128)
+    for i in range(nb):
+        s = i * B
+        ya = scipy.fft.rfft(pad[:, s:s + B + 2 * flen - 2], n=n, axis=1)  # a[s-(L-1) : s+B+L-1]
+        yb = scipy.fft.rfft(b[:, s:s + B], n=n, axis=1)
+        acc += ya[:, None, :] * np.conj(yb[None, :, :])
+    return scipy.fft.irfft(acc, n=n, axis=2)[:, :, :2 * flen - 1]
 
 
 def framing(num_samples: int, win: int, hop: int) -> list[tuple[int, int]]:
@@ -86,22 +110,20 @@ def bss_eval_v4_images(
     group_of = {k: g for g, members in enumerate(groups) for k in members}
 
     # --- whole-track filters -------------------------------------------------------------
-    n_fft = scipy.fft.next_fast_len(T + L - 1, real=True)
-    rf = scipy.fft.rfft(refs.transpose(0, 2, 1).reshape(S * C, T), n=n_fft, axis=1)  # [M, F]
     M = S * C
+    r2 = refs.transpose(0, 2, 1).reshape(M, T)
+    x2 = targets.transpose(0, 2, 1).reshape(K * C, T)
+    xc = xcorr_lags(np.concatenate([r2, x2]), r2, L)  # [M + K*C, M, 2L-1]
     gram = np.empty((M * L, M * L))
     for p in range(M):
         for q in range(p, M):
-            xc = scipy.fft.irfft(rf[p] * np.conj(rf[q]), n=n_fft)
-            blk = toeplitz_block(xc, L)
+            # G[(p, a), (q, b)] = <r_p(. - a), r_q(. - b)> = xc_pq[b - a]
+            blk = sliding_window_view(xc[p, q], L)[::-1]
             gram[p * L:(p + 1) * L, q * L:(q + 1) * L] = blk
             gram[q * L:(q + 1) * L, p * L:(p + 1) * L] = blk.T
     gram[np.diag_indices_from(gram)] += _EPS
-    tf = scipy.fft.rfft(targets.transpose(0, 2, 1).reshape(K * C, T), n=n_fft, axis=1)
-    lags = (-np.arange(L)) % n_fft
-    # d[k, c, m, a] = <r_m(. - a), x_{k,c}>
-    d = scipy.fft.irfft(rf[None, :, :] * np.conj(tf[:, None, :]), n=n_fft)[:, :, lags]
-    d = d.reshape(K, C, M, L)
+    # d[k, c, m, a] = <r_m(. - a), x_{k,c}> = xc_{(k,c), m}[a]
+    d = xc[M:, :, L - 1:].reshape(K, C, M, L)
     used = sorted({k for k, _ in pairs})
     solve_all = _factor(gram)
     rhs = d[used].transpose(2, 3, 0, 1).reshape(M * L, len(used) * C)
