@@ -75,6 +75,7 @@ case $train_set in
   train-360|train-100) ;;
   *) echo "$0: --train-set must be train-360 or train-100, got '$train_set'" >&2; exit 1 ;;
 esac
+[ -f "$conf" ] || { echo "$0: config $conf not found" >&2; exit 1; }
 name=libri${n_src}mix_${task}_${sample_rate}_${mode}
 data=data/$name
 tag=${tag:-convtasnet_libri${n_src}mix_${task}_${train_set}_${sample_rate}_${mode}}
@@ -88,7 +89,8 @@ device=$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   echo "$0: stage 0: tools/install.sh"
-  "$SEPCORE_ROOT/tools/install.sh" --system false
+  "$SEPCORE_ROOT/tools/install.sh" --system false  # no system packages needed here
+  . ./path.sh  # again: on a fresh clone the venv exists only now
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then

@@ -65,7 +65,7 @@ case $mode in
   min|max) ;;
   *) echo "$0: --mode must be min or max, got '$mode'" >&2; exit 1 ;;
 esac
-
+[ -f "$conf" ] || { echo "$0: config $conf not found" >&2; exit 1; }
 name=${sample_rate}_${mode}
 data=data/$name
 tag=${tag:-dprnn_${sample_rate}_${mode}}
@@ -80,7 +80,8 @@ device=$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   echo "$0: stage 0: tools/install.sh"
-  "$SEPCORE_ROOT/tools/install.sh" --system false
+  "$SEPCORE_ROOT/tools/install.sh" --system false  # no system packages needed here
+  . ./path.sh  # again: on a fresh clone the venv exists only now
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
