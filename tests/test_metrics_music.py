@@ -152,13 +152,13 @@ def test_v4_framewise_equals_museval_algorithm():
 
 def test_v4_single_window_equals_mir_eval_images():
     mir_eval = pytest.importorskip("mir_eval")
-    refs, ests = stems(1, n_src=3, seconds=0.8)
+    refs, ests = stems(1, n_src=2, seconds=0.6)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sdr, isr, sir, sar, _ = mir_eval.separation.bss_eval_images(
             refs, ests, compute_permutation=False)
-    mine = bss_eval_v4_images(refs, ests, [(j, j) for j in range(3)], win=8000, hop=8000)
-    assert mine.shape == (3, 4, 1)
+    mine = bss_eval_v4_images(refs, ests, [(j, j) for j in range(2)], win=8000, hop=8000)
+    assert mine.shape == (2, 4, 1)
     assert np.max(np.abs(mine[:, :, 0] - np.stack([sdr, isr, sir, sar], axis=1))) < 0.01
 
 
