@@ -72,3 +72,11 @@ def test_music_scoring_end_to_end(tmp_path):
     assert md.startswith("# xumx — musdb_test") and "| metric | drums | vocals |" in md
     table = show_results.tables([(sep / "scores" / "summary.json", summary)])
     assert "sdr_v4_i (median)" in table and table.splitlines()[4].startswith("| xumx | 2 |")
+
+
+def test_source_names_must_agree(tmp_path):
+    data, sep, _ = make_music(tmp_path, n_tracks=1)
+    (sep / "sources").write_text("vocals drums\n")
+    with pytest.raises(score.DataError, match=r"estimates are named vocals drums but the "
+                                              r"references .* are drums vocals"):
+        score.main([str(data), str(sep), "--metrics", "sdr_mdx", "--progress", "false"])

@@ -159,6 +159,15 @@ class Inputs:
                 log.warning("%s: %d utterances not in %s are ignored (e.g. %r)", f, len(extra),
                             self.ref.path / "wav.scp", extra[0])
         self.source_names = self.ref.source_names
+        est_names = self.sep_dir / "sources"
+        if est_names.is_file() and (self.ref.path / "sources").is_file():
+            given = est_names.read_text(encoding="utf-8").split()
+            if given != self.source_names:
+                raise DataError(
+                    f"{est_names}: estimates are named {' '.join(given)} but the references in "
+                    f"{self.ref.path / 'sources'} are {' '.join(self.source_names)} "
+                    "(spkN.scp of both must hold the same source)"
+                )
 
     def ref_checksum(self) -> str:
         h = hashlib.sha1()
