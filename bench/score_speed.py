@@ -126,6 +126,44 @@ def time_sepcore(mix, refs, ests, with_inputs: bool):
     return times, cpu, results
 
 
+def breakdown(mix, refs, ests):
+    """CPU ms per utterance (estimates + mixture) of each part, ours beside the reference."""
+    import warnings
+
+    import mir_eval
+    from pystoi import stoi as pystoi
+
+    def cpu_ms(fn):
+        fn(0)
+        c0 = time.process_time()
+        for i in range(len(mix)):
+            fn(i)
+        return 1000 * (time.process_time() - c0) / len(mix)
+
+    def ours(ms):
+        return lambda i: score_utterance(ests[i], refs[i], mix[i], SR, ms)
+
+    def mir(i):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mir_eval.separation.bss_eval_sources(refs[i], ests[i])
+            mir_eval.separation.bss_eval_sources(refs[i], np.stack([mix[i]] * 2), False)
+
+    def pst(i):
+        for j in range(2):
+            pystoi(refs[i, j], ests[i, j], SR)
+            pystoi(refs[i, j], mix[i], SR)
+
+    rows = [("si_sdr (+ permutation)", cpu_ms(ours(["si_sdr"])), None),
+            ("sdr, sir, sar  | mir_eval", cpu_ms(ours(["sdr", "sir", "sar"])), cpu_ms(mir)),
+            ("stoi           | pystoi", cpu_ms(ours(["stoi"])), cpu_ms(pst)),
+            ("pesq (the pesq package)", cpu_ms(ours(["pesq"])), None)]
+    print("# CPU ms per utterance, estimates + mixture: sepcore | reference implementation")
+    for name, a, b in rows:
+        print(f"  {name:<28} {a:7.1f}" + ("" if b is None else f" | {b:7.1f}  ({b / a:.1f}x)"))
+    return {name: {"sepcore": a, "reference": b} for name, a, b in rows}
+
+
 def summarize(name, times, cpu):
     n = len(times)
     total = sum(times)
@@ -203,6 +241,8 @@ def main() -> int:
                    help="python of a venv with asteroid 0.7 (see shared/ANCHORS.md)")
     p.add_argument("--nj-utts", type=int, default=40,
                    help="utterances for the end-to-end --nj 1 vs 2 run (0: skip)")
+    p.add_argument("--breakdown", action="store_true",
+                   help="also time each metric beside mir_eval / pystoi")
     p.add_argument("--repeat", type=int, default=1,
                    help="repeat the --nj 1 / --nj 2 runs, keep the fastest of each")
     p.add_argument("--json", help="write all figures here")
@@ -217,6 +257,9 @@ def main() -> int:
     report["sepcore_cold"] = summarize("sepcore (estimates + mixture)", t, c)
     t, c, _ = time_sepcore(mix, refs, ests, with_inputs=False)
     report["sepcore_warm"] = summarize("sepcore (estimates; mixture cached)", t, c)
+
+    if args.breakdown:
+        report["breakdown_cpu_ms"] = breakdown(mix, refs, ests)
 
     py = Path(args.asteroid_python)
     if py.exists():
