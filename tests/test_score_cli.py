@@ -106,6 +106,7 @@ def test_jobs_merge_outputs_and_cache(tmp_path, counting):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["exp"] == "expA" and summary["data_set"] == "test"
     assert summary["num_utts"] == 4 and summary["metrics"] == ["si_sdr", "sdr"]
+    assert summary["permuted_utts"] == 2  # the odd utterances had their estimates swapped
     st = summary["scores"]["si_sdr"]
     assert st["count"] == 8 and st["excluded"] == 0
     assert st["mean"] == pytest.approx(si.mean()) and st["median"] == pytest.approx(np.median(si))
@@ -114,6 +115,7 @@ def test_jobs_merge_outputs_and_cache(tmp_path, counting):
     md = (out / "RESULTS.md").read_text()
     assert md.startswith("# expA — test\n")
     assert f"sepcore {__version__}, torch " in md and "date: " in md
+    assert "(2 of 4 utterances reordered)" in md
     assert f"| si_sdr | {st['mean']:.4f} |" in md
     assert not (out / "parts").exists()
     cache = data / "scores" / "input_scores.tsv"

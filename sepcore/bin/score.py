@@ -466,7 +466,7 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
     new_cache: dict[tuple[str, str], list[float]] = {}
     notes: list[str] = []
     trimmed_utts = trimmed_samples = 0
-    silent_refs = silent_ests = 0
+    silent_refs = silent_ests = permuted = 0
     rates = set()
     for utt in inputs.ref.utts:
         r = recs[utt]
@@ -479,6 +479,7 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
             trimmed_samples += r["trimmed"]
         silent_refs += len(r.get("silent_refs", []))
         silent_ests += len(r.get("silent_ests", []))
+        permuted += int(list(r["perm"]) != list(range(S)))
         for m in r.get("new_inputs", []):
             if r["inputs"].get(m) is not None:
                 new_cache[(utt, m)] = [_num(v) for v in r["inputs"][m]]
@@ -507,6 +508,7 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
         "num_utts": len(inputs.ref.utts), "sources": names, "metrics": metrics,
         "sample_rate": sorted(rates)[0] if len(rates) == 1 else sorted(rates),
         "permutation": PERMUTATION_RULE if args.compute_permutation else "none (spkN -> spkN)",
+        "permuted_utts": permuted,
         "length_mismatch": {"allowed": args.allow_length_mismatch,
                             "trimmed_utts": trimmed_utts, "trimmed_samples": trimmed_samples},
         "silent_references": silent_refs,
@@ -537,7 +539,8 @@ def results_md(s: dict) -> str:
         f"{s['num_utts']} utterances, sources: {' '.join(s['sources'])}, "
         f"{s['sample_rate']} Hz)",
         f"- date: {s['date']}; sepcore {s['sepcore_version']}, torch {s['torch_version']}",
-        f"- permutation: {s['permutation']}",
+        f"- permutation: {s['permutation']} ({s['permuted_utts']} of {s['num_utts']} "
+        "utterances reordered)",
     ]
     lm = s["length_mismatch"]
     if lm["trimmed_utts"]:
