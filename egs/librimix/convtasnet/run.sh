@@ -15,7 +15,8 @@
 #   5  steps/score.sh          → exp/<tag>/separate/test/scores/RESULTS.md
 #   6  steps/pack.sh           → exp/<tag>/<tag>.tar.gz
 # <name> = libri<n-src>mix_<task>_<sample-rate>_<mode> (e.g. libri2mix_sep_clean_8k_min);
-# <tag> defaults to convtasnet_<name> with the train set.
+# <tag> defaults to convtasnet[_<conf>]_<name> with the train set,
+# <conf> = the --conf file name less 'train' and '.yaml' (e.g. ks2).
 #
 # Options:
 #   --librimix-dir <dir>   the Libri2Mix/ (or Libri3Mix/) folder, or the folder holding
@@ -78,7 +79,10 @@ esac
 [ -f "$conf" ] || { echo "$0: config $conf not found" >&2; exit 1; }
 name=libri${n_src}mix_${task}_${sample_rate}_${mode}
 data=data/$name
-tag=${tag:-convtasnet_libri${n_src}mix_${task}_${train_set}_${sample_rate}_${mode}}
+conf_name=$(basename "$conf" .yaml)
+conf_name=${conf_name#train}
+conf_name=${conf_name#_}  # conf/train.yaml: ""; conf/train_ks2.yaml: ks2; conf/my.yaml: my
+tag=${tag:-convtasnet${conf_name:+_$conf_name}_libri${n_src}mix_${task}_${train_set}_${sample_rate}_${mode}}
 exp=exp/$tag
 valid_set=dev
 test_set=test

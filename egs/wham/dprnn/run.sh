@@ -15,7 +15,8 @@
 #   5  steps/score.sh          → exp/<tag>/separate/tt/scores/RESULTS.md
 #   6  steps/pack.sh           → exp/<tag>/<tag>.tar.gz
 # <name> = <task>_<sample-rate>_<mode> (e.g. sep_clean_8k_min);
-# <tag> defaults to dprnn_<name>.
+# <tag> defaults to dprnn[_<conf>]_<name>,
+# <conf> = the --conf file name less 'train' and '.yaml' (e.g. ks2).
 #
 # Options:
 #   --wham-dir <dir>       the WHAM! folder holding wav8k/ and/or wav16k/ (stage 1)
@@ -69,7 +70,10 @@ esac
 [ -f "$conf" ] || { echo "$0: config $conf not found" >&2; exit 1; }
 name=${task}_${sample_rate}_${mode}
 data=data/$name
-tag=${tag:-dprnn_${task}_${sample_rate}_${mode}}
+conf_name=$(basename "$conf" .yaml)
+conf_name=${conf_name#train}
+conf_name=${conf_name#_}  # conf/train.yaml: ""; conf/train_ks2.yaml: ks2; conf/my.yaml: my
+tag=${tag:-dprnn${conf_name:+_$conf_name}_${task}_${sample_rate}_${mode}}
 exp=exp/$tag
 train_set=tr
 valid_set=cv
