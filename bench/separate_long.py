@@ -44,12 +44,12 @@ from asteroid.models import ConvTasNet
 torch.manual_seed(0)
 model = ConvTasNet(n_src=2, sample_rate=8000).eval()
 rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 wav, sr = sf.read(sys.argv[1], dtype="float32")
 with torch.inference_mode():
     est = model.separate(torch.from_numpy(wav)[None])
-seconds = time.perf_counter() - t0
-print(json.dumps({"seconds": seconds, "rss_mb": resource.getrusage(
+seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "rss_mb": resource.getrusage(
     resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_loaded_mb": rss_loaded,
     "shape": list(est.shape)}))
 """
@@ -92,7 +92,8 @@ def child(args) -> None:
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     total = len(chunk_bounds(sf.info(args.input).frames, plan))
     done = [0]
-    stat = {"model_seconds": 0.0, "model_chunks": 0, "skipped_chunks": 0}
+    stat = {"model_seconds": 0.0, "model_cpu_seconds": 0.0, "model_chunks": 0,
+            "skipped_chunks": 0}
     stop = threading.Event()
     start = time.perf_counter()
     forward = model.model.forward
@@ -103,9 +104,10 @@ def child(args) -> None:
             # fast-forward: the model is skipped, every buffer is still filled and written
             stat["skipped_chunks"] += 1
             return torch.zeros(x.shape[0], model.num_sources, x.shape[-1])
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         y = forward(x)
         stat["model_seconds"] += time.perf_counter() - t
+        stat["model_cpu_seconds"] += time.process_time() - c
         stat["model_chunks"] += 1
         return y
 
@@ -119,16 +121,20 @@ def child(args) -> None:
 
     threading.Thread(target=report, daemon=True).start()
     outputs = [str(Path(args.out_dir) / f"x_{s}.wav") for s in model.sources]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     audio_seconds = separate_to_files(model, args.input, outputs, plan)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     stop.set()
+    model_total = stat["model_seconds"]
     if stat["skipped_chunks"]:  # time of the whole file, estimated from the chunks run
-        per_chunk = stat["model_seconds"] / max(1, stat["model_chunks"])
-        seconds += per_chunk * stat["skipped_chunks"]
+        k = stat["skipped_chunks"] / max(1, stat["model_chunks"])
+        seconds += stat["model_seconds"] * k
+        cpu += stat["model_cpu_seconds"] * k
+        model_total *= 1 + k
     print(json.dumps({
         **stat, "estimated": bool(stat["skipped_chunks"]),
-        "seconds": seconds, "audio_seconds": audio_seconds, "chunks": total,
+        "seconds": seconds, "cpu_seconds": cpu, "audio_seconds": audio_seconds, "chunks": total,
+        "other_seconds": seconds - model_total,  # read, resample, rescale, write
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_loaded_mb": rss_loaded, "window_s": plan.window / model.sample_rate,
         "hop_s": plan.hop / model.sample_rate,
@@ -198,13 +204,15 @@ def main() -> None:
                       env)
         r["minutes"] = minutes
         r["s_per_audio_min"] = r["seconds"] / (r["audio_seconds"] / 60)
+        r["cpu_s_per_audio_min"] = r["cpu_seconds"] / (r["audio_seconds"] / 60)
         results["sepcore"].append(r)
         est = (f" [ESTIMATED: model run on {r['model_chunks']}/{r['chunks']} chunks]"
                if r["estimated"] else "")
         print(f"sepcore  {minutes:6g} min: {r['seconds']:8.1f} s = {r['s_per_audio_min']:6.2f} s "
               f"per audio minute, peak RSS {r['rss_mb']:7.0f} MB (after load "
               f"{r['rss_loaded_mb']:.0f} MB; window {r['window_s']:.2f} s, hop "
-              f"{r['hop_s']:.2f} s; model {r['model_seconds']:.1f} s){est}", flush=True)
+              f"{r['hop_s']:.2f} s; CPU {r['cpu_s_per_audio_min']:.1f} s per audio minute; "
+              f"outside the model {r['other_seconds']:.1f} s){est}", flush=True)
         save(results)
         for f in out.iterdir():
             f.unlink()
@@ -220,21 +228,24 @@ def main() -> None:
                            str(args.threads)], dict(env, PYTHONPATH=""))
             r["audio_seconds"] = seconds
             r["s_per_audio_min"] = r["seconds"] / (seconds / 60)
+            r["cpu_s_per_audio_min"] = r["cpu_seconds"] / (seconds / 60)
             results["asteroid"].append(r)
             print(f"asteroid {seconds:6g} s  : {r['seconds']:8.1f} s = "
-                  f"{r['s_per_audio_min']:6.2f} s per audio minute, peak RSS "
-                  f"{r['rss_mb']:7.0f} MB", flush=True)
+                  f"{r['s_per_audio_min']:6.2f} s per audio minute (CPU "
+                  f"{r['cpu_s_per_audio_min']:.1f}), peak RSS {r['rss_mb']:7.0f} MB", flush=True)
             s = next((x for x in results["sepcore"] if x["audio_seconds"] == seconds), None)
             if s is None:
                 r2 = run_child([sys.executable, __file__, "--child", "--model",
                                 str(work / "model.pt"), "--input", str(wav), "--out-dir",
                                 str(out), "--threads", str(args.threads)], env)
                 r2["s_per_audio_min"] = r2["seconds"] / (seconds / 60)
+                r2["cpu_s_per_audio_min"] = r2["cpu_seconds"] / (seconds / 60)
                 r2["minutes"] = seconds / 60
                 results["sepcore"].append(r2)
                 print(f"sepcore  {seconds:6g} s  : {r2['seconds']:8.1f} s = "
-                      f"{r2['s_per_audio_min']:6.2f} s per audio minute, peak RSS "
-                      f"{r2['rss_mb']:7.0f} MB", flush=True)
+                      f"{r2['s_per_audio_min']:6.2f} s per audio minute (CPU "
+                      f"{r2['cpu_s_per_audio_min']:.1f}), peak RSS {r2['rss_mb']:7.0f} MB",
+                      flush=True)
             save(results)
     save(results)
     tmp.cleanup()
