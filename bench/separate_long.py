@@ -150,7 +150,7 @@ def run_child(cmd: list[str], env: dict) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--minutes", type=float, nargs="+", default=[1, 10, 60])
+    ap.add_argument("--minutes", type=float, nargs="*", default=[1, 10, 60])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", default=None, help="default: a temporary folder, removed")
     ap.add_argument("--asteroid-python", default=None)
