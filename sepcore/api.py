@@ -152,29 +152,34 @@ class SeparationModel:
         window_seconds: float | None = None, hop_seconds: float | None = None,
         rescale: bool = True,
     ) -> torch.Tensor:
-        """Separate ``waveform`` ([time], or [rows, time] with each row separated on its own).
+        """Separate ``waveform``; returns float32 sources first, at the input's rate and length.
 
-        ``sample_rate`` defaults to the model's; other rates are resampled (soxr) to
-        the model's and back. Returns float32 ``[sources, time]`` (``[rows, sources,
-        time]`` for 2-D input) at the input's rate and length. With ``rescale`` the
-        estimates are brought to the mixture's level and kept below full scale
-        (see :func:`sepcore.io.fit_to_range`). Long inputs are separated in chunks
+        ``[time]`` → ``[sources, time]``. Multichannel input in either layout:
+        ``[channels, time]`` (torch's) → ``[sources, channels, time]``, or
+        ``[time, channels]`` (what ``soundfile.read`` returns) → ``[sources, time,
+        channels]``; the layout with fewer rows than columns is taken as channels
+        first. Each channel is separated on its own, sources in the order of the
+        first channel's. ``sample_rate`` defaults to the model's; other rates are
+        resampled (soxr) to the model's and back. With ``rescale`` the estimates
+        are brought to the mixture's level and kept below full scale (see
+        :func:`sepcore.io.fit_to_range`). Long inputs are separated in chunks
         (``window_seconds``/``hop_seconds``; defaults from the receptive field).
         """
         x = waveform.detach().cpu().numpy() if isinstance(waveform, torch.Tensor) else waveform
         x = np.asarray(x, dtype=np.float32)
         if x.ndim not in (1, 2):
-            raise DataError(f"expected a waveform of shape [time] or [rows, time], got {x.shape}")
+            raise DataError(f"expected a waveform of shape [time], [channels, time] or "
+                            f"[time, channels], got {x.shape}")
         sr = int(sample_rate or self.sample_rate)
         plan = self.plan(window_seconds, hop_seconds)
-        rows = x[None] if x.ndim == 1 else x
-        outs = []
-        for row in rows:
-            est = self.separate_array(row, sr, plan=plan)
-            if rescale:
-                fit_to_range_inplace(est, row, "FLOAT")
-            outs.append(torch.from_numpy(est))
-        return outs[0] if x.ndim == 1 else torch.stack(outs)
+        channels_first = x.ndim == 2 and x.shape[0] < x.shape[1]
+        data = np.ascontiguousarray(x.T) if channels_first else x  # [time(, channels)]
+        est = self.separate_array(data, sr, plan=plan)
+        if rescale:
+            fit_to_range_inplace(est, data, "FLOAT")
+        if channels_first:
+            est = np.ascontiguousarray(est.transpose(0, 2, 1))
+        return torch.from_numpy(est)
 
 
 def _read_config(path: Path) -> dict | None:

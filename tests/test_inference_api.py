@@ -27,11 +27,15 @@ def test_separate_returns_sources_at_input_rate_and_length(model):
     assert 0.1 < float(est.sum(0).norm() / np.linalg.norm(x)) < 2.0
 
 
-def test_rows_are_separated_independently(model):
-    x = np.stack([tone_mix(0.7, 8000, seed=0), tone_mix(0.7, 8000, seed=1)])
-    est = model.separate(x, 8000)
-    assert est.shape == (2, 2, x.shape[1])
-    torch.testing.assert_close(est[1], model.separate(x[1], 8000))
+def test_multichannel_layouts(model):
+    x = tone_mix(0.7, 8000)
+    both = np.stack([x, 0.5 * x])  # [channels, time]
+    est = model.separate(both, 8000, rescale=False)
+    assert est.shape == (2, 2, len(x))
+    torch.testing.assert_close(est[:, 1], model.separate(0.5 * x, 8000, rescale=False))
+    est_tc = model.separate(both.T, 8000)  # [time, channels], as soundfile reads it
+    assert est_tc.shape == (2, len(x), 2)
+    torch.testing.assert_close(est_tc, model.separate(both, 8000).transpose(1, 2))
 
 
 def test_long_input_is_chunked_with_custom_window(model):
