@@ -96,9 +96,12 @@ class SeparationModel:
         return bool(loss.get("pit", True)) if isinstance(loss, dict) else True
 
     def plan(
-        self, window_seconds: float | None = None, hop_seconds: float | None = None
+        self, window_seconds: float | None = None, hop_seconds: float | None = None,
+        whole_seconds: float | None = None,
     ) -> ChunkPlan:
-        return plan_chunks(self.model, self.sample_rate, window_seconds, hop_seconds)
+        """Chunking for this model (see :func:`sepcore.inference.plan_chunks`)."""
+        return plan_chunks(self.model, self.sample_rate, window_seconds, hop_seconds,
+                           whole_seconds)
 
     def separate_array(
         self, data: np.ndarray, sample_rate: int, *, plan: ChunkPlan | None = None,
@@ -150,7 +153,7 @@ class SeparationModel:
     def separate(
         self, waveform: torch.Tensor | np.ndarray, sample_rate: int | None = None, *,
         window_seconds: float | None = None, hop_seconds: float | None = None,
-        rescale: bool = True,
+        whole_seconds: float | None = None, rescale: bool = True,
     ) -> torch.Tensor:
         """Separate ``waveform``; returns float32 sources first, at the input's rate and length.
 
@@ -163,7 +166,8 @@ class SeparationModel:
         resampled (soxr) to the model's and back. With ``rescale`` the estimates
         are brought to the mixture's level and kept below full scale (see
         :func:`sepcore.io.fit_to_range`). Long inputs are separated in chunks
-        (``window_seconds``/``hop_seconds``; defaults from the receptive field).
+        (``window_seconds``/``hop_seconds``; defaults from the receptive field);
+        inputs up to ``whole_seconds`` (default 20 s) in one pass.
         """
         x = waveform.detach().cpu().numpy() if isinstance(waveform, torch.Tensor) else waveform
         x = np.asarray(x, dtype=np.float32)
@@ -171,7 +175,7 @@ class SeparationModel:
             raise DataError(f"expected a waveform of shape [time], [channels, time] or "
                             f"[time, channels], got {x.shape}")
         sr = int(sample_rate or self.sample_rate)
-        plan = self.plan(window_seconds, hop_seconds)
+        plan = self.plan(window_seconds, hop_seconds, whole_seconds)
         channels_first = x.ndim == 2 and x.shape[0] < x.shape[1]
         data = np.ascontiguousarray(x.T) if channels_first else x  # [time(, channels)]
         est = self.separate_array(data, sr, plan=plan)

@@ -21,8 +21,12 @@ invariant training), and that order may change from one chunk to the next; each
 chunk's sources are reordered to best match the previous chunk by normalised
 correlation over their overlap (Hungarian assignment).
 
-Defaults derived from the receptive field ``rf`` (samples per side, capped at
-2 s for models with a global context such as DPRNN's inter-chunk RNN):
+An input of up to 20 s (``whole_seconds``) is separated in one pass, as
+separation models are usually evaluated: a global layer norm or DPRNN's
+inter-chunk RNN then sees the whole utterance, and memory stays bounded.
+Defaults for longer inputs, derived from the receptive field ``rf`` (samples
+per side, capped at 2 s for models with a global context such as DPRNN's
+inter-chunk RNN):
 ``guard = rf``, ``fade = max(rf // 2, 50 ms)``, ``overlap = 2 * guard + fade``,
 ``window = max(4 s, 4 * overlap)``, ``hop = window - overlap`` — so at most a
 third of the work is repeated.
@@ -42,17 +46,26 @@ from sepcore.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
+# Inputs up to this long are separated in one pass by default (memory stays bounded).
+DEFAULT_WHOLE_SECONDS = 20.0
+
 # A function returning the input samples [start, stop) as float32 [stop - start].
 Reader = Callable[[int, int], np.ndarray]
 
 
 @dataclass(frozen=True)
 class ChunkPlan:
-    """Window geometry, all in samples at the model's rate."""
+    """Window geometry, all in samples at the model's rate.
+
+    An input of at most ``whole`` samples is separated in one pass, as the
+    models are evaluated in the literature (a global layer norm or DPRNN's
+    inter-chunk RNN then sees the whole utterance); longer ones in chunks.
+    """
 
     window: int
     hop: int
     guard: int
+    whole: int = 0
 
     @property
     def overlap(self) -> int:
@@ -82,8 +95,13 @@ def plan_chunks(
     sample_rate: int,
     window_seconds: float | None = None,
     hop_seconds: float | None = None,
+    whole_seconds: float | None = None,
 ) -> ChunkPlan:
-    """Window and hop in samples; the defaults come from the model's receptive field."""
+    """Window and hop in samples; the defaults come from the model's receptive field.
+
+    ``whole_seconds`` (default: 20 s, or 0 when ``window_seconds`` is given) is the
+    longest input separated in one pass.
+    """
     rf = model_receptive_field(model, sample_rate)
     stride = int(getattr(model, "stride", 1) or 1)
     if window_seconds is not None and window_seconds <= 0:
@@ -122,7 +140,10 @@ def plan_chunks(
             "chunk edges will differ slightly from whole-file separation",
             overlap, rf,
         )
-    return ChunkPlan(window=window, hop=hop, guard=guard)
+    if whole_seconds is None:
+        whole_seconds = DEFAULT_WHOLE_SECONDS if window_seconds is None else 0.0
+    return ChunkPlan(window=window, hop=hop, guard=guard,
+                     whole=max(0, int(round(whole_seconds * sample_rate))))
 
 
 def chunk_bounds(num_frames: int, plan: ChunkPlan) -> list[tuple[int, int]]:
@@ -131,6 +152,8 @@ def chunk_bounds(num_frames: int, plan: ChunkPlan) -> list[tuple[int, int]]:
     Every chunk is ``window`` long except the last, which ends at the input's end
     and is still longer than the overlap.
     """
+    if num_frames <= plan.whole:
+        return [(0, num_frames)]
     bounds = []
     start = 0
     while True:

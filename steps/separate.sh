@@ -6,9 +6,10 @@
 # pack, or a model.pt given instead of <exp-dir>) through python -m sepcore.bin.separate.
 # Writes <out-dir>/wav/<utt>_<source>.wav at the mixture's rate, length and sample
 # format (scaled not to clip), <out-dir>/spk1.scp .. spkN.scp (same ids as the data
-# dir, sorted) and <out-dir>/sources (the model's source names). Long utterances
-# are separated in chunks with overlap-add (default window and hop from the model's
-# receptive field). A rerun skips the utterances whose outputs all exist.
+# dir, sorted) and <out-dir>/sources (the model's source names). Utterances up to
+# 20 s are separated in one pass, longer ones in chunks with overlap-add (default
+# window and hop from the model's receptive field). A rerun skips the utterances
+# whose outputs all exist.
 #
 # Options:
 #   --nj <1>                  number of parallel jobs (utterance i goes to job i % nj + 1)
@@ -16,6 +17,8 @@
 #   --device <cpu>            cpu or cuda
 #   --chunk-seconds <>        chunk (window) length in seconds (default: from the model)
 #   --hop-seconds <>          hop between chunks in seconds (default: from the model)
+#   --whole-seconds <>        utterances up to this long are separated in one pass
+#                             (default: 20, or 0 when --chunk-seconds is given)
 #   --num-threads <1>         torch CPU threads per job
 #   --force <false>           separate again even where outputs exist
 set -euo pipefail
@@ -25,6 +28,7 @@ cmd=run.pl
 device=cpu
 chunk_seconds=
 hop_seconds=
+whole_seconds=
 num_threads=1
 force=false
 
@@ -46,6 +50,7 @@ num_utts=$(wc -l < "$data/wav.scp")
 opts=()
 [ -n "$chunk_seconds" ] && opts+=(--window-seconds "$chunk_seconds")
 [ -n "$hop_seconds" ] && opts+=(--hop-seconds "$hop_seconds")
+[ -n "$whole_seconds" ] && opts+=(--whole-seconds "$whole_seconds")
 [ "$force" = true ] && opts+=(--force)
 
 mkdir -p "$out/log"

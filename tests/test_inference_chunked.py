@@ -162,3 +162,13 @@ def test_channels_get_the_first_channels_source_order():
     with torch.inference_mode():
         np.testing.assert_allclose(est[:, :, 0], inner(torch.from_numpy(x)[None])[0].numpy(),
                                    atol=1e-5)
+
+
+def test_short_inputs_are_separated_whole():
+    model = ConvSep(k1=400, k2=400)
+    plan = plan_chunks(model, 8000)
+    assert plan.whole == 20 * 8000
+    assert chunk_bounds(20 * 8000, plan) == [(0, 160000)]
+    assert len(chunk_bounds(20 * 8000 + 1, plan)) > 1
+    assert plan_chunks(model, 8000, window_seconds=5.0).whole == 0
+    assert plan_chunks(model, 8000, whole_seconds=0).whole == 0

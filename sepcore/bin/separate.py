@@ -26,8 +26,9 @@ whose outputs all exist is skipped) and ``O/.parts/spk<n>.<J>.scp``;
 steps/separate.sh merges the parts into ``O/spk<n>.scp``. ``O/sources`` gets the
 model's source names.
 
-Long inputs are separated in chunks with overlap-add; window and hop default to
-values derived from the model's receptive field (see sepcore/inference.py).
+Inputs up to 20 s (``--whole-seconds``) are separated in one pass; longer ones
+in chunks with overlap-add, window and hop defaulting to values derived from the
+model's receptive field (see sepcore/inference.py).
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                    default=None, help="chunk length in seconds (default: from the model)")
     p.add_argument("--hop-seconds", type=float, default=None,
                    help="hop between chunks in seconds (default: from the model)")
+    p.add_argument("--whole-seconds", type=float, default=None,
+                   help="inputs up to this long are separated in one pass (default: 20, or 0 "
+                        "with --window-seconds)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -143,7 +147,7 @@ def _setup(args):
     if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
         raise ConfigError(f"--device: expected cpu or cuda, got {args.device!r}")
     model = load(args.model, device=args.device)
-    plan = model.plan(args.window_seconds, args.hop_seconds)
+    plan = model.plan(args.window_seconds, args.hop_seconds, args.whole_seconds)
     logger.info("model %s: %d Hz, sources %s; chunks of %.2f s every %.2f s",
                 args.model, model.sample_rate, " ".join(model.sources),
                 plan.window / model.sample_rate, plan.hop / model.sample_rate)
