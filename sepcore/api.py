@@ -236,7 +236,10 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Separat
     if is_tar:
         with tempfile.TemporaryDirectory(prefix="sepcore-pack-") as tmp:
             root = unpack(p, tmp)
-            return _from_model_file(
-                root / "model.pt", _read_config(root / "config.yaml"), device, str(p)
-            )
+            try:
+                return _from_model_file(
+                    root / "model.pt", _read_config(root / "config.yaml"), device, str(p)
+                )
+            except ModelFileError as e:  # name the pack, not the temporary folder
+                raise ModelFileError(f"{p}: {str(e).replace(str(root) + '/', '')}") from None
     return _from_model_file(p, _read_config(p.parent / "config.yaml"), device, str(p))

@@ -179,3 +179,22 @@ def test_steps_pack_sh(exp):
     p = subprocess.run([str(root / "steps" / "pack.sh"), "--help"], env=env,
                        capture_output=True, text=True)
     assert p.returncode == 0 and "Usage: steps/pack.sh" in p.stdout
+
+
+def test_errors_inside_a_pack_name_the_pack(exp, tmp_path):
+    bad = b"not a model"
+    sha = hashlib.sha256(bad).hexdigest().encode()
+
+    def corrupt(name, data):  # a consistent pack (MANIFEST updated) with a broken model.pt
+        if name.endswith("model.pt"):
+            return bad
+        if name.endswith("MANIFEST"):
+            lines = [sha + b"  model.pt" if ln.endswith(b"  model.pt") else ln
+                     for ln in data.splitlines()]
+            return b"\n".join(lines) + b"\n"
+        return data
+
+    archive = tmp_path / "broken.tar.gz"
+    _rewrite(pack(exp), archive, corrupt)
+    with pytest.raises(ModelFileError, match=r"broken.tar.gz: model.pt: cannot load"):
+        sepcore.load(archive)
