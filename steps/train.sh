@@ -10,12 +10,15 @@
 # Options:
 #   --cmd <run.pl>       job runner (run.pl, slurm.pl, queue.pl)
 #   --ngpu <0>           0: CPU; 1: one GPU; K > 1: K GPUs through torchrun (DDP)
+#   --nproc <1>          with --ngpu 0: P > 1 trains in P CPU processes through torchrun
+#                        (DDP over gloo, one thread each; the batch size is per process)
 #   --resume <true>      continue from checkpoints/last.pt when present
 #   --force <false>      retrain a finished exp: it is first moved to <exp-dir>.old.<time>
 set -euo pipefail
 
 cmd=run.pl
 ngpu=0
+nproc=1
 resume=true
 force=false
 
@@ -48,6 +51,9 @@ mkdir -p "$exp/log"
 if [ "$ngpu" -gt 1 ]; then
   launcher=(torchrun --standalone --nproc_per_node "$ngpu" -m sepcore.bin.train)
   device=cuda
+elif [ "$ngpu" -eq 0 ] && [ "$nproc" -gt 1 ]; then
+  launcher=(env OMP_NUM_THREADS=1 torchrun --standalone --nproc_per_node "$nproc" -m sepcore.bin.train)
+  device=cpu
 else
   launcher=(python -m sepcore.bin.train)
   device=$([ "$ngpu" -eq 1 ] && echo cuda || echo cpu)

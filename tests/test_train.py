@@ -28,7 +28,10 @@ def train_cmd(tmp_path, exp, *extra):
 
 
 def env():
-    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    """What path.sh sets up: utils/ and the interpreter's bin/ on PATH, the repo on PYTHONPATH."""
+    path = os.pathsep.join([str(ROOT / "utils"), str(Path(sys.executable).parent),
+                            os.environ["PATH"]])
+    return {**os.environ, "PATH": path, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
 
 @pytest.fixture
@@ -98,3 +101,20 @@ def test_bad_inputs_are_clear_errors(setup):
     typo = subprocess.run(train_cmd(setup, setup / "exp/d", "--optim.learning_rate", "1"),
                           env=env(), capture_output=True, text=True)
     assert typo.returncode == 1 and "unknown config key 'optim.learning_rate'" in typo.stderr
+
+
+def test_steps_train_sh_ddp_on_cpu_skip_and_force(setup):
+    exp = setup / "exp/ddp"
+    script = str(ROOT / "steps/train.sh")
+    args = [str(setup / "tiny.yaml"), str(setup / "data/train"), str(setup / "data/dev"), str(exp)]
+    run = subprocess.run([script, "--nproc", "2", *args, "--", "--training.max_epochs", "1"],
+                         env=env(), capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr + (exp / "log/train.log").read_text()
+    # 32 examples per epoch, batch 2 per process, 2 processes: 8 synchronised steps
+    assert (exp / "history.tsv").read_text().splitlines()[1].split("\t")[:2] == ["1", "8"]
+    again = subprocess.run([script, *args], env=env(), capture_output=True, text=True)
+    assert again.returncode == 0 and "already trained" in again.stdout
+    forced = subprocess.run([script, "--force", "true", *args, "--", "--training.max_epochs", "1"],
+                            env=env(), capture_output=True, text=True)
+    assert forced.returncode == 0, forced.stderr
+    assert len(list(exp.parent.glob("ddp.old.*"))) == 1 and (exp / ".train.done").is_file()

@@ -96,6 +96,14 @@ class Distributed:
         torch.distributed.all_reduce(t)
         return float(t.item()) / self.world
 
+    def any(self, flag: bool) -> bool:
+        """True on every rank if it is true on any: ranks must stop at the same batch."""
+        if self.world == 1:
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+        return bool(t.item() > 0)
+
     def close(self) -> None:
         if self.world > 1:
             torch.distributed.destroy_process_group()
@@ -226,7 +234,10 @@ class Trainer:
         batches = [order[i : i + bs].tolist() for i in range(0, len(order), bs)]
         if len(batches) > 1 and len(batches[-1]) < bs:
             batches.pop()
-        return batches[self.dist.rank :: self.dist.world]
+        world = self.dist.world
+        if len(batches) >= world:  # every rank runs the same number of steps
+            batches = batches[: len(batches) - len(batches) % world]
+        return batches[self.dist.rank :: world]
 
     def out_of_time(self) -> bool:
         limit = self.cfg["training"]["max_minutes"]
@@ -302,7 +313,7 @@ class Trainer:
             if now - last_ckpt >= ckpt_every and (i + 1) % accum == 0:
                 self.save_checkpoint("last.pt")
                 last_ckpt = now
-            if self.out_of_time():
+            if self.dist.any(self.out_of_time()):
                 completed = i + 1 == len(batches)
                 log.info("time budget of %s min reached", tcfg["max_minutes"])
                 break
@@ -411,7 +422,7 @@ class Trainer:
             if self.state["batch_in_epoch"] < len(self.epoch_batches(epoch)):
                 self.train_epoch(epoch)
             self.end_epoch(epoch)
-            if self.out_of_time():
+            if self.dist.any(self.out_of_time()):
                 break
             if patience and self.state["bad_epochs"] >= patience:
                 log.info("early stop: no improvement for %d epochs", patience)
