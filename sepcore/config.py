@@ -46,6 +46,8 @@ DEFAULTS: dict = {
         "accum_grad": 1,
         "warmup_steps": 0,
     },
+    # plateau: halve after `patience` epochs without improvement; cosine_time: cosine decay
+    # from optim.lr to min_lr over training.max_minutes (ends annealed whenever time is up)
     "scheduler": {"name": "plateau", "factor": 0.5, "patience": 5, "min_lr": 1e-8},
     "early_stop": {"patience": 30},
     "loss": {"name": "si_sdr", "pit": True},

@@ -118,3 +118,19 @@ def test_steps_train_sh_ddp_on_cpu_skip_and_force(setup):
                             env=env(), capture_output=True, text=True)
     assert forced.returncode == 0, forced.stderr
     assert len(list(exp.parent.glob("ddp.old.*"))) == 1 and (exp / ".train.done").is_file()
+
+
+def test_cosine_time_schedule_ends_annealed_at_the_budget(setup):
+    exp = setup / "exp/cos"
+    run = subprocess.run(train_cmd(setup, exp, "--scheduler.name", "cosine_time",
+                                   "--training.max_minutes", "0.03", "--training.max_epochs", "50",
+                                   "--optim.warmup_steps", "2"),
+                         env=env(), capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    rows = [r.split("\t") for r in (exp / "history.tsv").read_text().splitlines()[1:]]
+    assert float(rows[-1][5]) < 1e-4 * 1e-3  # the last epoch's LR: annealed to ~0
+    assert float(rows[-1][7]) >= 0.03  # it stopped on the budget, not on max_epochs
+    assert len(rows) < 50
+    no_budget = subprocess.run(train_cmd(setup, setup / "exp/nb", "--scheduler.name",
+                                         "cosine_time"), env=env(), capture_output=True, text=True)
+    assert no_budget.returncode == 1 and "needs a training.max_minutes" in no_budget.stderr

@@ -96,13 +96,13 @@ class Distributed:
         torch.distributed.all_reduce(t)
         return float(t.item()) / self.world
 
-    def any(self, flag: bool) -> bool:
-        """True on every rank if it is true on any: ranks must stop at the same batch."""
+    def max(self, value: float) -> float:
+        """The largest value over the ranks (the same on every rank afterwards)."""
         if self.world == 1:
-            return flag
-        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
+            return value
+        t = torch.tensor([value], dtype=torch.float64, device=self.device)
         torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-        return bool(t.item() > 0)
+        return float(t.item())
 
     def close(self) -> None:
         if self.world > 1:
@@ -172,8 +172,12 @@ class Trainer:
             self.model.parameters(), lr=ocfg["lr"], weight_decay=ocfg["weight_decay"]
         )
         scfg = cfg["scheduler"]
-        if scfg["name"] != "plateau":
-            raise ConfigError(f"scheduler.name: only 'plateau' is supported, got {scfg['name']!r}")
+        if scfg["name"] not in ("plateau", "cosine_time"):
+            raise ConfigError(
+                f"scheduler.name: expected 'plateau' or 'cosine_time', got {scfg['name']!r}"
+            )
+        if scfg["name"] == "cosine_time" and not tcfg["max_minutes"]:
+            raise ConfigError("scheduler.name cosine_time needs a training.max_minutes budget")
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, mode="min", factor=scfg["factor"], patience=scfg["patience"],
             min_lr=scfg["min_lr"],
@@ -243,12 +247,26 @@ class Trainer:
         limit = self.cfg["training"]["max_minutes"]
         return limit is not None and self.state["elapsed"] >= 60 * float(limit)
 
-    def set_lr_warmup(self) -> None:
-        warmup = self.cfg["optim"]["warmup_steps"]
-        if warmup and self.state["steps"] <= warmup:
-            scale = min(1.0, (self.state["steps"] + 1) / warmup)
-            for group in self.optimizer.param_groups:
-                group["lr"] = self.cfg["optim"]["lr"] * scale
+    def set_lr(self) -> None:
+        """Linear warm-up over ``optim.warmup_steps``; with ``scheduler.name: cosine_time``
+        a cosine decay from ``optim.lr`` to ``scheduler.min_lr`` over the time budget
+        (``training.max_minutes``), so the run ends annealed whenever the budget ends.
+        The plateau scheduler sets the LR itself at the end of each epoch."""
+        ocfg, scfg = self.cfg["optim"], self.cfg["scheduler"]
+        warmup = ocfg["warmup_steps"]
+        if scfg["name"] == "cosine_time":
+            budget = 60 * float(self.cfg["training"]["max_minutes"])
+            progress = min(1.0, self.state["elapsed"] / budget)
+            cosine = 0.5 * (1 + math.cos(math.pi * progress))
+            lr = scfg["min_lr"] + (ocfg["lr"] - scfg["min_lr"]) * cosine
+        elif warmup and self.state["steps"] <= warmup:
+            lr = ocfg["lr"]
+        else:
+            return
+        if warmup and self.state["steps"] < warmup:
+            lr *= (self.state["steps"] + 1) / warmup
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
 
     def train_epoch(self, epoch: int) -> bool:
         """Run (the rest of) one epoch; return False if it stopped on the time budget."""
@@ -293,12 +311,13 @@ class Trainer:
             if (i + 1) % accum == 0 or i + 1 == len(batches):
                 if ocfg["clip_grad_norm"]:
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), ocfg["clip_grad_norm"])
-                self.set_lr_warmup()
+                self.set_lr()
                 self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 self.state["steps"] += 1
             now = time.monotonic()
-            self.state["elapsed"] += now - tick
+            # the slowest rank's clock: every rank sees the same budget and LR
+            self.state["elapsed"] = self.dist.max(self.state["elapsed"] + now - tick)
             self.state["epoch_seconds"] += now - tick
             tick = now
             self.state["epoch_loss_sum"] += float(loss.item())
@@ -313,7 +332,7 @@ class Trainer:
             if now - last_ckpt >= ckpt_every and (i + 1) % accum == 0:
                 self.save_checkpoint("last.pt")
                 last_ckpt = now
-            if self.dist.any(self.out_of_time()):
+            if self.out_of_time():
                 completed = i + 1 == len(batches)
                 log.info("time budget of %s min reached", tcfg["max_minutes"])
                 break
@@ -347,7 +366,8 @@ class Trainer:
 
     def end_epoch(self, epoch: int) -> None:
         valid_loss, valid_gain = self.validate()
-        self.scheduler.step(valid_loss)
+        if self.cfg["scheduler"]["name"] == "plateau":
+            self.scheduler.step(valid_loss)
         st = self.state
         train_loss = st["epoch_loss_sum"] / max(1, st["epoch_batches"])
         improved = valid_loss < st["best_loss"]
@@ -422,7 +442,7 @@ class Trainer:
             if self.state["batch_in_epoch"] < len(self.epoch_batches(epoch)):
                 self.train_epoch(epoch)
             self.end_epoch(epoch)
-            if self.dist.any(self.out_of_time()):
+            if self.out_of_time():
                 break
             if patience and self.state["bad_epochs"] >= patience:
                 log.info("early stop: no improvement for %d epochs", patience)
