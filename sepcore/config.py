@@ -31,7 +31,7 @@ DEFAULTS: dict = {
     "training": {
         "batch_size": 4,
         "max_epochs": 200,
-        "max_minutes": None,
+        "max_minutes": None,  # wall-time budget of training + validation (across resumes)
         "seed": 0,
         "num_threads": None,
         "log_interval": 20,

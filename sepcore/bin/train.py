@@ -365,7 +365,10 @@ class Trainer:
         atomic_write_text(self.exp / "history.tsv", "\n".join(lines) + "\n")
 
     def end_epoch(self, epoch: int) -> None:
+        start = time.monotonic()
         valid_loss, valid_gain = self.validate()
+        # validation counts against training.max_minutes: the budget is wall time
+        self.state["elapsed"] = self.dist.max(self.state["elapsed"] + time.monotonic() - start)
         if self.cfg["scheduler"]["name"] == "plateau":
             self.scheduler.step(valid_loss)
         st = self.state
