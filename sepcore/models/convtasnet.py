@@ -24,8 +24,7 @@ from torch import nn
 
 from sepcore.errors import ConfigError
 from sepcore.nn.norm import CAUSAL_NORMS, make_norm
-
-MASK_NONLINEARITIES = ("sigmoid", "relu", "softmax", "tanh", "linear")
+from sepcore.nn.tasnet import check_mask_nonlinearity, encode_mask_decode, mask_nonlinearity
 
 
 class TCNBlock(nn.Module):
@@ -80,11 +79,7 @@ class ConvTasNet(nn.Module):
             raise ConfigError(f"num_sources must be >= 1, got {num_sources}")
         if L < 2 or L % 2:
             raise ConfigError(f"L (encoder window) must be an even number >= 2, got {L}")
-        if mask_nonlinear not in MASK_NONLINEARITIES:
-            raise ConfigError(
-                f"unknown mask_nonlinear {mask_nonlinear!r}; expected one of "
-                f"{', '.join(MASK_NONLINEARITIES)}"
-            )
+        check_mask_nonlinearity(mask_nonlinear)
         norm = norm or ("cLN" if causal else "gLN")
         if causal and norm not in CAUSAL_NORMS:
             raise ConfigError(f"norm {norm!r} looks at future frames; with causal: true use cLN")
@@ -120,27 +115,9 @@ class ConvTasNet(nn.Module):
                 skip_sum = skip_sum + skip
         y = self.mask_conv(self.mask_act(skip_sum if self.use_skip else x))
         y = y.view(y.shape[0], self.num_sources, self.N, -1)
-        if self.mask_nonlinear == "sigmoid":
-            return torch.sigmoid(y)
-        if self.mask_nonlinear == "relu":
-            return F.relu(y)
-        if self.mask_nonlinear == "softmax":
-            return torch.softmax(y, dim=1)
-        if self.mask_nonlinear == "tanh":
-            return torch.tanh(y)
-        return y
+        return mask_nonlinearity(y, self.mask_nonlinear)
 
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
         """``[batch, time]`` (or ``[time]``) → ``[batch, sources, time]``."""
-        squeeze = mixture.dim() == 1
-        if squeeze:
-            mixture = mixture.unsqueeze(0)
-        T = mixture.shape[-1]
-        frames = max(1, -(-(T - self.L) // self.stride) + 1)
-        padded = (frames - 1) * self.stride + self.L
-        x = F.pad(mixture, (0, padded - T)).unsqueeze(1)
-        w = F.relu(self.encoder(x))  # [B, N, frames]
-        masked = w.unsqueeze(1) * self._masks(w)  # [B, S, N, frames]
-        out = self.decoder(masked.reshape(-1, self.N, masked.shape[-1]))
-        out = out.view(mixture.shape[0], self.num_sources, -1)[..., :T]
-        return out[0] if squeeze else out
+        return encode_mask_decode(mixture, self.encoder, self.decoder, self._masks,
+                                  self.num_sources)

@@ -32,8 +32,8 @@ from torch import nn
 
 from sepcore.errors import ConfigError
 from sepcore.nn.norm import make_norm
+from sepcore.nn.tasnet import check_mask_nonlinearity, encode_mask_decode, mask_nonlinearity
 
-MASK_NONLINEARITIES = ("sigmoid", "relu", "softmax", "tanh", "linear")
 ENCODER_ACTIVATIONS = ("linear", "relu")
 RNN_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 DPRNN_NORMS = ("gLN", "chanLN", "BN")
@@ -111,9 +111,7 @@ class DPRNN(nn.Module):
                 f"need chunk_size >= 2 and 1 <= hop_size <= chunk_size, got chunk_size "
                 f"{chunk_size}, hop_size {hop_size}"
             )
-        if mask_nonlinear not in MASK_NONLINEARITIES:
-            raise ConfigError(f"unknown mask_nonlinear {mask_nonlinear!r}; expected one of "
-                              f"{', '.join(MASK_NONLINEARITIES)}")
+        check_mask_nonlinearity(mask_nonlinear)
         if encoder_activation not in ENCODER_ACTIVATIONS:
             raise ConfigError(f"unknown encoder_activation {encoder_activation!r}; expected one "
                               f"of {', '.join(ENCODER_ACTIVATIONS)}")
@@ -180,29 +178,9 @@ class DPRNN(nn.Module):
         y = self._unchunk(y, total, frames)  # [B*S, bn, frames]
         y = torch.tanh(self.gate_tanh(y)) * torch.sigmoid(self.gate_sigmoid(y))
         y = self.mask_conv(y).reshape(b, self.num_sources, self.N, frames)
-        if self.mask_nonlinear == "sigmoid":
-            return torch.sigmoid(y)
-        if self.mask_nonlinear == "relu":
-            return F.relu(y)
-        if self.mask_nonlinear == "softmax":
-            return torch.softmax(y, dim=1)
-        if self.mask_nonlinear == "tanh":
-            return torch.tanh(y)
-        return y
+        return mask_nonlinearity(y, self.mask_nonlinear)
 
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
         """``[batch, time]`` (or ``[time]``) → ``[batch, sources, time]``."""
-        squeeze = mixture.dim() == 1
-        if squeeze:
-            mixture = mixture.unsqueeze(0)
-        T = mixture.shape[-1]
-        frames = max(1, -(-(T - self.L) // self.stride) + 1)
-        padded = (frames - 1) * self.stride + self.L
-        x = F.pad(mixture, (0, padded - T)).unsqueeze(1)
-        w = self.encoder(x)  # [B, N, frames]
-        if self.encoder_activation == "relu":
-            w = F.relu(w)
-        masked = w.unsqueeze(1) * self._masks(w)  # [B, S, N, frames]
-        out = self.decoder(masked.reshape(-1, self.N, frames))
-        out = out.view(mixture.shape[0], self.num_sources, -1)[..., :T]
-        return out[0] if squeeze else out
+        return encode_mask_decode(mixture, self.encoder, self.decoder, self._masks,
+                                  self.num_sources, self.encoder_activation == "relu")
