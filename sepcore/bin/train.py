@@ -106,6 +106,8 @@ class Distributed:
 
     def close(self) -> None:
         if self.world > 1:
+            # wait for rank 0 to finish writing: a rank that tears gloo down early aborts
+            torch.distributed.barrier()
             torch.distributed.destroy_process_group()
 
 
