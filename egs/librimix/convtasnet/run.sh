@@ -15,7 +15,7 @@
 #   5  steps/score.sh          → exp/<tag>/separate/test/scores/RESULTS.md
 #   6  steps/pack.sh           → exp/<tag>/<tag>.tar.gz
 # <name> = libri<n-src>mix_<task>_<sample-rate>_<mode> (e.g. libri2mix_sep_clean_8k_min);
-# <tag> defaults to convtasnet[_<conf>]_<name> with the train set,
+# <tag> defaults to <tag-prefix>[_<conf>]_<name> with the train set,
 # <conf> = the --conf file name less 'train' and '.yaml' (e.g. ks2).
 #
 # Options:
@@ -31,6 +31,7 @@
 #   --nj 4                 parallel jobs (lengths, separation, scoring)
 #   --ngpu 0               GPUs for training (0: CPU; >1: DDP) and separation (>0: cuda)
 #   --tag <tag>            experiment name: exp/<tag>
+#   --tag-prefix convtasnet  first word of the default tag (../dprnn/run.sh passes dprnn)
 #   --conf <yaml>          training config (default conf/train.yaml)
 #   --train-opts "<..>"    config overrides, e.g. "--training.batch_size 4 --optim.lr 5e-4"
 #   --separate-opts "<..>" extra options of steps/separate.sh, e.g. "--chunk-seconds 8"
@@ -49,6 +50,7 @@ stop_stage=6
 nj=4
 ngpu=0
 tag=
+tag_prefix=convtasnet
 conf=conf/train.yaml
 train_opts=
 separate_opts=
@@ -82,7 +84,7 @@ data=data/$name
 conf_name=$(basename "$conf" .yaml)
 conf_name=${conf_name#train}
 conf_name=${conf_name#_}  # conf/train.yaml: ""; conf/train_ks2.yaml: ks2; conf/my.yaml: my
-tag=${tag:-convtasnet${conf_name:+_$conf_name}_libri${n_src}mix_${task}_${train_set}_${sample_rate}_${mode}}
+tag=${tag:-${tag_prefix}${conf_name:+_$conf_name}_libri${n_src}mix_${task}_${train_set}_${sample_rate}_${mode}}
 exp=exp/$tag
 valid_set=dev
 test_set=test

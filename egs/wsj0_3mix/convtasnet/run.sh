@@ -15,7 +15,7 @@
 #   5  steps/score.sh          → exp/<tag>/separate/tt/scores/RESULTS.md
 #   6  steps/pack.sh           → exp/<tag>/<tag>.tar.gz
 # <name> = <sample-rate>_<mode> (e.g. 8k_min);
-# <tag> defaults to convtasnet[_<conf>]_<name>,
+# <tag> defaults to <tag-prefix>[_<conf>]_<name>,
 # <conf> = the --conf file name less 'train' and '.yaml' (e.g. ks2).
 #
 # Options:
@@ -28,6 +28,7 @@
 #   --nj 4                 parallel jobs (lengths, separation, scoring)
 #   --ngpu 0               GPUs for training (0: CPU; >1: DDP) and separation (>0: cuda)
 #   --tag <tag>            experiment name: exp/<tag>
+#   --tag-prefix convtasnet  first word of the default tag (../dprnn/run.sh passes dprnn)
 #   --conf <yaml>          training config (default conf/train.yaml)
 #   --train-opts "<..>"    config overrides, e.g. "--training.batch_size 4 --optim.lr 5e-4"
 #   --separate-opts "<..>" extra options of steps/separate.sh, e.g. "--chunk-seconds 8"
@@ -43,6 +44,7 @@ stop_stage=6
 nj=4
 ngpu=0
 tag=
+tag_prefix=convtasnet
 conf=conf/train.yaml
 train_opts=
 separate_opts=
@@ -72,7 +74,7 @@ data=data/$name
 conf_name=$(basename "$conf" .yaml)
 conf_name=${conf_name#train}
 conf_name=${conf_name#_}  # conf/train.yaml: ""; conf/train_ks2.yaml: ks2; conf/my.yaml: my
-tag=${tag:-convtasnet${conf_name:+_$conf_name}_${sample_rate}_${mode}}
+tag=${tag:-${tag_prefix}${conf_name:+_$conf_name}_${sample_rate}_${mode}}
 exp=exp/$tag
 train_set=tr
 valid_set=cv
