@@ -166,6 +166,15 @@ def score_utterance(
     def put(target: dict, name: str, vals) -> None:
         target[name] = [float("nan") if silent[j] else float(v) for j, v in enumerate(vals)]
 
+    def put_rows(names, table, est_wanted, mix_wanted) -> None:
+        """``table`` has S rows for the estimates (if any are wanted), then S for the mixture."""
+        first_mix_row = S if est_wanted else 0
+        for i, m in enumerate(names):
+            if m in est_wanted:
+                put(res.values, m, table[:S, i])
+            if m in mix_wanted:
+                put(res.inputs, m, table[first_mix_row:first_mix_row + S, i])
+
     # SI-SDR
     if "si_sdr" in metrics:
         put(res.values, "si_sdr", si_sdr(ests[:, :, 0], ref2))
@@ -180,16 +189,8 @@ def score_utterance(
         pairs = ([(j, j) for j in range(S)] if want_v3_est else []) + (
             [(S, j) for j in range(S)] if want_v3_mix else [])
         out = proj.sources_metrics(np.stack(targets), pairs)
-        n = 0
-        if want_v3_est:
-            for i, m in enumerate(_BSS_V3):
-                if m in metrics:
-                    put(res.values, m, out[:S, i])
-            n = S
-        if want_v3_mix:
-            for i, m in enumerate(_BSS_V3):
-                if m in input_metrics:
-                    put(res.inputs, m, out[n:n + S, i])
+        put_rows(_BSS_V3, out, [m for m in metrics if m in _BSS_V3],
+                 [m for m in input_metrics if m in _BSS_V3])
     # STOI / ESTOI: the reference is processed once for the estimate and the mixture
     for m, ext in (("stoi", False), ("estoi", True)):
         want_e, want_m = m in metrics, m in input_metrics
@@ -235,16 +236,7 @@ def score_utterance(
         fw = bss_eval_v4_images(ref3, targets, pairs, groups=groups, win=sample_rate,
                                 hop=sample_rate)
         med = track_median(fw)  # [pairs, 4]
-        n = 0
-        if v4_est:
-            for i, m in enumerate(_BSS_V4):
-                if m in metrics:
-                    put(res.values, m, med[:S, i])
-            n = S
-        if v4_mix:
-            for i, m in enumerate(_BSS_V4):
-                if m in input_metrics:
-                    put(res.inputs, m, med[n:n + S, i])
+        put_rows(_BSS_V4, med, v4_est, v4_mix)
     if "sdr_mdx" in metrics:
         put(res.values, "sdr_mdx", [sdr_mdx(ref3[j], ests[j]) for j in range(S)])
     if "sdr_mdx" in input_metrics:
