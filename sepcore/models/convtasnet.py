@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from sepcore.errors import ConfigError
+from sepcore.nn.activations import PReLU
+from sepcore.nn.conv import depthwise_conv1d
 from sepcore.nn.norm import CAUSAL_NORMS, make_norm
 from sepcore.nn.tasnet import check_mask_nonlinearity, encode_mask_decode, mask_nonlinearity
 
@@ -38,10 +40,10 @@ class TCNBlock(nn.Module):
         self.causal = causal
         self.pad = (P - 1) * dilation
         self.in_conv = nn.Conv1d(B, H, 1)
-        self.act1 = nn.PReLU()
+        self.act1 = PReLU()
         self.norm1 = make_norm(norm, H)
         self.dconv = nn.Conv1d(H, H, P, dilation=dilation, groups=H)
-        self.act2 = nn.PReLU()
+        self.act2 = PReLU()
         self.norm2 = make_norm(norm, H)
         # the last block's residual output is unused when skip connections feed the mask
         self.res_conv = nn.Conv1d(H, B, 1) if residual else None
@@ -53,7 +55,7 @@ class TCNBlock(nn.Module):
             y = F.pad(y, (self.pad, 0))
         else:
             y = F.pad(y, (self.pad // 2, self.pad - self.pad // 2))
-        y = self.norm2(self.act2(self.dconv(y)))
+        y = self.norm2(self.act2(depthwise_conv1d(y, self.dconv)))
         skip = self.skip_conv(y) if self.skip_conv is not None else None
         return (x + self.res_conv(y) if self.res_conv is not None else x), skip
 
@@ -96,7 +98,7 @@ class ConvTasNet(nn.Module):
             for i, d in enumerate(dilations)
         )
         self.use_skip = bool(Sc)
-        self.mask_act = nn.PReLU()
+        self.mask_act = PReLU()
         self.mask_conv = nn.Conv1d(Sc if Sc else B, num_sources * N, 1)
         self.decoder = nn.ConvTranspose1d(N, 1, L, stride=self.stride, bias=False)
 

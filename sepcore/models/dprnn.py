@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sepcore.errors import ConfigError
+from sepcore.nn.activations import PReLU
 from sepcore.nn.norm import make_norm
 from sepcore.nn.tasnet import check_mask_nonlinearity, encode_mask_decode, mask_nonlinearity
 
@@ -134,7 +135,7 @@ class DPRNN(nn.Module):
                           dropout)
             for _ in range(n_repeats)
         )
-        self.out_act = nn.PReLU()
+        self.out_act = PReLU()
         self.out_conv = nn.Conv2d(bn_chan, num_sources * bn_chan, 1)
         self.gate_tanh = nn.Conv1d(bn_chan, bn_chan, 1)
         self.gate_sigmoid = nn.Conv1d(bn_chan, bn_chan, 1)

@@ -6,6 +6,7 @@ Inputs are ``[batch, channels, frames]``.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from sepcore.errors import ConfigError
@@ -21,9 +22,9 @@ class GlobalLayerNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = x.mean(dim=(1, 2), keepdim=True)
-        var = (x - mean).pow(2).mean(dim=(1, 2), keepdim=True)
-        return self.gamma * (x - mean) / torch.sqrt(var + self.eps) + self.beta
+        # = group norm with one group; torch's fused kernel is ~15x faster on CPU (forward +
+        # backward) than the same formula written out, and torch.var_mean slower still
+        return F.group_norm(x, 1, self.gamma.view(-1), self.beta.view(-1), self.eps)
 
 
 class CumulativeLayerNorm(nn.Module):

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sepcore.errors import ConfigError
+from sepcore.nn.conv import overlap_add_decode
 
 MASK_NONLINEARITIES = ("sigmoid", "relu", "softmax", "tanh", "linear")
 
@@ -63,6 +64,6 @@ def encode_mask_decode(
     if encoder_relu:
         w = F.relu(w)
     masked = w.unsqueeze(1) * masks(w)  # [B, S, N, frames]
-    out = decoder(masked.reshape(-1, w.shape[1], frames))
+    out = overlap_add_decode(masked.reshape(-1, w.shape[1], frames), decoder)
     out = out.view(mixture.shape[0], num_sources, -1)[..., :length]
     return out[0] if squeeze else out
