@@ -2,9 +2,10 @@
 # Usage: tools/install.sh [--system true|false]
 #
 # Sets up everything sepcore needs, idempotently:
-#   1. Debian packages (sox, espeak-ng, flite, festival + a voice): installed with
-#      apt-get when run as root, otherwise the exact command is printed and the
-#      script exits non-zero. Skipped when all programs are already present.
+#   1. Debian packages (sox, espeak-ng, flite, festival + a voice; tcmalloc, which makes
+#      CPU training ~25% faster): installed with apt-get when run as root, otherwise
+#      the exact command is printed and the script exits non-zero (a missing tcmalloc
+#      alone is only a note). Skipped when all are already present.
 #   2. tools/venv: a Python virtual environment.
 #   3. torch (TORCH_VERSION, default 2.13.0; set TORCH_INDEX_URL for a CUDA build),
 #      then requirements.txt with that torch pinned so pip cannot replace it,
@@ -21,7 +22,7 @@ system=true
 while [ $# -gt 0 ]; do
   case "$1" in
     --system) system="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "$0: unknown option '$1' (expected --system true|false)" >&2; exit 1 ;;
   esac
 done
@@ -32,13 +33,22 @@ torch_version=${TORCH_VERSION:-2.13.0}
 python=${PYTHON:-python3}
 
 # --- 1. Debian packages -----------------------------------------------------------
-debian_packages="sox libsox-fmt-all espeak-ng flite festival festvox-kdlpc16k"
+debian_packages="sox libsox-fmt-all espeak-ng flite festival festvox-kdlpc16k libtcmalloc-minimal4"
 missing_programs=""
 for prog in sox espeak-ng flite festival text2wave; do
   command -v "$prog" >/dev/null 2>&1 || missing_programs="$missing_programs $prog"
 done
+can_apt=$([ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo true || echo false)
+if ! "$root/utils/find_tcmalloc.sh" >/dev/null; then
+  if [ "$can_apt" = true ]; then
+    missing_programs="$missing_programs libtcmalloc_minimal.so.4"
+  elif [ "$system" = true ]; then
+    echo "install.sh: note: tcmalloc is not installed; CPU training is ~25% faster with it" \
+      "(as root: apt-get install -y libtcmalloc-minimal4)" >&2
+  fi
+fi
 if [ "$system" = true ] && [ -n "$missing_programs" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if [ "$can_apt" = true ]; then
     echo "install.sh: installing Debian packages ($debian_packages)"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $debian_packages >/dev/null

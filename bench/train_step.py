@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Seconds per training step of a recipe config on this machine's CPU, per allocator.
+
+Usage: tools/venv/bin/python bench/train_step.py [--steps 60] [--repeats 3] [--threads N]
+                                                 [conf.yaml]
+
+Builds the model of the config (default: egs/mini/convtasnet/conf/train.yaml) and times
+full training steps (forward, PIT SI-SDR loss, backward, Adam) on random batches of the
+config's ``training.batch_size`` x ``data.segment`` seconds, after 10 warm-up steps. Each
+repeat runs in a fresh process, alternating glibc's malloc and tcmalloc (preloaded from
+utils/find_tcmalloc.sh, as steps/train.sh does) so both see the same machine load; the
+median of the repeats is printed. Run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def time_steps(conf: str, steps: int, threads: int | None) -> float:
+    import torch
+
+    from sepcore.config import load_config
+    from sepcore.losses import LOSSES, PITLoss
+    from sepcore.models import build_model
+
+    cfg = load_config(conf)
+    torch.set_num_threads(threads or cfg["training"]["num_threads"] or torch.get_num_threads())
+    torch.manual_seed(0)
+    model = build_model(cfg["model"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    pit = PITLoss(LOSSES[cfg["loss"]["name"]])
+    samples = int(cfg["data"]["segment"] * cfg["data"]["sample_rate"])
+    batch = cfg["training"]["batch_size"]
+    sources = torch.randn(batch, model.num_sources, samples)
+    mixture = sources.sum(dim=1)
+
+    def step():
+        loss, _ = pit(model(mixture), sources)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(10):
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - start) / steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("conf", nargs="?",
+                        default=os.path.join(ROOT, "egs/mini/convtasnet/conf/train.yaml"))
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        print(json.dumps(time_steps(args.conf, args.steps, args.threads)))
+        return
+
+    found = subprocess.run([os.path.join(ROOT, "utils/find_tcmalloc.sh")],
+                           capture_output=True, text=True)
+    allocators = {"glibc malloc": None}
+    if found.returncode == 0:
+        allocators["tcmalloc"] = found.stdout.strip()
+    else:
+        print("tcmalloc not installed (Debian: libtcmalloc-minimal4): timing glibc only")
+    times = {name: [] for name in allocators}
+    command = [sys.executable, os.path.abspath(__file__), args.conf, "--worker",
+               "--steps", str(args.steps)] + (["--threads", str(args.threads)]
+                                              if args.threads else [])
+    for _ in range(args.repeats):
+        for name, lib in allocators.items():
+            env = dict(os.environ)
+            env.pop("LD_PRELOAD", None)
+            if lib:
+                env["LD_PRELOAD"] = lib
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            times[name].append(float(out.stdout.strip().splitlines()[-1]))
+    print(f"{args.conf}: seconds per training step (median of {args.repeats}, "
+          f"{args.steps} steps each)")
+    base = statistics.median(times["glibc malloc"])
+    for name, values in times.items():
+        med = statistics.median(values)
+        runs = " ".join(f"{v:.4f}" for v in values)
+        print(f"  {name:13s} {med:.4f} s/step  ({base / med:.2f}x)  runs: {runs}")
+
+
+if __name__ == "__main__":
+    main()
