@@ -37,6 +37,9 @@ DEFAULTS: dict = {
         "log_interval": 20,
         "checkpoint_minutes": 5.0,
         "valid_batch_size": 1,
+        # e.g. 0.999: validate, select and save an exponential moving average of the
+        # weights (sepcore/nn/ema.py) instead of the raw weights; null: off
+        "ema_decay": None,
     },
     "optim": {
         "name": "adam",
@@ -46,9 +49,11 @@ DEFAULTS: dict = {
         "accum_grad": 1,
         "warmup_steps": 0,
     },
-    # plateau: halve after `patience` epochs without improvement; cosine_time: cosine decay
-    # from optim.lr to min_lr over training.max_minutes (ends annealed whenever time is up)
-    "scheduler": {"name": "plateau", "factor": 0.5, "patience": 5, "min_lr": 1e-8},
+    # plateau: halve after `patience` epochs without improvement; cosine_time: optim.lr for
+    # the first hold_fraction of training.max_minutes, then a cosine decay to min_lr that
+    # ends with the budget (ends annealed whenever time is up)
+    "scheduler": {"name": "plateau", "factor": 0.5, "patience": 5, "min_lr": 1e-8,
+                  "hold_fraction": 0.0},
     "early_stop": {"patience": 30},
     "loss": {"name": "si_sdr", "pit": True},
 }

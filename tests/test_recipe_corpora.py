@@ -145,7 +145,7 @@ def test_every_published_conf_loads_and_builds(recipe):
         assert "num_sources" not in cfg["model"]  # taken from the data dir (2, 3 or 1)
         assert cfg["optim"]["lr"] == 1e-3 and cfg["optim"]["clip_grad_norm"] == 5.0
         assert cfg["scheduler"] == {"name": "plateau", "factor": 0.5, "patience": 5,
-                                    "min_lr": 1e-8}
+                                    "min_lr": 1e-8, "hold_fraction": 0.0}
         assert cfg["early_stop"]["patience"] == 30 and cfg["training"]["max_epochs"] == 200
         model = build_model({**cfg["model"], "num_sources": 2})
         assert count_parameters(model) == CONF_PARAMS[conf]

@@ -134,3 +134,45 @@ def test_cosine_time_schedule_ends_annealed_at_the_budget(setup):
     no_budget = subprocess.run(train_cmd(setup, setup / "exp/nb", "--scheduler.name",
                                          "cosine_time"), env=env(), capture_output=True, text=True)
     assert no_budget.returncode == 1 and "needs a training.max_minutes" in no_budget.stderr
+
+
+def test_cosine_time_holds_the_lr_for_hold_fraction_of_the_budget(setup):
+    exp = setup / "exp/hold"
+    run = subprocess.run(train_cmd(setup, exp, "--scheduler.name", "cosine_time",
+                                   "--scheduler.hold_fraction", "0.5",
+                                   "--training.max_minutes", "0.04", "--training.max_epochs", "80"),
+                         env=env(), capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    rows = [r.split("\t") for r in (exp / "history.tsv").read_text().splitlines()[1:]]
+    held = [float(r[5]) for r in rows if float(r[7]) < 0.04 * 0.45]
+    assert held and all(lr == 1e-3 for lr in held)  # optim.lr until half the budget
+    assert float(rows[-1][5]) < 1e-4 * 1e-3
+    bad = subprocess.run(train_cmd(setup, setup / "exp/bh", "--scheduler.name", "cosine_time",
+                                   "--training.max_minutes", "1", "--scheduler.hold_fraction", "1"),
+                         env=env(), capture_output=True, text=True)
+    assert bad.returncode == 1 and "scheduler.hold_fraction must be in [0, 1)" in bad.stderr
+
+
+def test_weight_average_is_validated_saved_and_resumed(setup):
+    exp = setup / "exp/ema"
+    one = subprocess.run(train_cmd(setup, exp, "--training.ema_decay", "0.9",
+                                   "--training.max_epochs", "1"),
+                         env=env(), capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr
+    last = torch.load(exp / "checkpoints/last.pt", weights_only=True)
+    assert last["ema"]["updates"] == 16
+    averaged, raw = last["ema"]["model"], last["model"]
+    assert any(not torch.equal(averaged[k], raw[k]) for k in raw)
+    saved = load_model_file(exp / "model.pt").model.state_dict()
+    assert all(torch.equal(saved[k], averaged[k]) for k in averaged)  # the average is the model
+    # a second epoch resumes the average from last.pt instead of restarting it
+    (exp / ".train.done").unlink()
+    two = subprocess.run(train_cmd(setup, exp, "--training.ema_decay", "0.9",
+                                   "--training.max_epochs", "2"),
+                         env=env(), capture_output=True, text=True)
+    assert two.returncode == 0, two.stderr
+    assert torch.load(exp / "checkpoints/last.pt", weights_only=True)["ema"]["updates"] == 32
+    bad = subprocess.run(train_cmd(setup, setup / "exp/bad", "--training.ema_decay", "1.5"),
+                         env=env(), capture_output=True, text=True)
+    assert bad.returncode == 1 and "training.ema_decay must be" in bad.stderr
+    assert "Traceback" not in bad.stderr

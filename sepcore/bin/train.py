@@ -36,6 +36,7 @@ from sepcore.io.audio import is_pipe
 from sepcore.losses import LOSSES, PITLoss, reorder_sources, si_sdr
 from sepcore.modelfile import save_model_file
 from sepcore.models import build_model, count_parameters
+from sepcore.nn.ema import WeightAverage
 
 log = logging.getLogger("sepcore.train")
 
@@ -167,6 +168,11 @@ class Trainer:
         )
         self.model = build_model(model_cfg).to(dist.device)
         self.ddp_model = dist.wrap(self.model)
+        decay = tcfg["ema_decay"]
+        if decay is not None and not (isinstance(decay, float) and 0.0 < decay < 1.0):
+            raise ConfigError(f"training.ema_decay must be null or a number in (0, 1), "
+                              f"got {decay!r}")
+        self.ema = WeightAverage(self.model, decay) if decay else None
         ocfg = cfg["optim"]
         if ocfg["name"] != "adam":
             raise ConfigError(f"optim.name: only 'adam' is supported, got {ocfg['name']!r}")
@@ -180,6 +186,9 @@ class Trainer:
             )
         if scfg["name"] == "cosine_time" and not tcfg["max_minutes"]:
             raise ConfigError("scheduler.name cosine_time needs a training.max_minutes budget")
+        if not 0.0 <= float(scfg["hold_fraction"]) < 1.0:
+            raise ConfigError(f"scheduler.hold_fraction must be in [0, 1), "
+                              f"got {scfg['hold_fraction']!r}")
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, mode="min", factor=scfg["factor"], patience=scfg["patience"],
             min_lr=scfg["min_lr"],
@@ -206,6 +215,7 @@ class Trainer:
                 "state": self.state,
                 "torch_rng": torch.get_rng_state(),
                 "model_cfg": self.cfg["model"],
+                "ema": self.ema.state_dict() if self.ema else None,
             },
             self.ckpt_dir / name,
         )
@@ -221,6 +231,10 @@ class Trainer:
                 f"the current {self.cfg['model']}; use another --exp-dir or remove {self.exp}"
             )
         self.model.load_state_dict(ckpt["model"])
+        if self.ema and ckpt.get("ema"):
+            self.ema.load_state_dict(ckpt["ema"])
+        elif self.ema:  # ema_decay was switched on for the rest of the run
+            self.ema.reset(self.model)
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.scheduler.load_state_dict(ckpt["scheduler"])
         self.state = ckpt["state"]
@@ -251,14 +265,16 @@ class Trainer:
 
     def set_lr(self) -> None:
         """Linear warm-up over ``optim.warmup_steps``; with ``scheduler.name: cosine_time``
-        a cosine decay from ``optim.lr`` to ``scheduler.min_lr`` over the time budget
-        (``training.max_minutes``), so the run ends annealed whenever the budget ends.
+        ``optim.lr`` for the first ``scheduler.hold_fraction`` of the time budget
+        (``training.max_minutes``), then a cosine decay to ``scheduler.min_lr`` over the
+        rest, so the run ends annealed whenever the budget ends.
         The plateau scheduler sets the LR itself at the end of each epoch."""
         ocfg, scfg = self.cfg["optim"], self.cfg["scheduler"]
         warmup = ocfg["warmup_steps"]
         if scfg["name"] == "cosine_time":
             budget = 60 * float(self.cfg["training"]["max_minutes"])
-            progress = min(1.0, self.state["elapsed"] / budget)
+            hold = float(scfg["hold_fraction"])
+            progress = min(1.0, max(0.0, self.state["elapsed"] / budget - hold) / (1 - hold))
             cosine = 0.5 * (1 + math.cos(math.pi * progress))
             lr = scfg["min_lr"] + (ocfg["lr"] - scfg["min_lr"]) * cosine
         elif warmup and self.state["steps"] <= warmup:
@@ -316,6 +332,8 @@ class Trainer:
                 self.set_lr()
                 self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
+                if self.ema:
+                    self.ema.update(self.model)
                 self.state["steps"] += 1
             now = time.monotonic()
             # the slowest rank's clock: every rank sees the same budget and LR
@@ -341,15 +359,21 @@ class Trainer:
         bar.close()
         return completed
 
+    @property
+    def evaluated_model(self) -> torch.nn.Module:
+        """The weights that are validated and saved: the moving average when enabled."""
+        return self.ema.model if self.ema else self.model
+
     @torch.inference_mode()
     def validate(self) -> tuple[float, float]:
         self.ddp_model.eval()
+        model = self.evaluated_model.eval()
         losses, improvements = [], []
         for index in range(self.dist.rank, len(self.valid_set), self.dist.world):
             _, mixture, sources = self.valid_set[index]
             mixture = mixture.unsqueeze(0).to(self.dist.device)
             sources = sources.unsqueeze(0).to(self.dist.device)
-            estimates = self.model(mixture)
+            estimates = model(mixture)
             loss, perm = self.pit(estimates, sources)
             ordered = reorder_sources(estimates, perm)
             gain = si_sdr(ordered, sources) - si_sdr(mixture.unsqueeze(1), sources)
@@ -397,7 +421,8 @@ class Trainer:
         if self.dist.is_main:
             if improved:
                 atomic_torch_save(
-                    {"model": self.model.state_dict(), "epoch": epoch, "valid_loss": valid_loss},
+                    {"model": self.evaluated_model.state_dict(), "epoch": epoch,
+                     "valid_loss": valid_loss},
                     self.ckpt_dir / "best.pt",
                 )
             self.write_history()
