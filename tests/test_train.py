@@ -176,3 +176,21 @@ def test_weight_average_is_validated_saved_and_resumed(setup):
                          env=env(), capture_output=True, text=True)
     assert bad.returncode == 1 and "training.ema_decay must be" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_steps_train_sh_preloads_tcmalloc_when_installed(setup):
+    found = subprocess.run([str(ROOT / "utils/find_tcmalloc.sh")], capture_output=True, text=True)
+    if found.returncode == 0:
+        assert Path(found.stdout.strip()).is_file() and "tcmalloc" in found.stdout
+    else:
+        assert found.stdout == ""
+    script = str(ROOT / "steps/train.sh")
+    data = [str(setup / "tiny.yaml"), str(setup / "data/train"), str(setup / "data/dev")]
+    for flag, exp in (("true", setup / "exp/tc"), ("false", setup / "exp/notc")):
+        run = subprocess.run([script, "--tcmalloc", flag, *data, str(exp), "--",
+                              "--training.max_epochs", "1"],
+                             env=env(), capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        command = (exp / "log/train.log").read_text().splitlines()[0]  # run.pl's header
+        preloaded = f"LD_PRELOAD={found.stdout.strip()}" in command
+        assert preloaded == (flag == "true" and found.returncode == 0), command

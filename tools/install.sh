@@ -3,7 +3,7 @@
 #
 # Sets up everything sepcore needs, idempotently:
 #   1. Debian packages (sox, espeak-ng, flite, festival + a voice; tcmalloc, which makes
-#      CPU training ~25% faster): installed with apt-get when run as root, otherwise
+#      CPU training steps ~1.6x faster): installed with apt-get when run as root, otherwise
 #      the exact command is printed and the script exits non-zero (a missing tcmalloc
 #      alone is only a note). Skipped when all are already present.
 #   2. tools/venv: a Python virtual environment.
@@ -43,7 +43,7 @@ if ! "$root/utils/find_tcmalloc.sh" >/dev/null; then
   if [ "$can_apt" = true ]; then
     missing_programs="$missing_programs libtcmalloc_minimal.so.4"
   elif [ "$system" = true ]; then
-    echo "install.sh: note: tcmalloc is not installed; CPU training is ~25% faster with it" \
+    echo "install.sh: note: tcmalloc is not installed; CPU training steps are ~1.6x faster with it" \
       "(as root: apt-get install -y libtcmalloc-minimal4)" >&2
   fi
 fi
