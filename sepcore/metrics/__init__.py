@@ -181,16 +181,15 @@ def score_utterance(
     if "si_sdr" in input_metrics:
         put(res.inputs, "si_sdr", si_sdr(mix3[None, :, 0], ref2))
     # BSS Eval v3: one projector (Gram matrix) for the estimates and the mixture
-    want_v3_est = any(m in metrics for m in _BSS_V3)
-    want_v3_mix = any(m in input_metrics for m in _BSS_V3)
-    if want_v3_est or want_v3_mix:
+    v3_est = [m for m in _BSS_V3 if m in metrics]
+    v3_mix = [m for m in _BSS_V3 if m in input_metrics]
+    if v3_est or v3_mix:
         proj = ReferenceProjector(ref2)
-        targets = [ests[j, :, 0] for j in range(S)] + ([mix3[:, 0]] if want_v3_mix else [])
-        pairs = ([(j, j) for j in range(S)] if want_v3_est else []) + (
-            [(S, j) for j in range(S)] if want_v3_mix else [])
+        targets = [ests[j, :, 0] for j in range(S)] + ([mix3[:, 0]] if v3_mix else [])
+        pairs = ([(j, j) for j in range(S)] if v3_est else []) + (
+            [(S, j) for j in range(S)] if v3_mix else [])
         out = proj.sources_metrics(np.stack(targets), pairs)
-        put_rows(_BSS_V3, out, [m for m in metrics if m in _BSS_V3],
-                 [m for m in input_metrics if m in _BSS_V3])
+        put_rows(_BSS_V3, out, v3_est, v3_mix)
     # STOI / ESTOI: the reference is processed once for the estimate and the mixture
     for m, ext in (("stoi", False), ("estoi", True)):
         want_e, want_m = m in metrics, m in input_metrics
