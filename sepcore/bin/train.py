@@ -437,6 +437,7 @@ class Trainer:
             self.model.load_state_dict(best["model"])
         else:
             log.warning("no epoch had a finite validation loss; model.pt holds the last weights")
+            self.model.load_state_dict(self.evaluated_model.state_dict())  # the average, if on
         st = self.state
         info = {
             "num_params": count_parameters(self.model),
