@@ -34,6 +34,7 @@ from sepcore.errors import ConfigError
 from sepcore.io.atomic import atomic_torch_save, atomic_write_text
 from sepcore.io.audio import is_pipe
 from sepcore.losses import LOSSES, PITLoss, reorder_sources, si_sdr
+from sepcore.lr_schedule import cosine_time_lr
 from sepcore.modelfile import save_model_file
 from sepcore.models import build_model, count_parameters
 from sepcore.nn.ema import WeightAverage
@@ -273,10 +274,8 @@ class Trainer:
         warmup = ocfg["warmup_steps"]
         if scfg["name"] == "cosine_time":
             budget = 60 * float(self.cfg["training"]["max_minutes"])
-            hold = float(scfg["hold_fraction"])
-            progress = min(1.0, max(0.0, self.state["elapsed"] / budget - hold) / (1 - hold))
-            cosine = 0.5 * (1 + math.cos(math.pi * progress))
-            lr = scfg["min_lr"] + (ocfg["lr"] - scfg["min_lr"]) * cosine
+            lr = cosine_time_lr(self.state["elapsed"], budget, ocfg["lr"], scfg["min_lr"],
+                                float(scfg["hold_fraction"]))
         elif warmup and self.state["steps"] <= warmup:
             lr = ocfg["lr"]
         else:
