@@ -153,6 +153,11 @@ def test_cosine_time_holds_the_lr_for_hold_fraction_of_the_budget(setup):
                                    "--training.max_minutes", "1", "--scheduler.hold_fraction", "1"),
                          env=env(), capture_output=True, text=True)
     assert bad.returncode == 1 and "scheduler.hold_fraction must be in [0, 1)" in bad.stderr
+    word = subprocess.run(train_cmd(setup, setup / "exp/bw", "--scheduler.name", "cosine_time",
+                                    "--training.max_minutes", "1",
+                                    "--scheduler.hold_fraction", "half"),
+                          env=env(), capture_output=True, text=True)
+    assert word.returncode == 1 and "got 'half'" in word.stderr and "Traceback" not in word.stderr
 
 
 def test_weight_average_is_validated_saved_and_resumed(setup):

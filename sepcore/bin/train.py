@@ -201,7 +201,8 @@ class Trainer:
             )
         if scfg["name"] == "cosine_time" and not tcfg["max_minutes"]:
             raise ConfigError("scheduler.name cosine_time needs a training.max_minutes budget")
-        if not 0.0 <= float(scfg["hold_fraction"]) < 1.0:
+        hold = scfg["hold_fraction"]
+        if not (isinstance(hold, (int, float)) and 0.0 <= hold < 1.0):
             raise ConfigError(f"scheduler.hold_fraction must be in [0, 1), "
                               f"got {scfg['hold_fraction']!r}")
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
