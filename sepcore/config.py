@@ -19,7 +19,7 @@ from sepcore.errors import ConfigError
 DEFAULTS: dict = {
     "model": {"name": "convtasnet"},
     "data": {
-        "sample_rate": 8000,
+        "sample_rate": None,  # null: the training data's rate (the recipe's data decides it)
         "segment": 4.0,
         "dynamic_mixing": False,
         "mix_snr_range": 5.0,

@@ -32,7 +32,7 @@ from sepcore.config import dump_config, load_config
 from sepcore.data import DataDir, SegmentDataset, UtteranceDataset
 from sepcore.errors import ConfigError
 from sepcore.io.atomic import atomic_torch_save, atomic_write_text
-from sepcore.io.audio import is_pipe
+from sepcore.io.audio import is_pipe, read_audio
 from sepcore.losses import LOSSES, PITLoss, reorder_sources, si_sdr
 from sepcore.lr_schedule import cosine_time_lr
 from sepcore.modelfile import save_model_file
@@ -127,22 +127,22 @@ class Distributed:
         os._exit(0)
 
 
-def check_sample_rate(datadir: DataDir, sample_rate: int) -> None:
+def check_sample_rate(datadir: DataDir, sample_rate: int | None) -> int:
+    """The rate of the data dir's first mixture; a ConfigError if ``sample_rate`` differs."""
     import soundfile as sf
 
     utt = datadir.utts[0]
     spec = datadir.wav[utt]
-    if is_pipe(spec):
-        return
     try:
-        actual = sf.info(spec).samplerate
+        actual = read_audio(spec).sample_rate if is_pipe(spec) else sf.info(spec).samplerate
     except (sf.LibsndfileError, RuntimeError) as e:
         raise ConfigError(f"{datadir.path}/wav.scp: {utt}: cannot read {spec} ({e})") from None
-    if actual != sample_rate:
+    if sample_rate is not None and actual != sample_rate:
         raise ConfigError(
             f"{datadir.path}/wav.scp: {utt} is at {actual} Hz but data.sample_rate is "
             f"{sample_rate}; set --data.sample_rate {actual} or prepare {sample_rate} Hz data"
         )
+    return actual
 
 
 class Trainer:
@@ -162,9 +162,10 @@ class Trainer:
                 f"{args.valid_dir} has {self.valid_dd.num_sources} sources but "
                 f"{args.train_dir} has {self.train_dd.num_sources}"
             )
-        self.sample_rate = int(dcfg["sample_rate"])
-        check_sample_rate(self.train_dd, self.sample_rate)
+        given = None if dcfg["sample_rate"] is None else int(dcfg["sample_rate"])
+        self.sample_rate = check_sample_rate(self.train_dd, given)
         check_sample_rate(self.valid_dd, self.sample_rate)
+        dcfg["sample_rate"] = self.sample_rate  # config.yaml records the rate trained at
         model_cfg = cfg["model"]
         given = model_cfg.setdefault("num_sources", self.train_dd.num_sources)
         if given != self.train_dd.num_sources:
