@@ -94,9 +94,25 @@ def test_import_sepcore_data_does_not_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys, sepcore.data, sepcore.data.datadir; "
+    code = ("import sys, sepcore.data, sepcore.data.datadir, sepcore.data.registry; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
 
+
+def test_dataset_registry_builds_the_configured_dataset(tmp_path):
+    from sepcore.config import load_config
+    from sepcore.data import DATASETS, build_train_dataset, build_valid_dataset
+    from sepcore.errors import ConfigError
+
+    assert "segment" in DATASETS
+    cfg = load_config(None, ["--data.segment", "0.5", "--data.epoch_size", "3"])
+    assert cfg["data"]["dataset"] == "segment"
+    dd = DataDir.load(make_datadir(tmp_path, num_utts=4))
+    train = build_train_dataset(dd, cfg["data"], sample_rate=8000, seed=1)
+    assert isinstance(train, SegmentDataset) and len(train) == 3 and train.segment == 4000
+    valid = build_valid_dataset(dd, cfg["data"], sample_rate=8000)
+    assert isinstance(valid, UtteranceDataset) and len(valid) == 4
+    with pytest.raises(ConfigError, match="data.dataset: unknown dataset 'nope'"):
+        load_config(None, ["--data.dataset", "nope"])

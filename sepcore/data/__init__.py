@@ -5,8 +5,10 @@
 """
 
 from sepcore.data.datadir import DataDir
+from sepcore.data.registry import DATASETS, build_train_dataset, build_valid_dataset
 
-__all__ = ["DataDir", "SegmentDataset", "UtteranceDataset"]
+__all__ = ["DATASETS", "DataDir", "SegmentDataset", "UtteranceDataset", "build_train_dataset",
+           "build_valid_dataset"]
 
 
 def __getattr__(name: str):
