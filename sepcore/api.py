@@ -60,6 +60,55 @@ def base_sources(model: SeparationModel) -> int:
     return int(getattr(model.model, "num_sources", len(model.sources)))
 
 
+def residual_stem_name(stems: list[str], residual_name: str | None = None) -> str:
+    """``residual_name``, or ``no_<stem>`` for one kept stem, ``residual`` for several."""
+    name = residual_name or (f"no_{stems[0]}" if len(stems) == 1 else "residual")
+    if name in stems:
+        raise ConfigError(f"residual name {name!r} is also a kept stem")
+    return name
+
+
+def separate_file(
+    model: SeparationModel, spec: str, outputs: list[str], *,
+    plan: ChunkPlan | None = None, stems: list[str] | None = None,
+    residual_name: str | None = None,
+) -> float:
+    """Separate one audio file (or scp pipe) into WAV files; returns its duration in s.
+
+    ``outputs``: one path per name of :meth:`SeparationModel.output_names` (every
+    source, or with ``stems`` the kept stems and the residual, see
+    :func:`keep_stems`). Written at
+    the input's rate, length, channels and sample format when WAV can hold it, else
+    16-bit PCM (mp3, ogg/vorbis, opus: :func:`sepcore.io.audio.wav_subtype`); levels
+    as :attr:`SeparationModel.match_levels` says, then one common scale so nothing
+    clips. Raises DataError naming ``spec``.
+    """
+    from sepcore.io import read_audio, write_audio
+    from sepcore.io.audio import wav_subtype
+
+    audio = read_audio(spec)
+    if audio.num_frames == 0:
+        raise DataError(f"{spec}: contains no samples (zero-length audio)")
+    subtype = wav_subtype(audio.subtype)
+    try:
+        est = model.separate_array(audio.data, audio.sample_rate, plan=plan)
+    except DataError as e:
+        raise DataError(f"{spec}: {e}") from None
+    names = list(model.sources)
+    fit_to_range_inplace(est, audio.data, subtype, match_levels=model.match_levels,
+                         limit_peak=not stems)
+    if stems:
+        est, names = keep_stems(est, audio.data, names, stems,
+                                residual_name or model.residual_name)
+        fit_to_range_inplace(est, audio.data, subtype, match_levels=False)
+    if len(outputs) != len(names):
+        raise ConfigError(f"{len(outputs)} output paths for {len(names)} outputs "
+                          f"({' '.join(names)})")
+    for i, path in enumerate(outputs):
+        write_audio(path, est[i], audio.sample_rate, subtype, format="WAV")
+    return audio.num_frames / audio.sample_rate
+
+
 def keep_stems(
     estimates: np.ndarray, mixture: np.ndarray, sources: list[str], stems: list[str],
     residual_name: str | None = None,
@@ -84,9 +133,7 @@ def keep_stems(
         raise ConfigError(f"--stems {','.join(stems)}: that is every source; the residual "
                           f"would be (almost) silent")
     index = [sources.index(s) for s in stems]
-    name = residual_name or (f"no_{stems[0]}" if len(stems) == 1 else "residual")
-    if name in stems:
-        raise ConfigError(f"residual name {name!r} is also a kept stem")
+    name = residual_stem_name(stems, residual_name)
     if index == sorted(index):  # move the kept stems to the front, in place
         for k, i in enumerate(index):
             if i != k:
@@ -166,6 +213,17 @@ class SeparationModel:
             return str(loss["name"]).startswith("si_")
         return self.audio_channels == 1
 
+    def output_names(self, stems: list[str] | None = None,
+                     residual_name: str | None = None) -> list[str]:
+        """Names of what :func:`separate_file` writes: every source, or ``stems`` + residual."""
+        if not stems:
+            return list(self.sources)
+        unknown = [s for s in stems if s not in self.sources]
+        if unknown or len(set(stems)) != len(stems):
+            raise ConfigError(f"--stems {','.join(stems)}: expected distinct names among the "
+                              f"model's sources ({' '.join(self.sources)})")
+        return list(stems) + [residual_stem_name(stems, residual_name or self.residual_name)]
+
     @property
     def residual_name(self) -> str | None:
         """The model's name for "mixture minus the kept stems" (e.g. ``noise``), if any."""
@@ -204,6 +262,13 @@ class SeparationModel:
         if res:
             self.sources = self.sources + ["residual"]
         return self
+
+    def wiener_settings(self) -> dict:
+        """The Wiener filter :meth:`separate_array` applies (iterations 0: none)."""
+        r = self.runner
+        if r is self.model:
+            return {"iterations": 0, "softmask": False, "residual": False}
+        return {"iterations": r.iterations, "softmask": r.softmask, "residual": r.residual}
 
     @property
     def runner(self) -> torch.nn.Module:

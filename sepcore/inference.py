@@ -314,7 +314,7 @@ def separate_chunked(
 
 def fit_to_range_inplace(
     estimates: np.ndarray, mixture: np.ndarray, subtype: str, block: int = 1 << 20,
-    match_levels: bool = True,
+    match_levels: bool = True, limit_peak: bool = True,
 ) -> np.ndarray:
     """:func:`sepcore.io.fit_to_range`, computed in place and in blocks of time.
 
@@ -325,7 +325,8 @@ def fit_to_range_inplace(
     for. ``estimates`` is float32 ``[S, T(, C)]``, ``mixture`` ``[T(, C)]``;
     returns ``estimates``, scaled. ``match_levels=False`` keeps the estimates'
     levels (models trained at the sources' scale, e.g. music stems, whose estimates
-    add up to the mixture) and applies only the common peak limit.
+    add up to the mixture) and applies only the common peak limit;
+    ``limit_peak=False`` skips the peak limit.
     """
     est = estimates
     n, total = est.shape[0], est.shape[1]
@@ -360,7 +361,7 @@ def fit_to_range_inplace(
     if subtype in ("FLOAT", "DOUBLE") and mix.size:  # float files may exceed full scale
         limit = max(limit, mix_peak)
     peak = float(np.max(np.abs(gains) * peaks)) if est.size else 0.0
-    if peak > limit:
+    if peak > limit and limit_peak:
         gains = gains * (limit / peak)
     for i in range(n):
         est[i] *= np.float32(gains[i])
