@@ -83,8 +83,7 @@ def child(args) -> None:
 
     import soundfile as sf
 
-    from sepcore.api import load
-    from sepcore.bin.separate import separate_to_files
+    from sepcore.api import load, separate_file
     from sepcore.inference import chunk_bounds
 
     model = load(args.model)
@@ -122,7 +121,7 @@ def child(args) -> None:
     threading.Thread(target=report, daemon=True).start()
     outputs = [str(Path(args.out_dir) / f"x_{s}.wav") for s in model.sources]
     t0, c0 = time.perf_counter(), time.process_time()
-    audio_seconds = separate_to_files(model, args.input, outputs, plan)
+    audio_seconds = separate_file(model, args.input, outputs, plan=plan)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     stop.set()
     model_total = stat["model_seconds"]

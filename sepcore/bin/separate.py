@@ -23,7 +23,7 @@ the kept stems (``<name>_no_vocals.wav``: the accompaniment, like Demucs's
 ``--two-stems``; ``--residual-name`` or the model's own name, e.g. ``noise``,
 overrides it); the written files sum to the mixture. Time-frequency models
 (umx) refine their estimates with the multichannel Wiener filter:
-``--wiener-iterations N`` (0: the masked mixture), ``--softmask`` and
+``--wiener-iterations N`` (0: the masked mixture), ``--softmask true|false`` and
 ``--residual true|false`` (an extra ``residual`` source); defaults from the model.
 Existing outputs are not overwritten without ``--force``. A file that cannot be
 separated is reported by name and skipped; the others are still separated, and
@@ -89,9 +89,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--wiener-iterations", type=int, default=None,
                    help="EM iterations of the multichannel Wiener filter (TF models; "
                         "default: the model's; 0: off)")
-    p.add_argument("--softmask", type=str2bool, nargs="?", const=True, default=None,
-                   metavar="true|false", help="Wiener filter: start from the soft mask "
-                   "(default: the model's)")
+    p.add_argument("--softmask", type=str2bool, default=None, metavar="true|false",
+                   help="Wiener filter: start from the soft mask (default: the model's)")
     p.add_argument("--residual", type=str2bool, default=None, metavar="true|false",
                    help="Wiener filter: add a 'residual' source (default: the model's)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
