@@ -11,7 +11,7 @@ them), and one Wiener EM iteration. Every length runs in a fresh process through
 path of ``sepcore-separate song.wav`` (read, resample if needed, chunked separation with
 cross-faded overlap, Wiener filter per chunk in blocks of frames, write four stems), so
 the process's peak RSS (``ru_maxrss``) is what a user sees. Time: read to written,
-without imports and model load.
+without imports and model load. The child is bench/separate_long.py's.
 
 ``--limit S`` caps the model time per file: later chunks skip the model and Wiener
 filter (every buffer is still filled and written, so the peak RSS is still the whole
@@ -31,11 +31,10 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from separate_long import run_child  # noqa: E402
+from separate_long import bench_sepcore, run_child  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 44100
@@ -86,73 +85,6 @@ def make_song(path: Path, minutes: float, seed: int = 0) -> None:
             f.write(np.stack([left, right], 1).astype(np.float32))
 
 
-def child(args) -> None:
-    """Runs in a fresh process: load, separate one song like sepcore-separate, report."""
-    import resource
-    import threading
-
-    import soundfile as sf
-    import torch
-
-    torch.set_num_threads(args.threads)
-    from sepcore.api import load, separate_file
-    from sepcore.inference import chunk_bounds
-
-    model = load(args.model)
-    model.set_wiener(args.wiener_iterations)
-    plan = model.plan()
-    runner = model.runner
-    rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    total = len(chunk_bounds(sf.info(args.input).frames, plan))
-    done = [0]
-    stat = {"model_seconds": 0.0, "model_cpu_seconds": 0.0, "model_chunks": 0,
-            "skipped_chunks": 0}
-    stop = threading.Event()
-    start = time.perf_counter()
-    forward = runner.forward
-
-    def timed_forward(x):
-        done[0] += 1
-        if args.limit and time.perf_counter() - start > args.limit:
-            stat["skipped_chunks"] += 1
-            return torch.zeros(x.shape[0], model.num_sources, x.shape[1], x.shape[-1])
-        t, c = time.perf_counter(), time.process_time()
-        y = forward(x)
-        stat["model_seconds"] += time.perf_counter() - t
-        stat["model_cpu_seconds"] += time.process_time() - c
-        stat["model_chunks"] += 1
-        return y
-
-    runner.forward = timed_forward
-
-    def report() -> None:
-        while not stop.wait(60):
-            print(f"[bench] {time.perf_counter() - start:7.0f} s: chunk {done[0]}/{total}, peak "
-                  f"RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
-                  file=sys.stderr, flush=True)
-
-    threading.Thread(target=report, daemon=True).start()
-    outputs = [str(Path(args.out_dir) / f"x_{s}.wav") for s in model.output_names()]
-    t0, c0 = time.perf_counter(), time.process_time()
-    audio_seconds = separate_file(model, args.input, outputs, plan=plan)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    stop.set()
-    model_total = stat["model_seconds"]
-    if stat["skipped_chunks"]:
-        k = stat["skipped_chunks"] / max(1, stat["model_chunks"])
-        seconds += stat["model_seconds"] * k
-        cpu += stat["model_cpu_seconds"] * k
-        model_total *= 1 + k
-    print(json.dumps({
-        **stat, "estimated": bool(stat["skipped_chunks"]),
-        "seconds": seconds, "cpu_seconds": cpu, "audio_seconds": audio_seconds, "chunks": total,
-        "other_seconds": seconds - model_total,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rss_loaded_mb": rss_loaded, "window_s": plan.window / model.sample_rate,
-        "hop_s": plan.hop / model.sample_rate, "wiener": model.wiener_settings(),
-    }))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, nargs="*", default=[1, 10])
@@ -166,14 +98,7 @@ def main() -> None:
     ap.add_argument("--openunmix-path", default=None)
     ap.add_argument("--openunmix-minutes", type=float, nargs="+", default=[1])
     ap.add_argument("--json", default=None, help="also write the results here")
-    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--model", help=argparse.SUPPRESS)
-    ap.add_argument("--input", help=argparse.SUPPRESS)
-    ap.add_argument("--out-dir", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.child:
-        child(args)
-        return
 
     import torch
 
@@ -207,20 +132,9 @@ def main() -> None:
             make_song(wav, minutes)
         out = work / f"out_{minutes:g}"
         out.mkdir(exist_ok=True)
-        r = run_child([sys.executable, __file__, "--child", "--model", str(work / "model.pt"),
-                       "--input", str(wav), "--out-dir", str(out), "--threads",
-                       str(args.threads), "--wiener-iterations", str(args.wiener_iterations)]
-                      + (["--limit", str(args.limit)] if args.limit else []), env)
-        r["minutes"] = minutes
-        per_minute(r, r["audio_seconds"])
-        results["sepcore"].append(r)
-        est = (f" [ESTIMATED: model run on {r['model_chunks']}/{r['chunks']} chunks]"
-               if r["estimated"] else "")
-        print(f"sepcore   {minutes:5g} min: {r['seconds']:8.1f} s = {r['s_per_audio_min']:6.1f} s "
-              f"per audio minute, peak RSS {r['rss_mb']:6.0f} MB (after load "
-              f"{r['rss_loaded_mb']:.0f} MB; window {r['window_s']:.1f} s, hop "
-              f"{r['hop_s']:.1f} s; CPU {r['cpu_s_per_audio_min']:.1f} s per audio minute; "
-              f"outside the model {r['other_seconds']:.1f} s){est}", flush=True)
+        results["sepcore"].append(bench_sepcore(
+            work / "model.pt", wav, out, args.threads, env, args.limit,
+            ("--wiener-iterations", str(args.wiener_iterations))))
         save()
         for f in out.iterdir():
             f.unlink()

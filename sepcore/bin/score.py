@@ -28,7 +28,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from sepcore.bin.common import run_main, setup_logging  # noqa: E402
+from sepcore.bin.common import run_main, setup_logging, str2bool  # noqa: E402
 from sepcore.data import DataDir  # noqa: E402
 from sepcore.errors import ConfigError, DataError  # noqa: E402
 from sepcore.io import atomic_write_text, read_audio, read_scp_dict  # noqa: E402
@@ -40,14 +40,6 @@ PERMUTATION_RULE = (
 )
 CACHE_NAME = "input_scores.tsv"
 CACHE_VERSION = 1
-
-
-def str2bool(v: str) -> bool:
-    if v.lower() in ("true", "1", "yes"):
-        return True
-    if v.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {v!r}")
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -57,6 +57,7 @@ import sys
 import time
 from pathlib import Path
 
+from sepcore.bin.common import str2bool
 from sepcore.errors import ConfigError, DataError, SepcoreError
 
 logger = logging.getLogger("sepcore.separate")
@@ -101,14 +102,6 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--num-jobs", type=int, default=1, help="data-dir mode: number of jobs")
     p.add_argument("inputs", nargs="*", metavar="FILE|DIR|GLOB", help="file mode: audio inputs")
     return p
-
-
-def str2bool(v: str) -> bool:
-    if v.lower() in ("true", "1", "yes"):
-        return True
-    if v.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {v!r}")
 
 
 def expand_inputs(args: list[str]) -> tuple[list[str], list[str]]:
