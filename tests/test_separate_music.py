@@ -188,3 +188,13 @@ def test_data_dir_mode_with_stems_records_its_settings_and_refuses_others(music_
     assert f"{out}/separate.json: this folder holds estimates made with" in err
     assert "'iterations': 0" in err and "'iterations': 1" in err
     assert run(args + ["--wiener-iterations", "1", "--force"]) == 0
+
+
+def test_wiener_on_a_waveform_model_is_a_clear_error(tmp_path, capsys):
+    from inference_helpers import make_exp_dir
+
+    exp = make_exp_dir(tmp_path)
+    sf.write(tmp_path / "a.wav", song(0.2, 8000, channels=0), 8000)
+    assert run(["--model", exp, "--wiener-iterations", "2", tmp_path / "a.wav"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {exp}: convtasnet is not a time-frequency model: Wiener filtering" in err
