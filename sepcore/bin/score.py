@@ -5,7 +5,8 @@ sorted list is J-1 modulo N) appends one JSON line per finished utterance to
 ``<separated-dir>/scores/parts/job.J.jsonl``, so a killed job, rerun, redoes only what is
 missing. ``--merge`` then writes ``per_utt.tsv``, ``summary.json`` and ``RESULTS.md`` and
 adds the mixture scores to the data dir's cache ``<ref-data-dir>/scores/input_scores.tsv``
-(valid while wav.scp and spkN.scp stay the same), which later experiments reuse.
+(valid while wav.scp, spkN.scp and the audio they name stay the same: size, mtime and a
+checksum of each file), which later experiments reuse; RESULTS.md says which it used.
 
 The work is done by sepcore/scoring/ (inputs, job parts, the input-score cache, results).
 """

@@ -18,8 +18,9 @@ CACHE_VERSION = 1
 class InputCache:
     """``<ref-dir>/scores/input_scores.tsv``: ``utt source metric value`` rows.
 
-    The first line records a checksum of wav.scp and spkN.scp; a different checksum means
-    the data changed and the cache is ignored (and rewritten at the next merge).
+    The first line records a checksum of wav.scp, spkN.scp and the content of every file
+    they name (:func:`sepcore.scoring.inputs.fingerprint`); a different checksum means the
+    data changed and the cache is ignored (and rewritten at the next merge).
     """
 
     def __init__(self, ref_dir: Path, checksum: str, source_names: list[str]):
@@ -34,7 +35,8 @@ class InputCache:
         with open(self.path, encoding="utf-8") as f:
             head = f.readline().split()
             if f"checksum={self.checksum}" not in head or f"version={CACHE_VERSION}" not in head:
-                log.info("%s: made for other data (wav.scp/spkN.scp changed); not used", self.path)
+                log.info("%s: made for other data (wav.scp/spkN.scp or their audio changed); "
+                         "not used", self.path)
                 return {}
             f.readline()  # column names
             idx = {n: i for i, n in enumerate(self.names)}

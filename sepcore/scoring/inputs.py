@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,29 @@ from sepcore.errors import DataError
 from sepcore.io import read_audio, read_scp_dict
 
 log = logging.getLogger("sepcore.score")
+
+
+FINGERPRINT_BYTES = 1 << 14
+
+
+def fingerprint(spec: str) -> str:
+    """Size, mtime and a checksum of the first and last 16 KiB of the file ``spec`` names.
+
+    Cheap enough for every file of a test set, and it changes when the audio is regenerated
+    in place (even with the same size). A pipe (``cmd |``) or ``file:offset`` spec cannot be
+    fingerprinted this way: its text stands for it.
+    """
+    path = spec.strip()
+    if path.endswith("|") or not os.path.isfile(path):
+        return "spec:" + spec
+    st = os.stat(path)
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        h.update(f.read(FINGERPRINT_BYTES))
+        if st.st_size > 2 * FINGERPRINT_BYTES:
+            f.seek(-FINGERPRINT_BYTES, os.SEEK_END)
+        h.update(f.read(FINGERPRINT_BYTES))
+    return f"{st.st_size}:{st.st_mtime_ns}:{h.hexdigest()[:16]}"
 
 
 class Inputs:
@@ -63,16 +87,27 @@ class Inputs:
                 )
 
     def ref_checksum(self) -> str:
-        h = hashlib.sha1()
-        for name in ["wav.scp"] + [f"spk{k + 1}.scp" for k in range(self.ref.num_sources)]:
-            h.update(name.encode() + b"\0" + (self.ref.path / name).read_bytes() + b"\0")
-        return h.hexdigest()
+        """The scp texts and the content of every file they name (:func:`fingerprint`):
+        regenerating audio in place changes it, so no cached score outlives its audio."""
+        if getattr(self, "_ref_sum", None) is None:
+            h = hashlib.sha1()
+            for name in ["wav.scp"] + [f"spk{k + 1}.scp" for k in range(self.ref.num_sources)]:
+                h.update(name.encode() + b"\0" + (self.ref.path / name).read_bytes() + b"\0")
+            for table in [self.ref.wav] + list(self.ref.sources):
+                for utt in self.ref.utts:
+                    h.update(fingerprint(table[utt]).encode() + b"\0")
+            self._ref_sum = h.hexdigest()
+        return self._ref_sum
 
     def est_checksum(self) -> str:
-        h = hashlib.sha1()
-        for f in self.est_files:
-            h.update(f.read_bytes() + b"\0")
-        return h.hexdigest()
+        if getattr(self, "_est_sum", None) is None:
+            h = hashlib.sha1()
+            for f, table in zip(self.est_files, self.est):
+                h.update(f.read_bytes() + b"\0")
+                for utt in self.ref.utts:
+                    h.update(fingerprint(table[utt]).encode() + b"\0")
+            self._est_sum = h.hexdigest()
+        return self._est_sum
 
     def load(self, utt: str, allow_mismatch: bool):
         """Read one utterance → (est [S,T(,C)], ref [S,T(,C)], mix [T(,C)], sr, trimmed)."""

@@ -117,6 +117,7 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
     new_cache: dict[tuple[str, str], list[float]] = {}
     notes: list[str] = []
     trimmed_utts = trimmed_samples = 0
+    from_cache: dict[str, int] = {}  # metric -> utterances whose input score was cached
     silent_refs = silent_ests = permuted = 0
     rates = set()
     for utt in inputs.ref.utts:
@@ -131,6 +132,9 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
         silent_refs += len(r.get("silent_refs", []))
         silent_ests += len(r.get("silent_ests", []))
         permuted += int(list(r["perm"]) != list(range(S)))
+        for m in metrics:
+            if with_input[m] and not r["trimmed"] and m not in r.get("new_inputs", []):
+                from_cache[m] = from_cache.get(m, 0) + 1
         for m in r.get("new_inputs", []):
             if r["inputs"].get(m) is not None:
                 new_cache[(utt, m)] = [as_float(v) for v in r["inputs"][m]]
@@ -167,6 +171,9 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
         "silent_references": silent_refs,
         "silent_estimates": silent_ests,
         "notes": notes,
+        # which mixture scores (input_*) were read from the data dir's cache, not computed
+        "input_cache": {"path": str(InputCache(inputs.ref.path, "", names).path),
+                        "data_checksum": inputs.ref_checksum(), "used": from_cache},
         "scores": {c: stats(columns[c]) for c in cols},
         "by_source": {n: {c: stats(per_source[n][c]) for c in cols} for n in names},
     }

@@ -72,6 +72,16 @@ def results_md(s: dict) -> str:
     if s.get("silent_estimates"):
         lines.append(f"- {s['silent_estimates']} estimates are all zeros: their scores are NaN "
                      "and left out of the statistics (see 'excluded')")
+    cache = s.get("input_cache")
+    if cache is not None:
+        used = cache["used"]
+        if used:
+            lines.append("- mixture scores from the cache " + f"{cache['path']} (data checksum "
+                         f"{cache['data_checksum'][:12]}, keyed on the audio's size, mtime and "
+                         "a checksum): " + ", ".join(f"input_{m} of {n} utterances"
+                                                   for m, n in used.items()))
+        else:
+            lines.append("- mixture scores: all computed in this run (none from the cache)")
     for n in s["notes"]:
         lines.append(f"- note: {n}")
     lines += ["", "| metric | mean | median | std | count | excluded |",
