@@ -168,6 +168,77 @@ def run_files(args) -> int:
     return 1 if failed else 0
 
 
+PROVENANCE = "separate.json"
+PROVENANCE_KEYS = ("model", "model_sha256", "sources", "wiener", "window", "hop", "whole")
+
+
+def provenance(model_path: str, names: list[str], model, plan) -> dict:
+    """What makes a separated dir's estimates: the model file (path and sha256) and the
+    separation options; recorded in ``<out-dir>/separate.json``."""
+    from sepcore.pack import sha256_file
+
+    p = Path(model_path)
+    model_file = p / "model.pt" if p.is_dir() else p
+    return {"model": os.path.abspath(model_path), "model_sha256": sha256_file(model_file),
+            "sources": names, "wiener": model.wiener_settings(), "window": plan.window,
+            "hop": plan.hop, "whole": plan.whole}
+
+
+def _claim_out_dir(out: Path, settings: dict, force: bool) -> None:
+    """Make ``out`` hold estimates of ``settings`` only: a folder made with other settings
+    (or of unknown origin) is refused; with ``force`` its old results are removed first,
+    so a killed forced run never leaves a mix of two models' outputs behind."""
+    import shutil
+
+    from sepcore.io import atomic_write_text
+
+    stamp = out / PROVENANCE
+    merged = sorted(out.glob("spk*.scp"))
+    if force:
+        for f in merged + [out / "sources"]:
+            f.unlink(missing_ok=True)
+        shutil.rmtree(out / "scores", ignore_errors=True)
+    elif stamp.is_file():
+        try:
+            old = json.loads(stamp.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise DataError(f"{stamp}: unreadable ({e}); use another out-dir "
+                            "(or --force true)") from None
+        if old == settings:
+            return  # unchanged: its date stays older than the merged spkN.scp
+        raise ConfigError(f"{stamp}: this folder holds estimates made with {old}, not "
+                          f"{settings}; use another out-dir (or --force true)")
+    elif merged or any((out / "wav").iterdir()):
+        raise ConfigError(f"{out}: holds estimates without {PROVENANCE} (made by what?); use "
+                          "another out-dir (or --force true to separate everything again)")
+    atomic_write_text(stamp, json.dumps(settings, sort_keys=True) + "\n")
+
+
+def check_provenance(sep_dir: Path) -> dict | None:
+    """The ``separate.json`` of a separated dir, checked before scoring: None when there is
+    none (estimates from elsewhere: an oracle, a baseline); DataError when it is incomplete,
+    when a separation did not finish, or when spkN.scp predate it (another run's)."""
+    stamp = sep_dir / PROVENANCE
+    if not stamp.is_file():
+        return None
+    try:
+        prov = json.loads(stamp.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise DataError(f"{stamp}: unreadable ({e}); separate again with --force true") from None
+    missing = [k for k in PROVENANCE_KEYS if not isinstance(prov, dict) or k not in prov]
+    if missing:
+        raise DataError(f"{stamp}: incomplete provenance (no {', '.join(missing)}); separate "
+                        "again with --force true")
+    if (sep_dir / ".parts").exists():
+        raise DataError(f"{sep_dir}: a separation into it did not finish ({sep_dir / '.parts'} "
+                        "exists); rerun steps/separate.sh")
+    for f in sorted(sep_dir.glob("spk*.scp")):
+        if f.stat().st_mtime_ns < stamp.stat().st_mtime_ns:
+            raise DataError(f"{f}: older than {stamp} (written by an earlier separation with "
+                            "another model or options); rerun steps/separate.sh")
+    return prov
+
+
 def run_data_dir(args) -> int:
     """Data-dir mode: this job's share of ``args.data_dir``/wav.scp (see the module doc)."""
     from sepcore.io import atomic_write_text, read_scp, write_scp
@@ -185,16 +256,7 @@ def run_data_dir(args) -> int:
     names = model.output_names(stems, args.residual_name)
     out = Path(args.out_dir)
     (out / "wav").mkdir(parents=True, exist_ok=True)
-    settings = {"model": os.path.abspath(args.model), "sources": names,
-                "wiener": model.wiener_settings(), "window": plan.window, "hop": plan.hop,
-                "whole": plan.whole}
-    stamp = out / "separate.json"  # never mix estimates of two models or settings
-    if stamp.is_file() and not args.force:
-        old = json.loads(stamp.read_text(encoding="utf-8"))
-        if old != settings:
-            raise ConfigError(f"{stamp}: this folder holds estimates made with {old}, not "
-                              f"{settings}; use another out-dir (or --force true)")
-    atomic_write_text(stamp, json.dumps(settings, sort_keys=True) + "\n")
+    _claim_out_dir(out, provenance(args.model, names, model, plan), args.force)
     atomic_write_text(out / "sources", " ".join(names) + "\n")
     parts: list[list[tuple[str, str]]] = [[] for _ in names]
     failed = skipped = 0

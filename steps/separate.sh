@@ -25,7 +25,7 @@
 #   --softmask <>             Wiener filter: start from the soft mask (true|false)
 #   --residual <>             Wiener filter: add a "residual" source (true|false)
 #   --num-threads <1>         torch CPU threads per job
-#   --force <false>           separate again even where outputs exist
+#   --force <false>           remove <out-dir>'s old outputs, then separate everything
 set -euo pipefail
 
 nj=1
@@ -64,6 +64,9 @@ opts=()
 [ -n "$residual" ] && opts+=(--residual "$residual")
 opts+=(--force "$force")
 
+if [ "$force" = true ]; then  # a killed forced run must not leave the old model's outputs
+  rm -rf "$out/wav" "$out/scores" "$out/separate.json" "$out/sources" "$out"/spk*.scp
+fi
 mkdir -p "$out/log"
 rm -rf "$out/.parts"
 echo "$0: separating $num_utts utterances of $data with $exp into $out ($nj jobs)"

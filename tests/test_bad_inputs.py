@@ -5,6 +5,9 @@ number. Grouped by what goes wrong: stale caches, mixed outputs, configs, metric
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +15,12 @@ import pytest
 import soundfile as sf
 
 from sepcore.bin import score
+from sepcore.errors import DataError
 from sepcore.metrics.sisdr import si_sdr
 from sepcore.metrics.synth import speech_like
 
 SR = 8000
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _write_dirs(root: Path, n_utts: int = 2, tag: str = "expA", mix_gain: float | None = None):
@@ -87,3 +92,139 @@ def test_cache_use_is_stated_in_results(tmp_path):
     md = (sep2 / "scores" / "RESULTS.md").read_text()
     assert "mixture scores from the cache" in md and "input_si_sdr of 2 utterances" in md
     assert str(data / "scores" / "input_scores.tsv") in md
+
+
+# --- outputs of two models mixed (case 1) ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def two_models(tmp_path_factory):
+    """Two exp dirs with the same architecture and different weights."""
+    import torch
+    from helpers.inference import TINY, make_exp_dir
+
+    from sepcore.modelfile import save_model_file
+    from sepcore.models import build_model
+
+    root = tmp_path_factory.mktemp("models")
+    a, b = make_exp_dir(root, "a"), make_exp_dir(root, "b")
+    torch.manual_seed(1)
+    save_model_file(b / "model.pt", build_model(TINY), TINY, 8000, ["spk1", "spk2"], {})
+    return a, b
+
+
+def _sep_data(tmp_path, n=3):
+    from helpers.inference import tone_mix
+
+    d = tmp_path / "data"
+    d.mkdir()
+    for i in range(n):
+        sf.write(tmp_path / f"u{i}.wav", tone_mix(0.3, SR, seed=i), SR)
+    (d / "wav.scp").write_text("".join(f"utt{i} {tmp_path}/u{i}.wav\n" for i in range(n)))
+    return d
+
+
+def _separate(model, data, out, *extra):
+    from sepcore.bin.separate import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--model", str(model), "--data-dir", str(data), "--out-dir", str(out), *extra])
+    return e.value.code
+
+
+def test_separate_rerun_with_other_model_is_refused(two_models, tmp_path, capsys):
+    a, b = two_models
+    d, out = _sep_data(tmp_path), tmp_path / "sep"
+    assert _separate(a, d, out) == 0
+    prov = json.loads((out / "separate.json").read_text())
+    from sepcore.pack import sha256_file
+    assert prov["model_sha256"] == sha256_file(a / "model.pt")
+    capsys.readouterr()
+    assert _separate(b, d, out) == 1  # not "3 already done" with a's outputs
+    err = capsys.readouterr().err
+    assert f"{out}/separate.json: this folder holds estimates made with" in err
+    # the same exp dir path, its model.pt retrained (other weights): the checksum tells
+    import shutil
+    c = tmp_path / "c"
+    shutil.copytree(a, c)
+    out2 = tmp_path / "sep2"
+    assert _separate(c, d, out2) == 0
+    shutil.copy(b / "model.pt", c / "model.pt")
+    capsys.readouterr()
+    assert _separate(c, d, out2) == 1
+    err = capsys.readouterr().err
+    assert "separate.json: this folder holds estimates made with" in err and "--force" in err
+
+
+def test_separate_force_removes_old_outputs_first(two_models, tmp_path):
+    a, _ = two_models
+    d, out = _sep_data(tmp_path), tmp_path / "sep"
+    assert _separate(a, d, out) == 0
+    (out / "spk1.scp").write_text("utt0 old\n")
+    (out / "spk2.scp").write_text("utt0 old\n")
+    (out / "scores").mkdir()
+    # a forced run with other options, killed after claiming the folder: no old spkN.scp left
+    assert _separate(a, d, out, "--force", "true", "--job", "1", "--num-jobs", "3") == 0
+    assert not list(out.glob("spk*.scp")) and not (out / "scores").exists()
+
+
+def test_separate_unknown_origin_is_refused(two_models, tmp_path, capsys):
+    a, _ = two_models
+    d, out = _sep_data(tmp_path), tmp_path / "sep"
+    (out / "wav").mkdir(parents=True)
+    (out / "wav" / "utt0_spk1.wav").write_bytes(b"")
+    assert _separate(a, d, out) == 1
+    assert "holds estimates without separate.json" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_steps_separate_force_then_kill_never_mixes(two_models, tmp_path):
+    a, b = two_models
+    d, out = _sep_data(tmp_path), tmp_path / "sep"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), LC_ALL="C", OMP_NUM_THREADS="1",
+               PATH=f"{Path(sys.executable).parent}:{ROOT / 'utils'}:{os.environ['PATH']}")
+    sh = str(ROOT / "steps" / "separate.sh")
+    p = subprocess.run([sh, str(a), str(d), str(out)], env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    # a forced run with model b whose last job fails (as if killed): nothing of a is left
+    (d / "wav.scp").write_text((d / "wav.scp").read_text() + f"utt9 {tmp_path}/none.wav\n")
+    p = subprocess.run([sh, "--force", "true", str(b), str(d), str(out)], env=env,
+                       capture_output=True, text=True)
+    assert p.returncode == 1
+    assert not list(out.glob("spk*.scp"))
+    with pytest.raises(DataError, match="did not finish"):
+        from sepcore.scoring.inputs import Inputs
+        Inputs(str(d), str(out))
+
+
+def _scorable(tmp_path):
+    data, sep = _write_dirs(tmp_path)
+    prov = {"model": "/m", "model_sha256": "0" * 64, "sources": ["spk1", "spk2"],
+            "wiener": None, "window": 1, "hop": 1, "whole": 1}
+    return data, sep, prov
+
+
+def test_score_refuses_incomplete_provenance(tmp_path):
+    data, sep, prov = _scorable(tmp_path)
+    del prov["model_sha256"]
+    (sep / "separate.json").write_text(json.dumps(prov))
+    with pytest.raises(DataError, match=r"separate.json: incomplete provenance \(no model_sha256"):
+        _score(data, sep)
+
+
+def test_score_refuses_estimates_older_than_provenance(tmp_path):
+    data, sep, prov = _scorable(tmp_path)
+    (sep / "separate.json").write_text(json.dumps(prov))
+    os.utime(sep / "spk1.scp", ns=(1, 1))
+    with pytest.raises(DataError, match=r"spk1.scp: older than .*separate.json"):
+        _score(data, sep)
+
+
+def test_score_records_provenance(tmp_path):
+    data, sep, prov = _scorable(tmp_path)
+    (sep / "separate.json").write_text(json.dumps(prov))
+    for f in sep.glob("spk*.scp"):
+        f.touch()
+    summary = _score(data, sep, "--metrics", "si_sdr")
+    assert summary["separation"] == prov
+    assert "- estimates: model /m (sha256 0000000000000000)" in (
+        sep / "scores" / "RESULTS.md").read_text()

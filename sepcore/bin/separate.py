@@ -38,8 +38,11 @@ separates the utterances of ``D/wav.scp`` whose (0-based) index i has
 whose outputs all exist is skipped) and ``O/.parts/spk<n>.<J>.scp``;
 steps/separate.sh merges the parts into ``O/spk<n>.scp``. ``O/sources`` gets the
 model's source names (or the ``--stems`` and their residual); ``O/separate.json``
-the model and options: a rerun with others into the same folder is an error
-(``--force true`` redoes everything).
+the model (path and sha256 of its model file) and options: a rerun with others into
+the same folder, or into one holding estimates without it, is an error; ``--force
+true`` first removes the merged spkN.scp, sources and scores/, then redoes everything.
+Scoring refuses a dir whose separate.json is incomplete, whose separation did not
+finish (``O/.parts`` left) or whose spkN.scp predate its separate.json.
 
 Inputs up to 20 s (``--whole-seconds``) are separated in one pass; longer ones
 in chunks with overlap-add, window and hop defaulting to values derived from the

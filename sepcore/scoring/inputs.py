@@ -12,6 +12,7 @@ import numpy as np
 from sepcore.data import DataDir
 from sepcore.errors import DataError
 from sepcore.io import read_audio, read_scp_dict
+from sepcore.separate import check_provenance
 
 log = logging.getLogger("sepcore.score")
 
@@ -43,10 +44,11 @@ class Inputs:
     """The reference data dir and the estimates, cross-checked."""
 
     def __init__(self, ref_dir: str, sep_dir: str):
-        self.ref = DataDir.load(ref_dir)
         self.sep_dir = Path(sep_dir)
         if not self.sep_dir.is_dir():
             raise DataError(f"{sep_dir}: separated dir not found")
+        self.provenance = check_provenance(self.sep_dir)
+        self.ref = DataDir.load(ref_dir)
         est_files = []
         k = 1
         while (self.sep_dir / f"spk{k}.scp").is_file():

@@ -171,6 +171,7 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
         "silent_references": silent_refs,
         "silent_estimates": silent_ests,
         "notes": notes,
+        "separation": inputs.provenance,  # separate.json: model file sha256 and options
         # which mixture scores (input_*) were read from the data dir's cache, not computed
         "input_cache": {"path": str(InputCache(inputs.ref.path, "", names).path),
                         "data_checksum": inputs.ref_checksum(), "used": from_cache},

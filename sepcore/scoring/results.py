@@ -72,6 +72,10 @@ def results_md(s: dict) -> str:
     if s.get("silent_estimates"):
         lines.append(f"- {s['silent_estimates']} estimates are all zeros: their scores are NaN "
                      "and left out of the statistics (see 'excluded')")
+    prov = s.get("separation")
+    if prov:
+        lines.append(f"- estimates: model {prov['model']} (sha256 {prov['model_sha256'][:16]}), "
+                     f"window {prov['window']}, hop {prov['hop']}, wiener {prov['wiener']}")
     cache = s.get("input_cache")
     if cache is not None:
         used = cache["used"]
