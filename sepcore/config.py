@@ -165,6 +165,65 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] | None = No
     return cfg
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)
+            and v == v and v not in (float("inf"), float("-inf")))
+
+
+def _rule(test, expected: str, nullable: bool = False):
+    if nullable:
+        return (lambda v: v is None or test(v)), f"null or {expected}"
+    return test, expected
+
+
+POS_INT = _rule(lambda v: _is_int(v) and v >= 1, "a positive integer")
+NAT_INT = _rule(lambda v: _is_int(v) and v >= 0, "an integer >= 0")
+POS_NUM = _rule(lambda v: _is_num(v) and v > 0, "a number > 0")
+NAT_NUM = _rule(lambda v: _is_num(v) and v >= 0, "a number >= 0")
+BOOL = _rule(lambda v: isinstance(v, bool), "true or false")
+
+# The type and range of every value key of DEFAULTS and of the default dataset's keys
+# (sepcore/data/registry.py); another dataset's own keys are checked by that dataset.
+SCHEMA: dict[str, tuple] = {
+    "data.sample_rate": _rule(POS_INT[0], POS_INT[1], nullable=True),
+    "data.num_workers": NAT_INT,
+    "data.valid_max_seconds": _rule(POS_NUM[0], POS_NUM[1], nullable=True),
+    "data.segment": POS_NUM,
+    "data.dynamic_mixing": BOOL,
+    "data.mix_snr_range": NAT_NUM,
+    "data.epoch_size": _rule(POS_INT[0], POS_INT[1], nullable=True),
+    "training.batch_size": POS_INT,
+    "training.max_epochs": POS_INT,
+    "training.max_minutes": _rule(POS_NUM[0], POS_NUM[1], nullable=True),
+    "training.seed": NAT_INT,
+    "training.num_threads": _rule(POS_INT[0], POS_INT[1], nullable=True),
+    "training.log_interval": POS_INT,
+    "training.checkpoint_minutes": POS_NUM,
+    "optim.lr": POS_NUM,
+    "optim.weight_decay": NAT_NUM,
+    "optim.clip_grad_norm": _rule(NAT_NUM[0], NAT_NUM[1] + " (0: off)", nullable=True),
+    "optim.accum_grad": POS_INT,
+    "optim.warmup_steps": NAT_INT,
+    "scheduler.factor": _rule(lambda v: _is_num(v) and 0 < v < 1, "a number in (0, 1)"),
+    "scheduler.patience": NAT_INT,
+    "scheduler.min_lr": NAT_NUM,
+    "early_stop.patience": _rule(NAT_INT[0], NAT_INT[1] + " (0: off)", nullable=True),
+}
+
+
+def check_schema(cfg: dict) -> None:
+    """Each value of :data:`SCHEMA` present in ``cfg`` has its type and range."""
+    for key, (test, expected) in SCHEMA.items():
+        section, name = key.split(".")
+        node = cfg.get(section)
+        if isinstance(node, dict) and name in node:
+            _check(test(node[name]), key, expected, node[name])
+
+
 def _check(ok: bool, key: str, expected: str, value) -> None:
     if not ok:
         raise ConfigError(f"{key} must be {expected}, got {value!r}")
@@ -176,6 +235,7 @@ def validate_config(cfg: dict) -> None:
     merge (an unknown key is an error); the model's keys by the model."""
     from sepcore.losses import LOSSES
 
+    check_schema(cfg)
     t, o, s = cfg["training"], cfg["optim"], cfg["scheduler"]
     decay = t["ema_decay"]
     _check(decay is None or (isinstance(decay, float) and 0.0 < decay < 1.0),

@@ -228,3 +228,92 @@ def test_score_records_provenance(tmp_path):
     assert summary["separation"] == prov
     assert "- estimates: model /m (sha256 0000000000000000)" in (
         sep / "scores" / "RESULTS.md").read_text()
+
+
+# --- configs and training (case 3) ----------------------------------------------------------
+
+@pytest.mark.parametrize("override, message", [
+    (["--training.batch_size", "-1"], "training.batch_size must be a positive integer, got -1"),
+    (["--training.batch_size", "0"], "training.batch_size must be a positive integer, got 0"),
+    (["--training.batch_size", "2.5"], "training.batch_size must be a positive integer, got 2.5"),
+    (["--training.batch_size", "true"], "training.batch_size must be a positive integer, got True"),
+    (["--optim.lr", "abc"], "optim.lr must be a number > 0, got 'abc'"),
+    (["--optim.lr", "0"], "optim.lr must be a number > 0, got 0"),
+    (["--optim.lr", ".nan"], "optim.lr must be a number > 0, got nan"),
+    (["--optim.accum_grad", "0"], "optim.accum_grad must be a positive integer, got 0"),
+    (["--training.max_epochs", "-3"], "training.max_epochs must be a positive integer"),
+    (["--training.max_minutes", "0"], "training.max_minutes must be null or a number > 0"),
+    (["--data.segment", "-4"], "data.segment must be a number > 0, got -4"),
+    (["--data.num_workers", "two"], "data.num_workers must be an integer >= 0, got 'two'"),
+    (["--data.dynamic_mixing", "yes please"], "data.dynamic_mixing must be true or false"),
+    (["--scheduler.factor", "1.5"], r"scheduler.factor must be a number in \(0, 1\), got 1.5"),
+    (["--optim.weight_decay", "-1e-3"], "optim.weight_decay must be a number >= 0"),
+    (["--early_stop.patience", "-1"], "early_stop.patience must be null or an integer >= 0"),
+])
+def test_config_value_errors_name_key_value_and_expectation(override, message):
+    from sepcore.config import load_config
+    from sepcore.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, override)
+
+
+def test_config_schema_covers_every_default_value_key():
+    from sepcore.config import DEFAULTS, FREE_FORM_SECTIONS, SCHEMA
+    from sepcore.data.registry import dataset_spec
+
+    checked_elsewhere = {"data.dataset", "training.ema_decay", "optim.name", "scheduler.name",
+                         "scheduler.hold_fraction", "loss.name", "loss.pit"}
+    keys = {f"{s}.{k}" for s, sec in DEFAULTS.items() if s not in FREE_FORM_SECTIONS
+            for k in sec}
+    keys |= {f"data.{k}" for k in dataset_spec("segment").defaults}
+    assert keys - checked_elsewhere == set(SCHEMA)
+
+
+@pytest.mark.slow
+def test_bad_batch_size_trains_nothing_and_marks_nothing_done(tmp_path):
+    from helpers.configs import TINY_CONVTASNET, as_yaml_flow
+    from helpers.datadirs import make_datadir
+
+    for name in ("train", "dev"):
+        make_datadir(tmp_path, name, num_utts=2)
+    exp = tmp_path / "exp"
+    (tmp_path / "c.yaml").write_text(f"model: {as_yaml_flow(TINY_CONVTASNET)}\n")
+    p = subprocess.run(
+        [sys.executable, "-m", "sepcore.bin.train", "--config", str(tmp_path / "c.yaml"),
+         "--train-dir", str(tmp_path / "data/train"),
+         "--valid-dir", str(tmp_path / "data/dev"), "--exp-dir", str(exp),
+         "--training.batch_size", "-1"],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert "training.batch_size must be a positive integer, got -1" in p.stderr
+    assert not (exp / ".train.done").exists() and not (exp / "model.pt").exists()
+
+
+def test_zero_steps_is_never_marked_done(tmp_path):
+    from types import SimpleNamespace
+
+    from sepcore.train.trainer import Trainer
+
+    stub = SimpleNamespace(state={"steps": 0}, exp=tmp_path, train_set=[], train_dir="data/tr",
+                           cfg={"training": {"batch_size": 4, "max_minutes": 1e-9}})
+    with pytest.raises(DataError, match="training ran 0 steps .*batch_size 4.* not written"):
+        Trainer.finish(stub)
+    assert not (tmp_path / ".train.done").exists()
+
+
+def test_segment_longer_than_every_utterance_warns(tmp_path, caplog):
+    from helpers.datadirs import make_datadir
+
+    from sepcore.data import DataDir
+    from sepcore.data.dataset import segment_dataset
+
+    d = DataDir.load(make_datadir(tmp_path, "train", num_utts=3, max_len=1.0))
+    cfg = {"segment": 100.0, "dynamic_mixing": False, "epoch_size": None, "mix_snr_range": 5.0}
+    segment_dataset(d, cfg, sample_rate=8000, seed=0)
+    msg = caplog.text
+    assert "data.segment 100 s is longer than the longest utterance" in msg
+    assert "99 % of every example is zero padding" in msg
+    caplog.clear()
+    segment_dataset(d, dict(cfg, segment=0.5), sample_rate=8000, seed=0)
+    assert "zero padding" not in caplog.text

@@ -12,6 +12,8 @@ killed run would have seen.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import soundfile as sf
 import torch
@@ -226,12 +228,23 @@ class UtteranceDataset(Dataset):
 
 def segment_dataset(datadir: DataDir, data_cfg: dict, *, sample_rate: int,
                     seed: int) -> SegmentDataset:
-    """The ``segment`` dataset of sepcore/data/registry.py, from the config's data section."""
-    return SegmentDataset(
+    """The ``segment`` dataset of sepcore/data/registry.py, from the config's data section.
+
+    Warns when ``data.segment`` is longer than every utterance: the examples would be
+    mostly zero padding (a silently poor model)."""
+    ds = SegmentDataset(
         datadir, segment=data_cfg["segment"], sample_rate=sample_rate, seed=seed,
         dynamic_mixing=data_cfg["dynamic_mixing"], epoch_size=data_cfg["epoch_size"],
         mix_snr_range=data_cfg["mix_snr_range"],
     )
+    lengths = [ds.lengths[u] for u in datadir.utts]
+    if lengths and max(lengths) < ds.segment:
+        padding = 1.0 - sum(lengths) / (len(lengths) * ds.segment)
+        logging.getLogger("sepcore.data").warning(
+            "data.segment %g s is longer than the longest utterance of %s (%.2f s): "
+            "%.0f %% of every example is zero padding; give a shorter --data.segment",
+            data_cfg["segment"], datadir.path, max(lengths) / sample_rate, 100 * padding)
+    return ds
 
 
 def utterance_dataset(datadir: DataDir, data_cfg: dict, *, sample_rate: int) -> UtteranceDataset:

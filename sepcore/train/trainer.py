@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from sepcore.data import DataDir, build_train_dataset, build_valid_dataset
-from sepcore.errors import ConfigError
+from sepcore.errors import ConfigError, DataError
 from sepcore.io.atomic import atomic_torch_save, atomic_write_text
 from sepcore.io.audio import is_pipe, read_audio
 from sepcore.losses import LOSSES, PITLoss, reorder_sources, si_sdr
@@ -289,6 +289,13 @@ class Trainer:
         self.save_checkpoint("last.pt")
 
     def finish(self) -> None:
+        if self.state["steps"] == 0:  # an untrained model must never look finished
+            tcfg = self.cfg["training"]
+            raise DataError(
+                f"{self.exp}: training ran 0 steps ({len(self.train_set)} examples per epoch "
+                f"of {self.train_dir}, training.batch_size {tcfg['batch_size']}, "
+                f"training.max_minutes {tcfg['max_minutes']}); model.pt and {DONE_MARKER} "
+                "not written")
         if not self.dist.is_main:
             return
         best_path = self.ckpt_dir / "best.pt"
