@@ -317,3 +317,23 @@ def test_segment_longer_than_every_utterance_warns(tmp_path, caplog):
     caplog.clear()
     segment_dataset(d, dict(cfg, segment=0.5), sample_rate=8000, seed=0)
     assert "zero padding" not in caplog.text
+
+
+# --- numbers that mean nothing (case 7) -----------------------------------------------------
+
+def test_clean_mixture_sar_cap_is_not_an_improvement(tmp_path):
+    data, sep = _write_dirs(tmp_path)  # mixture = a + b exactly: no artefacts at all
+    summary = _score(data, sep, "--metrics", "sar,sdr")
+    assert summary["capped_inputs"] == {"sar": {"count": 4, "cap": 140.0}}
+    st = summary["scores"]
+    assert st["sar_i"]["count"] == 0 and st["sar_i"]["excluded"] == 4
+    assert st["sar_i"]["mean"] is None
+    assert st["input_sar"]["excluded"] == 4
+    assert st["sar"]["count"] == 4 and st["sdr_i"]["count"] == 4  # the rest is reported
+    assert all(r["sar_i"] == "nan" and r["input_sar"] == "nan" for r in _per_utt(sep))
+    md = (sep / "scores" / "RESULTS.md").read_text()
+    assert "input_sar of 4 sources is at the metric's cap" in md and "not applicable" in md
+    assert "| sar_i | nan | nan | nan | 0 | 4 |" in md
+    from sepcore.bin import show_results
+    text = show_results.tables([(sep / "scores" / "summary.json", summary)])
+    assert "-139" not in text and "-14" not in text

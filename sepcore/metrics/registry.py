@@ -44,6 +44,9 @@ class Metric:
             utterances and sources, or ``median`` over tracks of each source, then the
             mean over sources (museval, MDX).
         doc: one line for --help and RESULTS.md.
+        cap: a value at or above it is the computation's ceiling (or float rounding), not
+            a measurement: as the mixture's value it makes the improvement meaningless,
+            so scoring reports both as not applicable (excluded and counted). None: no cap.
     """
 
     name: str
@@ -56,6 +59,7 @@ class Metric:
     input_score: bool = True
     summary: str = "mean"
     doc: str = ""
+    cap: float | None = None
 
 
 METRICS: dict[str, Metric] = {}
@@ -132,8 +136,10 @@ _speech("si_sdr", "sepcore.metrics.speech:compute_si_sdr",
         "scale-invariant SDR (Le Roux et al. 2019)")
 for _name, _doc in (("sdr", "signal to distortion"), ("sir", "signal to interference"),
                     ("sar", "signal to artefacts")):
+    # bss_eval's ratios stop at 150 dB (its denominator floor); a clean mixture's SAR is
+    # that cap, and 140 dB is beyond what float32 audio can measure
     _speech(_name, "sepcore.metrics.bss_eval:compute_bss_v3",
-            f"BSS Eval v3 {_doc} ratio (bss_eval_sources, as mir_eval)")
+            f"BSS Eval v3 {_doc} ratio (bss_eval_sources, as mir_eval)", cap=140.0)
 _speech("stoi", "sepcore.metrics.stoi:compute_stoi", "short-time objective intelligibility",
         unit="")
 _speech("estoi", "sepcore.metrics.stoi:compute_stoi", "extended STOI (Jensen & Taal 2016)",

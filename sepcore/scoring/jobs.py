@@ -117,6 +117,7 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
     new_cache: dict[tuple[str, str], list[float]] = {}
     notes: list[str] = []
     trimmed_utts = trimmed_samples = 0
+    capped: dict[str, int] = {}  # metric -> sources whose mixture value is the metric's cap
     from_cache: dict[str, int] = {}  # metric -> utterances whose input score was cached
     silent_refs = silent_ests = permuted = 0
     rates = set()
@@ -143,6 +144,10 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
             for m in metrics:
                 v = as_float(r["values"][m][j])
                 i = as_float(r["inputs"][m][j]) if r["inputs"].get(m) is not None else math.nan
+                cap = METRICS[m].cap
+                if with_input[m] and cap is not None and i >= cap:
+                    capped[m] = capped.get(m, 0) + 1
+                    i = math.nan  # not a measurement: input and improvement not applicable
                 cells = ((m, v), (f"input_{m}", i), (f"{m}_i", v - i)) if with_input[m] else (
                     (m, v),)
                 for c, x in cells:
@@ -170,6 +175,7 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
                             "trimmed_utts": trimmed_utts, "trimmed_samples": trimmed_samples},
         "silent_references": silent_refs,
         "silent_estimates": silent_ests,
+        "capped_inputs": {m: {"count": n, "cap": METRICS[m].cap} for m, n in capped.items()},
         "notes": notes,
         "separation": inputs.provenance,  # separate.json: model file sha256 and options
         # which mixture scores (input_*) were read from the data dir's cache, not computed

@@ -72,6 +72,10 @@ def results_md(s: dict) -> str:
     if s.get("silent_estimates"):
         lines.append(f"- {s['silent_estimates']} estimates are all zeros: their scores are NaN "
                      "and left out of the statistics (see 'excluded')")
+    for m, c in s.get("capped_inputs", {}).items():
+        lines.append(f"- input_{m} of {c['count']} sources is at the metric's cap (>= "
+                     f"{c['cap']:g}, e.g. the SAR of a clean mixture): input_{m} and {m}_i not "
+                     "applicable, left out of the statistics (see 'excluded')")
     prov = s.get("separation")
     if prov:
         lines.append(f"- estimates: model {prov['model']} (sha256 {prov['model_sha256'][:16]}), "
