@@ -337,3 +337,38 @@ def test_clean_mixture_sar_cap_is_not_an_improvement(tmp_path):
     from sepcore.bin import show_results
     text = show_results.tables([(sep / "scores" / "summary.json", summary)])
     assert "-139" not in text and "-14" not in text
+
+
+# --- damaged audio (case 5) -----------------------------------------------------------------
+
+def _segment_set(d, segment=0.5):
+    from sepcore.data import DataDir
+    from sepcore.data.dataset import segment_dataset
+
+    cfg = {"segment": segment, "dynamic_mixing": False, "epoch_size": None,
+           "mix_snr_range": 5.0}
+    return segment_dataset(DataDir.load(d), cfg, sample_rate=8000, seed=0)
+
+
+def test_truncated_reference_is_named_not_zero_padded(tmp_path):
+    from helpers.datadirs import make_datadir
+
+    d = make_datadir(tmp_path, "train", num_utts=2, min_len=1.0, max_len=1.01)
+    ref = Path((d / "spk1.scp").read_text().split()[1])
+    raw = ref.read_bytes()
+    ref.write_bytes(raw[: len(raw) // 3])  # a copy cut short: header frames > data
+    ds = _segment_set(d, segment=0.9)
+    with pytest.raises(DataError, match=rf"{ref}: read \d+ samples from sample \d+, expected 7200"):
+        for i in range(len(ds)):
+            ds[i]
+
+
+def test_zero_frame_mixture_is_refused_by_name(tmp_path):
+    from helpers.datadirs import make_datadir
+
+    d = make_datadir(tmp_path, "train", num_utts=2)
+    (d / "utt2num_samples").unlink()
+    mix = Path((d / "wav.scp").read_text().split()[1])
+    sf.write(mix, np.zeros(0), 8000)
+    with pytest.raises(DataError, match=rf"{mix}: utterance '\S+' has no samples \(0 frames\)"):
+        _segment_set(d)

@@ -27,7 +27,10 @@ MIN_SOURCE_RMS = 1e-4
 
 
 def read_segment(spec: str, start: int, stop: int, sample_rate: int) -> np.ndarray:
-    """Mono float32 samples ``[start, stop)`` of a file or pipe, zero-padded past its end."""
+    """Mono float32 samples ``[start, stop)`` of a file or pipe.
+
+    Fewer samples than asked (a file shorter than its ``utt2num_samples`` or than its
+    mixture: truncated, or damaged) is a DataError naming it, never silent zero padding."""
     if is_pipe(spec):
         audio = read_audio(spec)
         data, sr = audio.data, audio.sample_rate
@@ -46,7 +49,10 @@ def read_segment(spec: str, start: int, stop: int, sample_rate: int) -> np.ndarr
             raise DataError(f"{spec}: {data.shape[1]} channels, expected mono")
         data = data[:, 0]
     if len(data) < stop - start:
-        data = np.pad(data, (0, stop - start - len(data)))
+        raise DataError(
+            f"{spec}: read {len(data)} samples from sample {start}, expected {stop - start} "
+            f"(the file ends before sample {stop}, its length in utt2num_samples or that of "
+            "its mixture: truncated or damaged?)")
     return data
 
 
@@ -58,6 +64,10 @@ class _Lengths:
     def __getitem__(self, utt: str) -> int:
         if utt not in self.cache:
             self.cache[utt] = audio_num_frames(self.datadir.wav[utt])
+        if self.cache[utt] <= 0:
+            where = (f"{self.datadir.path / 'utt2num_samples'}: {utt}"
+                     if utt in (self.datadir.num_samples or {}) else self.datadir.wav[utt])
+            raise DataError(f"{where}: utterance {utt!r} has no samples (0 frames)")
         return self.cache[utt]
 
 
