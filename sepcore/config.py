@@ -40,6 +40,12 @@ DEFAULTS: dict = {
         # e.g. 0.999: validate, select and save an exponential moving average of the
         # weights (sepcore/nn/ema.py) instead of the raw weights; null: off
         "ema_decay": None,
+        # at every validation, save the estimates of this many fixed validation utterances
+        # under exp/<tag>/examples/step<k>/ (sepcore/report/monitor.py); 0: off
+        "examples": 0,
+        # write scalars and the examples as TensorBoard events under exp/<tag>/tensorboard/
+        # (needs the optional tensorboard package)
+        "tensorboard": False,
     },
     "optim": {
         "name": "adam",
