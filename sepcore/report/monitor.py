@@ -67,8 +67,9 @@ class TrainingMonitor:
         self.names = list(source_names)
         self.indices = self._fixed_utterances(examples) if examples else []
         self.scales: dict[str, tuple[float, float]] = {}
-        # a resumed run drops the events written after its checkpoint, so curves never fold
-        self.writer = (summary_writer(Path(exp_dir) / TENSORBOARD_DIR, steps or None)
+        # a resumed run drops the events written after its checkpoint (at step `steps`),
+        # so curves never fold back
+        self.writer = (summary_writer(Path(exp_dir) / TENSORBOARD_DIR, steps + 1 if steps else None)
                        if tensorboard else None)
 
     def _fixed_utterances(self, count: int) -> list[int]:

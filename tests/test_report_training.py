@@ -1,0 +1,129 @@
+"""What training saves for the report: training.examples (the same utterances at every
+validation, continued by a resumed run) and training.tensorboard (event files)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from datadirs import make_datadir
+from PIL import Image
+
+from sepcore.errors import ConfigError
+from sepcore.report import build_report
+from sepcore.report.monitor import check_options, example_indices, summary_writer
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = """\
+model: {name: convtasnet, N: 16, L: 16, B: 8, H: 16, P: 3, X: 2, R: 1, Sc: 8}
+data: {segment: 0.25, dynamic_mixing: true, epoch_size: 8}
+training: {batch_size: 2, max_epochs: 2, num_threads: 1, log_interval: 0, examples: 2}
+"""
+
+
+def env():
+    return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "PYTHONPATH": str(ROOT),
+            "OMP_NUM_THREADS": "1"}
+
+
+def train(tmp_path, exp, *extra):
+    cmd = [sys.executable, "-m", "sepcore.bin.train", "--config", str(tmp_path / "tiny.yaml"),
+           "--train-dir", str(tmp_path / "data/train"), "--valid-dir",
+           str(tmp_path / "data/dev"), "--exp-dir", str(exp), *extra]
+    return subprocess.run(cmd, env=env(), capture_output=True, text=True)
+
+
+def history_steps(exp: Path) -> list[int]:
+    return [int(r.split("\t")[1]) for r in (exp / "history.tsv").read_text().splitlines()[1:]]
+
+
+def test_example_indices_are_spread_and_fixed():
+    assert example_indices(3, 10) == [0, 4, 9]
+    assert example_indices(5, 2) == [0, 1]
+    assert example_indices(0, 10) == []
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ConfigError, match="training.examples"):
+            check_options(bad, False)
+    with pytest.raises(ConfigError, match="training.tensorboard"):
+        check_options(1, "yes")
+
+
+def test_missing_tensorboard_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
+    with pytest.raises(ConfigError, match="needs the tensorboard package.*pip install"):
+        summary_writer(tmp_path, None)
+
+
+@pytest.mark.slow
+def test_examples_every_validation_and_resume_continues(tmp_path):
+    make_datadir(tmp_path, "train", num_utts=6, seed=1)
+    make_datadir(tmp_path, "dev", num_utts=5, seed=2)
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    exp = tmp_path / "exp" / "a"
+    tb = pytest.importorskip("tensorboard")  # noqa: F841 - tested when installed
+    proc = train(tmp_path, exp, "--training.tensorboard", "true")
+    assert proc.returncode == 0, proc.stderr
+    ex = exp / "examples"
+    utts = (ex / "utts").read_text().split()
+    assert utts == ["dev_utt000", "dev_utt004"]  # spread over the 5 dev utterances
+    steps = history_steps(exp)
+    assert steps == [4, 8]
+
+    def series():
+        return sorted(int(d.name[4:]) for d in ex.glob("step*") if d.is_dir())
+
+    def check(step):
+        d = ex / f"step{step}"
+        names = sorted(p.name for p in d.iterdir())
+        assert names == sorted(["metrics.tsv"] + [f"{u}_{s}.{e}" for u in utts
+                                                 for s in ("spk1", "spk2")
+                                                 for e in ("wav", "png")])
+        rows = [r.split("\t") for r in (d / "metrics.tsv").read_text().splitlines()[1:]]
+        assert [r[:2] for r in rows] == [[u, s] for u in utts for s in ("spk1", "spk2")]
+        data, rate = sf.read(d / f"{utts[0]}_spk1.wav")
+        ref, _ = sf.read(ex / "reference" / f"{utts[0]}_spk1.wav")
+        assert rate == 8000 and data.shape == ref.shape
+        with Image.open(d / f"{utts[1]}_spk2.png") as im:
+            assert im.format == "PNG" and im.size[0] > 1
+
+    assert series() == steps
+    for s in steps:
+        check(s)
+    first = (ex / "step4" / "metrics.tsv").read_text()
+
+    # resume: a longer run continues the series in the same exp dir
+    (exp / ".train.done").unlink()
+    proc = train(tmp_path, exp, "--training.max_epochs", "3", "--training.tensorboard", "true")
+    assert proc.returncode == 0, proc.stderr
+    assert "resumed from" in proc.stderr
+    assert history_steps(exp) == [4, 8, 12] and series() == [4, 8, 12]
+    assert (ex / "utts").read_text().split() == utts
+    check(12)
+    assert (ex / "step4" / "metrics.tsv").read_text() == first  # earlier steps kept
+    assert not list(ex.glob(".step*"))
+
+    # the event files: scalars at every validation, the examples' audio and images
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(exp / "tensorboard"), size_guidance={"audio": 0, "images": 0})
+    acc.Reload()
+    tags = acc.Tags()
+    assert {"loss/train", "loss/valid", "valid/si_sdri", "lr"} <= set(tags["scalars"])
+    assert [e.step for e in acc.Scalars("valid/si_sdri")] == [4, 8, 12]
+    hist = [r.split("\t") for r in (exp / "history.tsv").read_text().splitlines()[1:]]
+    assert [round(e.value, 3) for e in acc.Scalars("valid/si_sdri")] == \
+        [round(float(r[4]), 3) for r in hist]
+    assert f"examples/{utts[0]}_spk1" in tags["audio"]
+    assert f"spectrograms/{utts[1]}_spk2" in tags["images"]
+    assert [e.step for e in acc.Audio(f"examples/{utts[0]}_spk1")] == [4, 8, 12]
+
+    # the report shows the evolution: the references, then one row per validation
+    index = build_report(exp)
+    html = index.read_text()
+    assert "Examples during training" in html
+    for step in (4, 8, 12):
+        assert f"<td>step {step}</td>" in html
+    assert html.count("SI-SDRi") >= 2 * 3 * 2
