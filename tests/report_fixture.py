@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-
 from datadirs import make_datadir, voiced
 
 ROOT = Path(__file__).resolve().parents[1]
