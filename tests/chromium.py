@@ -100,6 +100,7 @@ class Chromium:
     def load(self, url: str, full_page: bool = False) -> dict:
         """Open ``url``; return its console errors, requested URLs, images, audio (each
         loaded for its metadata) and a PNG screenshot (of the whole page if ``full_page``)."""
+        self.events = []
         target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)
         self.session = self.send("Target.attachToTarget",
                                  {"targetId": target["targetId"], "flatten": True},

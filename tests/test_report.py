@@ -20,7 +20,7 @@ from PIL import Image
 from report_fixture import enh_exp, music_exp, speech_exp
 
 from sepcore.errors import DataError
-from sepcore.report import ReportOptions, build_report
+from sepcore.report import ReportOptions, build_compare_report, build_report
 from sepcore.report.assets import excerpt_window
 from sepcore.report.scored_set import load_scored_set
 
@@ -31,7 +31,9 @@ pytestmark = pytest.mark.slow  # the scored experiments take ~10 s to make
 @pytest.fixture(scope="module")
 def exps(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
-    return {"speech": speech_exp(root), "music": music_exp(root), "enh": enh_exp(root)}
+    return {"speech": speech_exp(root), "music": music_exp(root), "enh": enh_exp(root),
+            # the same data, other estimates: for the comparison
+            "speech_b": speech_exp(root, "speech_b", seed=7, leak_offset=0.15)}
 
 
 @pytest.fixture(scope="module")
@@ -222,24 +224,69 @@ def test_entry_point_and_steps_script(exps, tmp_path):
     assert "Traceback" not in bad.stderr
 
 
-@pytest.mark.skipif(find_chromium() is None,
-                    reason="needs Debian's chromium (tools/run_tests.sh installs it as root)")
-def test_report_in_headless_chromium(exps, speech_report):
-    index = speech_report
+def test_compare_report_shows_where_they_differ_most(exps, tmp_path):
+    a, b = exps["speech"], exps["speech_b"]
+    index = build_compare_report([a, b], options=ReportOptions(num_utts=1))
+    assert index == a.parent / "compare_speech-speech_b" / "index.html"
+    html = index.read_text(encoding="utf-8")
+    p = check_self_contained(index)
+    sa = load_scored_set(a / "separate/test", a)
+    sb = load_scored_set(b / "separate/test", b)
+    spread = np.abs(sa.values("si_sdr_i") - sb.values("si_sdr_i"))
+    top = [sa.utts[i] for i in np.argsort(-spread)[:3]]
+    assert re.findall(r"<h4>(test_utt\d+) \(spread", html) == top
+    assert f"{np.max(spread):.2f} dB" in html
+    # per utterance: mixture + 2 references, then 2 estimates of each experiment
+    assert len([u for t, u in p.urls if t == "audio"]) == 3 * (3 + 2 + 2)
+    for tag, s in (("speech", sa), ("speech_b", sb)):
+        mean = s.summary["scores"]["si_sdr_i"]["mean"]
+        assert f"{mean:.2f} / " in html and f"spk1 estimate ({tag})" in html
+    with pytest.raises(DataError, match="at least two"):
+        build_compare_report([a])
+    with pytest.raises(DataError, match="set test: .*music has sources vocals accompaniment"):
+        build_compare_report([a, exps["music"]], tmp_path / "c")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="empty: no scored set"):
+        build_compare_report([a, tmp_path / "empty"], tmp_path / "c")
+    assert not (tmp_path / "c").exists()
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "PYTHONPATH": str(ROOT),
+           "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([str(ROOT / "steps/compare_report.sh"), "--num-utts", "1",
+                           "--out-dir", str(tmp_path / "ab"), str(a), str(b)],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "ab" / "index.html").is_file()
+
+
+def check_in_browser(browser: Chromium, index: Path) -> dict:
+    """No console error, nothing requested outside the report folder, every image shown,
+    every audio decoded by the browser, a screenshot that is not blank."""
     folder = index.parent.resolve()
-    with Chromium() as browser:
-        page = browser.load(index.resolve().as_uri())
+    page = browser.load(index.resolve().as_uri())
     assert page["errors"] == []
-    # nothing outside the report folder was requested (data: URLs are the browser's own
-    # media-control icons)
+    # (data: URLs are the browser's own media-control icons)
     for url in page["requests"]:
         if not url.startswith("data:"):
             assert url.startswith(folder.as_uri() + "/"), url
     assert page["imgs"] and all(done and w > 0 and h > 0 for _, done, w, h in page["imgs"])
-    assert len(page["audio"]) == 45
     for src, duration in page["audio"]:
         assert isinstance(duration, float) and duration > 0.5, (src, duration)
     with Image.open(io.BytesIO(page["screenshot"])) as shot:
         colours = shot.convert("RGB").getcolors(maxcolors=1 << 20)
         assert shot.size[0] > 800 and colours and len(colours) > 50  # not blank
-    assert [n for n in results_numbers(exps["speech"]) if n not in page["text"]] == []
+    return page
+
+
+@pytest.mark.skipif(find_chromium() is None,
+                    reason="needs Debian's chromium (tools/run_tests.sh installs it as root)")
+def test_reports_in_headless_chromium(exps, speech_report, tmp_path):
+    compare = build_compare_report([exps["speech"], exps["speech_b"]], tmp_path / "ab",
+                                   ReportOptions(num_utts=1))
+    music = build_report(exps["music"], tmp_path / "music")
+    with Chromium() as browser:
+        page = check_in_browser(browser, speech_report)
+        assert len(page["audio"]) == 45
+        assert [n for n in results_numbers(exps["speech"]) if n not in page["text"]] == []
+        assert len(check_in_browser(browser, compare)["audio"]) == 21
+        page = check_in_browser(browser, music)  # stereo Vorbis plays
+        assert page["audio"] and all(src.endswith(".ogg") for src, _ in page["audio"])

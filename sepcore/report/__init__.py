@@ -3,5 +3,6 @@ experiments on the same utterances (``build_compare_report``), and what a traini
 saves of itself for them (``monitor``: ``training.examples``, ``training.tensorboard``)."""
 
 from sepcore.report.build import ReportOptions, build_report
+from sepcore.report.compare import build_compare_report
 
-__all__ = ["ReportOptions", "build_report"]
+__all__ = ["ReportOptions", "build_compare_report", "build_report"]
