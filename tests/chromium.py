@@ -181,4 +181,6 @@ def _is_error(event: dict) -> bool:
         return params.get("type") in ("error", "assert")
     if method == "Log.entryAdded":
         return params.get("entry", {}).get("level") == "error"
-    return method == "Network.loadingFailed"
+    # a media element cancels the rest of a file once it has what it needs (ERR_ABORTED,
+    # canceled): not an error; a missing file is (ERR_FILE_NOT_FOUND)
+    return method == "Network.loadingFailed" and not params.get("canceled")

@@ -290,3 +290,7 @@ def test_reports_in_headless_chromium(exps, speech_report, tmp_path):
         assert len(check_in_browser(browser, compare)["audio"]) == 21
         page = check_in_browser(browser, music)  # stereo Vorbis plays
         assert page["audio"] and all(src.endswith(".ogg") for src, _ in page["audio"])
+        # and the check sees a broken page: a missing image is a console error
+        next(music.parent.rglob("*.png")).unlink()
+        errors = browser.load(music.resolve().as_uri())["errors"]
+        assert any("ERR_FILE_NOT_FOUND" in str(e) for e in errors)

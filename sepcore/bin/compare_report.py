@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from sepcore.bin.common import run_main, setup_logging
+from sepcore.bin.report import add_report_options, report_options
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -19,29 +20,16 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("exp_dirs", nargs="+", help="two or more experiment dirs")
     p.add_argument("--out-dir", default=None,
                    help="report folder (default: <exp root>/compare_<tag1>-<tag2>...)")
-    p.add_argument("--num-utts", type=int, default=3,
-                   help="show the 3*N utterances where the experiments differ most (default 3)")
-    p.add_argument("--max-seconds", type=float, default=10.0,
-                   help="audio excerpts of at most this many seconds; 0: whole (default 10)")
-    p.add_argument("--audio-format", default="auto", choices=["auto", "wav", "flac", "ogg"],
-                   help="auto: flac up to 16 kHz mono, ogg (Vorbis) otherwise (default auto)")
-    p.add_argument("--metric", default=None,
-                   help="per_utt.tsv column to compare by (default: si_sdr_i, else the set's "
-                        "main metric)")
+    add_report_options(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
     setup_logging()
-    from sepcore.errors import ConfigError
-    from sepcore.report import ReportOptions, build_compare_report
+    from sepcore.report import build_compare_report
 
-    if args.num_utts < 1:
-        raise ConfigError(f"--num-utts must be >= 1, got {args.num_utts}")
-    opts = ReportOptions(num_utts=args.num_utts, max_seconds=args.max_seconds or None,
-                         audio_format=args.audio_format, metric=args.metric)
-    print(build_compare_report(args.exp_dirs, args.out_dir, opts))
+    print(build_compare_report(args.exp_dirs, args.out_dir, report_options(args)))
     return 0
 
 

@@ -3,6 +3,7 @@ for every scored set, its results, histograms and a listening table."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -305,15 +306,28 @@ def set_section(sset: ScoredSet, out_dir: Path, assets: Assets, opts: ReportOpti
 # ------------------------------------------------------------------------------ the page
 
 
-def publish(tmp: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` by ``tmp`` so that a reader never sees half a report."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+@contextlib.contextmanager
+def staged(out_dir: Path, options: ReportOptions):
+    """Yield ``(folder, assets)`` to write a report into; on success the folder replaces
+    ``out_dir`` in one rename (a reader never sees half a report), on failure it is
+    removed and ``out_dir`` is left as it was."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        assets = Assets(tmp, options.max_seconds, options.audio_format)
+        plots.colour_bar(tmp / "colour_bar.png")
+        yield tmp, assets
+        os.chmod(tmp, 0o755)
+        old = None
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def build_report(exp_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None,
@@ -326,12 +340,8 @@ def build_report(exp_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
     if not any((exp / f).exists() for f in ("config.yaml", "history.tsv", "separate")):
         raise DataError(f"{exp}: no config.yaml, history.tsv or separate/ (not an exp dir?)")
     out_dir = Path(out_dir) if out_dir else exp / "report"
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        assets = Assets(tmp, opts.max_seconds, opts.audio_format)
+    with staged(out_dir, opts) as (tmp, assets):
         sets = scored_sets(exp)
-        plots.colour_bar(tmp / "colour_bar.png")
         nav = ['<a href="#model">model</a>', '<a href="#training">training</a>']
         if (exp / EXAMPLES_DIR / "utts").is_file():
             nav.append('<a href="#examples">examples</a>')
@@ -348,9 +358,4 @@ def build_report(exp_dir: str | os.PathLike, out_dir: str | os.PathLike | None =
             body += set_section(sset, tmp, assets, opts)
         (tmp / "index.html").write_text(page(f"sepcore report: {exp.resolve().name}", body),
                                         encoding="utf-8")
-        os.chmod(tmp, 0o755)
-        publish(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir / "index.html"

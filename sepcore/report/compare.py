@@ -5,8 +5,6 @@ most, with every experiment's estimates on one colour scale."""
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,7 @@ import numpy as np
 from sepcore.errors import DataError
 from sepcore.report import plots
 from sepcore.report.assets import Assets, safe_name
-from sepcore.report.build import ReportOptions, publish
+from sepcore.report.build import ReportOptions, staged
 from sepcore.report.html import Raw, audio_player, esc, fmt_num, image, page, table
 from sepcore.report.scored_set import ScoredSet, scored_sets
 
@@ -116,11 +114,7 @@ def build_compare_report(exp_dirs: list[str | os.PathLike],
         raise DataError("an experiment is given twice")
     out_dir = Path(out_dir) if out_dir else default_out_dir(exps)
     common = _common_sets(exps)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        assets = Assets(tmp, opts.max_seconds, opts.audio_format)
-        plots.colour_bar(tmp / "colour_bar.png")
+    with staged(out_dir, opts) as (tmp, assets):
         tags = [e.resolve().name for e in exps]
         body = [f"<h1>Comparison: {esc(' vs '.join(tags))}</h1>",
                 "<nav>" + "".join(f'<a href="#set-{esc(safe_name(n))}">{esc(n)}</a>'
@@ -131,9 +125,4 @@ def build_compare_report(exp_dirs: list[str | os.PathLike],
             body += compare_set(name, exps, sets, assets, tmp, opts)
         (tmp / "index.html").write_text(page(f"sepcore comparison: {' vs '.join(tags)}", body),
                                         encoding="utf-8")
-        os.chmod(tmp, 0o755)
-        publish(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir / "index.html"
