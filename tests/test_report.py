@@ -108,7 +108,7 @@ def test_speech_report_contents(exps, speech_report):
     sset = load_scored_set(exp / "separate" / "test", exp)
     gains = dict(zip(sset.utts, sset.values("si_sdr_i")))
     ranked = sorted(gains, key=gains.get, reverse=True)
-    shown = re.findall(r'<td rowspan="2">(test_utt\d+)<br>si_sdr_i', html)
+    shown = re.findall(r'<td class="utt" rowspan="2">(test_utt\d+)<br>si_sdr_i', html)
     assert shown == ranked[:3] + ranked[3:6] + ranked[6:]
     audio = [u for t, u in p.urls if t == "audio"]
     assert len(audio) == 9 * 5

@@ -114,7 +114,7 @@ def model_card_section(exp: Path) -> list[str]:
     command = train_command(exp)
     if command:
         out.append("<p>Command (from train.log):</p>")
-        out.append(f"<pre>{esc(command)}</pre>")
+        out.append(f'<pre class="cmd">{esc(command)}</pre>')
     if (exp / "config.yaml").is_file():
         out.append("<p>To reproduce with the resolved config (a new exp dir):</p>")
         argv = command.split() if command else []
@@ -122,7 +122,7 @@ def model_card_section(exp: Path) -> list[str]:
         def arg(name):
             return argv[argv.index(name) + 1] if name in argv[:-1] else f"<{name[2:]}>"
 
-        out.append("<pre>" + esc(
+        out.append('<pre class="cmd">' + esc(
             f"python -m sepcore.bin.train --config {exp / 'config.yaml'} "
             f"--train-dir {arg('--train-dir')} --valid-dir {arg('--valid-dir')} "
             f"--exp-dir {exp}_again") + "</pre>")
@@ -184,8 +184,7 @@ def examples_section(exp: Path, assets: Assets) -> list[str]:
         row, scale = assets.row(f"{prefix}/reference", [
             (n, str(ref / f"{utt}_{n}.wav") if (ref / f"{utt}_{n}.wav").is_file() else None)
             for n in order])
-        rows = [["reference", Raw("".join(audio_player(a, label, s) for label, a, s in row
-                                          if a))]]
+        rows = [["reference"] + [audio_player(a, label, s) if a else "" for label, a, s in row]]
         for step, d in steps:
             metrics = {(r[0], r[1]): r[3] for r in _read_tsv_rows(d / "metrics.tsv")
                        if len(r) >= 4}
@@ -193,10 +192,10 @@ def examples_section(exp: Path, assets: Assets) -> list[str]:
                         str(d / f"{utt}_{n}.wav") if (d / f"{utt}_{n}.wav").is_file() else None)
                        for n in sources]
             est_row, _ = assets.row(f"{prefix}/step{step}", signals, scale)
-            rows.append([f"step {step}", Raw("".join(audio_player(a, label, s)
-                                                     for label, a, s in est_row if a))])
+            rows.append([f"step {step}", ""] + [audio_player(a, label, s) if a else "(missing)"
+                                                for label, a, s in est_row])
         out.append(f"<h3>{esc(utt)}</h3>")
-        out.append(table(["", "audio"], rows, numeric_from=9))
+        out.append(table(["", *order], rows, numeric_from=99))
     return out
 
 
@@ -239,12 +238,12 @@ def listening_table(sset: ScoredSet, assets: Assets, opts: ReportOptions) -> lis
             cells = []
             if k == 0:
                 cells += [f'<td rowspan="{span}">{esc(label)}</td>',
-                          f'<td rowspan="{span}">{esc(utt)}<br>{esc(metric)} '
+                          f'<td class="utt" rowspan="{span}">{esc(utt)}<br>{esc(metric)} '
                           f"{fmt_num(float(values[utt]))}</td>",
                           f'<td rowspan="{span}">{players["mixture"]}</td>']
             cells += [f"<td>{esc(name)}</td>", f"<td>{players[f'{name} reference']}</td>",
                       f"<td>{players[f'{name} estimate']}</td>",
-                      f"<td>{_metric_lines(sset, utt, k)}</td>"]
+                      f'<td class="metrics">{_metric_lines(sset, utt, k)}</td>']
             rows.append("<tr>" + "".join(cells) + "</tr>")
     rows.append("</table>")
     return out + ["\n".join(rows)]

@@ -11,7 +11,7 @@ import math
 import re
 
 CSS = """
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em auto; max-width: 1400px;
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em auto; max-width: 1700px;
        padding: 0 1em; color: #222; background: #fff; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
 table { border-collapse: collapse; margin: 0.6em 0; }
@@ -19,6 +19,9 @@ th, td { border: 1px solid #ddd; padding: 3px 7px; vertical-align: top; }
 th { background: #f3f3f3; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; max-height: 30em; }
+pre.cmd { white-space: pre-wrap; word-break: break-all; }
+td.metrics { white-space: nowrap; font-size: 12px; }
+td.utt { max-width: 12em; word-break: break-all; }
 code { background: #f3f3f3; padding: 0 3px; }
 img.plot { max-width: 100%; }
 img.spec { display: block; width: 240px; height: 96px; image-rendering: auto; }

@@ -76,12 +76,12 @@ def save_spectrogram(db: np.ndarray, scale: tuple[float, float], path: str | os.
 def colour_bar(path: str | os.PathLike) -> None:
     """The legend of every spectrogram: dB below the loudest bin of its row."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(4.0, 1.0), dpi=100)
+    fig, ax = plt.subplots(figsize=(5.0, 1.1), dpi=100)
     ax.imshow(np.linspace(-DYNAMIC_RANGE_DB, 0, 256)[None, :], aspect="auto", cmap="magma",
               extent=(-DYNAMIC_RANGE_DB, 0, 0, 1))
     ax.set_yticks([])
-    ax.set_xlabel("dB relative to the loudest bin of the row", fontsize=8)
-    ax.tick_params(labelsize=8)
+    ax.set_xlabel("dB relative to the loudest bin of the utterance", fontsize=10)
+    ax.tick_params(labelsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
