@@ -140,6 +140,25 @@ def test_report_excerpts_and_sizes(exps, tmp_path):
     assert excerpt_window(x, 8000, None) == slice(0, x.size)
 
 
+def test_relative_paths_are_read_from_the_recipe_folder(exps, tmp_path, monkeypatch):
+    """scp files hold paths relative to the recipe folder (<recipe>/exp/<tag>): the report
+    finds them from any current folder."""
+    import shutil
+
+    recipe = tmp_path / "recipe"
+    exp = recipe / "exp" / "speech"
+    shutil.copytree(exps["speech"], exp)
+    sep = exp / "separate" / "test"
+    for scp in sep.glob("spk*.scp"):
+        lines = [f"{u} exp/speech/separate/test/wav/{Path(p).name}"
+                 for u, p in (ln.split() for ln in scp.read_text().splitlines())]
+        scp.write_text("\n".join(lines) + "\n")
+    monkeypatch.chdir(tmp_path)
+    index = build_report(exp, options=ReportOptions(num_utts=1))
+    assert "(not found)" not in index.read_text()
+    assert len([u for t, u in links(index).urls if t == "audio"]) == 15
+
+
 def test_rebuild_replaces_the_old_report(exps, tmp_path):
     out = tmp_path / "r"
     build_report(exps["speech"], out, ReportOptions(num_utts=3))

@@ -19,6 +19,7 @@ import numpy as np
 
 from sepcore.errors import DataError
 from sepcore.io import read_scp, read_scp_dict
+from sepcore.io.audio import is_pipe
 
 # metrics that say little alone (BSS Eval's parts; a clean mixture's SAR is a 150 dB cap):
 # in the tables, but not ranked by and not plotted
@@ -40,6 +41,8 @@ class ScoredSet:
     estimate_of: dict[str, list[str]]      # utt → estimate scp stem for each reference
     ref_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+    # relative paths in scp files are relative to the folder the recipe ran in
+    recipe_dir: Path | None = None
 
     @property
     def utts(self) -> list[str]:
@@ -112,15 +115,24 @@ class ScoredSet:
         f = where / name
         return read_scp_dict(f) if f.is_file() else {}
 
+    def _resolve(self, spec: str | None) -> str | None:
+        """An scp value as a readable path: relative paths are tried as they are, then
+        from the recipe folder (``<recipe>/exp/<tag>``), so the report runs from anywhere."""
+        if spec is None or is_pipe(spec) or Path(spec).is_absolute() or Path(spec).exists():
+            return spec
+        if self.recipe_dir is not None and (self.recipe_dir / spec).exists():
+            return str(self.recipe_dir / spec)
+        return spec
+
     def signals(self, utt: str) -> tuple[str | None, list[str | None], list[str | None]]:
         """(mixture, references, estimates in reference order) as scp values; None where
         the file is not available (a moved data dir)."""
         mix = refs = None
         if self.ref_dir is not None:
-            mix = self._table(self.ref_dir, "wav.scp").get(utt)
-            refs = [self._table(self.ref_dir, f"spk{k + 1}.scp").get(utt)
+            mix = self._resolve(self._table(self.ref_dir, "wav.scp").get(utt))
+            refs = [self._resolve(self._table(self.ref_dir, f"spk{k + 1}.scp").get(utt))
                     for k in range(len(self.sources))]
-        ests = [self._table(self.sep_dir, f"{stem}.scp").get(utt)
+        ests = [self._resolve(self._table(self.sep_dir, f"{stem}.scp").get(utt))
                 for stem in self.estimate_of[utt]]
         return mix, refs or [None] * len(self.sources), ests
 
@@ -203,7 +215,8 @@ def load_scored_set(sep_dir: Path, exp_dir: Path) -> ScoredSet:
                      "mixtures and references are not in the listening table")
     return ScoredSet(name=sep_dir.name, sep_dir=sep_dir, summary=summary, results_md=results_md,
                      sources=sources, metrics=[str(m) for m in summary["metrics"]],
-                     scores=scores, estimate_of=estimate_of, ref_dir=ref_dir, notes=notes)
+                     scores=scores, estimate_of=estimate_of, ref_dir=ref_dir, notes=notes,
+                     recipe_dir=exp_dir.parent.parent)
 
 
 def scored_sets(exp_dir: Path) -> list[ScoredSet]:
