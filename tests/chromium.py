@@ -5,6 +5,7 @@ websocket client is needed. The network stays closed: file:// pages only."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import select
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -184,3 +186,25 @@ def _is_error(event: dict) -> bool:
     # a media element cancels the rest of a file once it has what it needs (ERR_ABORTED,
     # canceled): not an error; a missing file is (ERR_FILE_NOT_FOUND)
     return method == "Network.loadingFailed" and not params.get("canceled")
+
+
+def check_in_browser(browser: Chromium, index: Path) -> dict:
+    """Assert that the report ``index`` renders: no console error, nothing requested
+    outside its folder, every image shown, every audio decoded by the browser, a screenshot
+    that is not blank. Returns the page (text, audio, images, screenshot)."""
+    from PIL import Image
+
+    folder = index.parent.resolve()
+    page = browser.load(index.resolve().as_uri())
+    assert page["errors"] == []
+    # (data: URLs are the browser's own media-control icons)
+    for url in page["requests"]:
+        if not url.startswith("data:"):
+            assert url.startswith(folder.as_uri() + "/"), url
+    assert page["imgs"] and all(done and w > 0 and h > 0 for _, done, w, h in page["imgs"])
+    for src, duration in page["audio"]:
+        assert isinstance(duration, float) and duration > 0.5, (src, duration)
+    with Image.open(io.BytesIO(page["screenshot"])) as shot:
+        colours = shot.convert("RGB").getcolors(maxcolors=1 << 20)
+        assert shot.size[0] > 800 and colours and len(colours) > 50  # not blank
+    return page

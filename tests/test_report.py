@@ -5,7 +5,6 @@ Chromium (tests/chromium.py)."""
 
 from __future__ import annotations
 
-import io
 import re
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from chromium import Chromium, find_chromium
+from chromium import Chromium, check_in_browser, find_chromium
 from PIL import Image
 from report_fixture import enh_exp, music_exp, speech_exp
 
@@ -275,25 +274,6 @@ def test_compare_report_shows_where_they_differ_most(exps, tmp_path):
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "ab" / "index.html").is_file()
-
-
-def check_in_browser(browser: Chromium, index: Path) -> dict:
-    """No console error, nothing requested outside the report folder, every image shown,
-    every audio decoded by the browser, a screenshot that is not blank."""
-    folder = index.parent.resolve()
-    page = browser.load(index.resolve().as_uri())
-    assert page["errors"] == []
-    # (data: URLs are the browser's own media-control icons)
-    for url in page["requests"]:
-        if not url.startswith("data:"):
-            assert url.startswith(folder.as_uri() + "/"), url
-    assert page["imgs"] and all(done and w > 0 and h > 0 for _, done, w, h in page["imgs"])
-    for src, duration in page["audio"]:
-        assert isinstance(duration, float) and duration > 0.5, (src, duration)
-    with Image.open(io.BytesIO(page["screenshot"])) as shot:
-        colours = shot.convert("RGB").getcolors(maxcolors=1 << 20)
-        assert shot.size[0] > 800 and colours and len(colours) > 50  # not blank
-    return page
 
 
 @pytest.mark.skipif(find_chromium() is None,

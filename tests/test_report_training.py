@@ -12,9 +12,10 @@ import soundfile as sf
 from datadirs import make_datadir
 from PIL import Image
 
+from sepcore.config import load_config
 from sepcore.errors import ConfigError
 from sepcore.report import build_report
-from sepcore.report.monitor import check_options, example_indices, summary_writer
+from sepcore.report.monitor import example_indices, summary_writer
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = """\
@@ -44,11 +45,12 @@ def test_example_indices_are_spread_and_fixed():
     assert example_indices(3, 10) == [0, 4, 9]
     assert example_indices(5, 2) == [0, 1]
     assert example_indices(0, 10) == []
-    for bad in (-1, 1.5, True, "2"):
-        with pytest.raises(ConfigError, match="training.examples"):
-            check_options(bad, False)
-    with pytest.raises(ConfigError, match="training.tensorboard"):
-        check_options(1, "yes")
+    for bad in ("-1", "1.5", "true", "two"):
+        with pytest.raises(ConfigError, match="training.examples must be a number"):
+            load_config(None, ["--training.examples", bad])
+    with pytest.raises(ConfigError, match="training.tensorboard must be true or false"):
+        load_config(None, ["--training.tensorboard", "sometimes"])
+    assert load_config(None, ["--training.examples", "3"])["training"]["examples"] == 3
 
 
 def test_missing_tensorboard_is_a_clear_error(monkeypatch, tmp_path):

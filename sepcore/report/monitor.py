@@ -30,14 +30,6 @@ EXAMPLES_DIR = "examples"
 TENSORBOARD_DIR = "tensorboard"
 
 
-def check_options(examples, tensorboard) -> None:
-    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
-        raise ConfigError(f"training.examples must be a number of utterances >= 0, "
-                          f"got {examples!r}")
-    if not isinstance(tensorboard, bool):
-        raise ConfigError(f"training.tensorboard must be true or false, got {tensorboard!r}")
-
-
 def summary_writer(log_dir: Path, purge_step: int | None):
     try:
         from torch.utils.tensorboard import SummaryWriter
@@ -60,7 +52,6 @@ def example_indices(count: int, total: int) -> list[int]:
 class TrainingMonitor:
     def __init__(self, exp_dir: Path, valid_set, source_names: list[str], examples: int,
                  tensorboard: bool, steps: int = 0):
-        check_options(examples, tensorboard)
         self.dir = Path(exp_dir) / EXAMPLES_DIR
         self.valid_set = valid_set
         self.rate = valid_set.sample_rate
