@@ -206,6 +206,27 @@ def test_enhancement_set_per_snr_table(exps):
         assert f">{np.mean(gains[idx]):.2f}<" in row
 
 
+def test_enhancement_set_breakdown_from_the_scorer(exps, tmp_path):
+    """A scorer that writes summary.json by_snr / by_noise_type (label → num_utts, scores):
+    the report shows those tables as they are."""
+    import json
+    import shutil
+
+    exp = tmp_path / "exp" / "enh"
+    shutil.copytree(exps["enh"] / "separate", exp / "separate")
+    path = exp / "separate" / "test" / "scores" / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["by_snr"] = {"0": {"num_utts": 2, "scores": {"si_sdr_i": {"mean": 12.3456}}}}
+    summary["by_noise_type"] = {"babble": {"num_utts": 6, "scores": {"stoi": {"mean": 0.8765}}}}
+    path.write_text(json.dumps(summary))
+    html = build_report(exp).read_text()
+    assert "Per input SNR (mean over utterances, first source)" in html
+    assert "utt2snr)" not in html  # not recomputed
+    snr = html[html.index("Per input SNR"):]
+    assert "<td>0</td><td class=\"num\">2</td>" in snr and ">12.35<" in snr
+    assert "Per noise type" in html and ">0.88<" in html[html.index("Per noise type"):]
+
+
 def test_bad_inputs_are_clear_errors(exps, tmp_path):
     with pytest.raises(DataError, match="not a folder"):
         build_report(tmp_path / "missing")

@@ -262,21 +262,39 @@ def per_stem_table(sset: ScoredSet) -> list[str]:
             table(["stem"] + cols, rows)]
 
 
-def per_snr_table(sset: ScoredSet) -> list[str]:
+def _breakdown_cols(sset: ScoredSet) -> list[str]:
+    return [c for m in sset.metrics if m not in ("sar", "sar_v4")
+            for c in (f"input_{m}", m, f"{m}_i")]
+
+
+def breakdown_tables(sset: ScoredSet) -> list[str]:
+    """Enhancement sets: scores per input SNR (and per noise type). The scorer's own
+    breakdown (summary.json ``by_snr`` / ``by_noise_type``) when it wrote one, else the
+    SNR groups made here from the data dir's ``utt2snr``."""
+    cols = _breakdown_cols(sset)
+    out = []
+    for kind, title in (("snr", "input SNR"), ("noise_type", "noise type")):
+        by = sset.summary.get(f"by_{kind}")
+        if not isinstance(by, dict) or not by:
+            continue
+        rows = [[label, str(g.get("num_utts", ""))]
+                + [fmt_num((g.get("scores", {}).get(c) or {}).get("mean")) for c in cols]
+                for label, g in by.items()]
+        out += [f"<h3>Per {title} (mean over utterances, first source)</h3>",
+                table([title, "utterances"] + cols, rows)]
+    if out:
+        return out
     snr = sset.utt2snr()
     if not snr:
         return []
-    groups = snr_groups(snr, sset.utts)
-    cols = [c for m in sset.metrics if m not in ("sar", "sar_v4")
-            for c in (f"input_{m}", m, f"{m}_i")]
     values = {c: sset.values(c) for c in cols}
     rows = []
-    for label, idx in groups:
+    for label, idx in snr_groups(snr, sset.utts):
         rows.append([label, str(len(idx))] + [fmt_num(float(np.nanmean(values[c][idx])))
                                              if np.isfinite(values[c][idx]).any() else "nan"
                                              for c in cols])
     return ["<h3>Per input SNR (mean over utterances; utt2snr)</h3>",
-            table(["SNR", "utterances"] + cols, rows)]
+            table(["input SNR", "utterances"] + cols, rows)]
 
 
 def set_section(sset: ScoredSet, out_dir: Path, assets: Assets, opts: ReportOptions) -> list[str]:
@@ -291,7 +309,7 @@ def set_section(sset: ScoredSet, out_dir: Path, assets: Assets, opts: ReportOpti
         out.append(markdown(sset.results_md))
     if sset.named_stems:
         out += per_stem_table(sset)
-    out += per_snr_table(sset)
+    out += breakdown_tables(sset)
     main = sset.main_metrics()
     if main:
         name = f"{safe_name(sset.name)}_histograms.png"
