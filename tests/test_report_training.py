@@ -129,3 +129,60 @@ def test_examples_every_validation_and_resume_continues(tmp_path):
     for step in (4, 8, 12):
         assert f"<td>step {step}</td>" in html
     assert html.count("SI-SDRi") >= 2 * 3 * 2
+
+
+def test_examples_of_stereo_tracks_are_excerpts(tmp_path):
+    """A music validation set ([C, T] mixtures, [S, C, T] sources, whole tracks): the
+    examples are stereo files of the loudest EXAMPLE_SECONDS."""
+    import numpy as np
+    import torch
+
+    from sepcore.report.monitor import EXAMPLE_SECONDS, TrainingMonitor
+
+    rate, seconds = 8000, 12.0
+    n = int(rate * seconds)
+    rng = np.random.default_rng(0)
+
+    class Tracks:
+        sample_rate = rate
+
+        class datadir:
+            utts = ["song_a", "song_b"]
+
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            src = (0.1 * rng.standard_normal((2, 2, n))).astype(np.float32)
+            src[:, :, : n // 2] *= 0.01  # a quiet first half
+            return self.datadir.utts[i], src.sum(0), src
+
+    def model(mix):  # [B, C, T] -> [B, S, C, T]
+        return torch.stack([0.6 * mix, 0.4 * mix], dim=1)
+
+    def pit(est, ref):
+        return torch.tensor(0.0), torch.tensor([[1, 0]])
+
+    mon = TrainingMonitor(tmp_path, Tracks(), ["vocals", "accompaniment"], 2, False)
+    mon.validation(7, model, pit, "cpu", {})
+    data, sr = sf.read(tmp_path / "examples" / "step7" / "song_b_vocals.wav")
+    assert sr == rate and data.shape == (int(EXAMPLE_SECONDS * rate), 2)
+    ref, _ = sf.read(tmp_path / "examples" / "reference" / "song_b_mixture.wav")
+    assert ref.shape == data.shape
+    # the loudest 10 s of 12 are the last 10: 4 s of the quiet half, then the loud 6 s
+    assert np.abs(ref[: 4 * rate - 100]).mean() < 0.01 < 0.05 < np.abs(ref[4 * rate + 100:]).mean()
+    rows = (tmp_path / "examples" / "step7" / "metrics.tsv").read_text().splitlines()
+    assert [r.split("\t")[:2] for r in rows[1:]] == [
+        ["song_a", "vocals"], ["song_a", "accompaniment"],
+        ["song_b", "vocals"], ["song_b", "accompaniment"]]
+
+
+def test_report_shows_at_most_8_validations_first_and_last_kept(tmp_path):
+    from sepcore.report.build import MAX_EXAMPLE_STEPS, _step_dirs
+
+    for k in range(1, 21):
+        (tmp_path / f"step{100 * k}").mkdir()
+    (tmp_path / ".step2100.tmp").mkdir()  # unfinished: never shown
+    steps = [s for s, _ in _step_dirs(tmp_path)]
+    assert len(steps) == MAX_EXAMPLE_STEPS == 8
+    assert steps[0] == 100 and steps[-1] == 2000 and steps == sorted(steps)

@@ -25,9 +25,13 @@ import numpy as np
 from sepcore.errors import ConfigError
 from sepcore.io import atomic_write_text, fit_to_range, write_audio
 from sepcore.report import plots
+from sepcore.report.assets import excerpt_window
 
 EXAMPLES_DIR = "examples"
 TENSORBOARD_DIR = "tensorboard"
+# an example is the loudest this-many seconds of its utterance (whole music tracks would
+# make every step folder hundreds of MB)
+EXAMPLE_SECONDS = 10.0
 
 
 def summary_writer(log_dir: Path, purge_step: int | None):
@@ -97,15 +101,24 @@ class TrainingMonitor:
         with torch.inference_mode():
             for index in self.indices:
                 utt, mixture, sources = self.valid_set[index]
+                # mono [T] / [S, T], or multichannel [C, T] / [S, C, T] (music)
+                mixture, sources = torch.as_tensor(mixture), torch.as_tensor(sources)
+                window = excerpt_window(mixture.numpy().T, self.rate, EXAMPLE_SECONDS)
+                mixture, sources = mixture[..., window], sources[..., window]
                 mix = mixture.unsqueeze(0).to(device)
                 refs = sources.unsqueeze(0).to(device)
                 est = model(mix)
                 _, perm = pit(est, refs)
                 est = reorder_sources(est, perm)
-                sdr = si_sdr(est, refs)[0]
-                gain = sdr - si_sdr(mix.unsqueeze(1), refs)[0]
-                scale = self._reference(utt, mixture.numpy(), sources.numpy())
-                ests = fit_to_range(est[0].cpu().numpy(), mixture.numpy(), "PCM_16")
+                sdr = si_sdr(est, refs)[0].reshape(len(self.names), -1).mean(-1)
+                gain = sdr - si_sdr(mix.unsqueeze(1), refs)[0].reshape(len(self.names), -1) \
+                    .mean(-1)
+                # numpy [T] or [T, C], as audio files are
+                mix_np = mixture.numpy().T
+                src_np = [s.numpy().T for s in sources]
+                scale = self._reference(utt, mix_np, src_np)
+                ests = fit_to_range(np.stack([e.cpu().numpy().T for e in est[0]]), mix_np,
+                                    "PCM_16")
                 for k, name in enumerate(self.names):
                     self._signal(tmp, f"{utt}_{name}", ests[k], scale, step)
                     rows.append(f"{utt}\t{name}\t{float(sdr[k]):.3f}\t{float(gain[k]):.3f}\n")
@@ -114,7 +127,7 @@ class TrainingMonitor:
             shutil.rmtree(final)
         os.replace(tmp, final)
 
-    def _reference(self, utt: str, mixture: np.ndarray, sources: np.ndarray):
+    def _reference(self, utt: str, mixture: np.ndarray, sources: list[np.ndarray]):
         """Write the mixture and references once; the row's colour scale, kept for the run."""
         if utt not in self.scales:
             specs = [plots.spectrogram_db(x, self.rate) for x in [mixture, *sources]]
@@ -134,7 +147,8 @@ class TrainingMonitor:
         if self.writer is not None:
             from PIL import Image
 
-            self.writer.add_audio(f"examples/{name}", x, step, sample_rate=self.rate)
+            mono = x if x.ndim == 1 else x.mean(axis=1)  # TensorBoard's audio is mono
+            self.writer.add_audio(f"examples/{name}", mono, step, sample_rate=self.rate)
             rgb = np.asarray(Image.open(folder / f"{name}.png").convert("RGB"))
             self.writer.add_image(f"spectrograms/{name}", rgb, step, dataformats="HWC")
 
