@@ -186,3 +186,21 @@ def test_report_shows_at_most_8_validations_first_and_last_kept(tmp_path):
     steps = [s for s, _ in _step_dirs(tmp_path)]
     assert len(steps) == MAX_EXAMPLE_STEPS == 8
     assert steps[0] == 100 and steps[-1] == 2000 and steps == sorted(steps)
+
+
+def test_music_rate_spectrograms_have_a_log_frequency_axis():
+    import numpy as np
+
+    from sepcore.report.plots import MAX_ROWS, spectrogram_db
+
+    rate = 44100
+    t = np.arange(rate * 2) / rate
+    low = spectrogram_db(np.sin(2 * np.pi * 200 * t), rate)
+    high = spectrogram_db(np.sin(2 * np.pi * 6400 * t), rate)
+    assert low.shape[0] == MAX_ROWS
+    # 200 Hz and 6400 Hz are 5 octaves apart: far apart on a log axis (on a linear one
+    # 200 Hz would be in the bottom 1% of the rows)
+    row_low, row_high = int(np.argmax(low.mean(1))), int(np.argmax(high.mean(1)))
+    assert 0.2 * MAX_ROWS < row_low < 0.45 * MAX_ROWS < 0.7 * MAX_ROWS < row_high
+    speech = spectrogram_db(np.sin(2 * np.pi * 1000 * np.arange(16000) / 8000), 8000)
+    assert speech.shape[0] == 129 and int(np.argmax(speech.mean(1))) == 32  # linear, 31.25 Hz

@@ -23,10 +23,15 @@ def _pyplot():
     return plt
 
 
+# above this rate (music) the frequency axis is logarithmic from LOG_FMIN: on a linear
+# axis a song's bass, chords and voice share the bottom tenth of the image
+LOG_ABOVE_RATE, LOG_FMIN = 16000, 40.0
+
+
 def spectrogram_db(x: np.ndarray, sample_rate: int) -> np.ndarray:
     """``x`` [time] or [time, channels] (channels averaged) → dB magnitude [freq, frames],
     32 ms Hann windows, 75% overlap, lowest frequency first, pooled (max) to at most
-    MAX_ROWS × MAX_COLS."""
+    MAX_ROWS × MAX_COLS (log-spaced rows above LOG_ABOVE_RATE)."""
     from scipy.signal import stft
 
     x = np.asarray(x, dtype=np.float64)
@@ -37,8 +42,20 @@ def spectrogram_db(x: np.ndarray, sample_rate: int) -> np.ndarray:
         x = np.pad(x, (0, nperseg - x.size))
     _, _, z = stft(x, nperseg=nperseg, noverlap=3 * nperseg // 4, boundary=None, padded=False)
     power = np.abs(z) ** 2
+    if sample_rate > LOG_ABOVE_RATE:
+        power = _log_rows(power, sample_rate, nperseg)
     power = _pool(_pool(power, MAX_ROWS, axis=0), MAX_COLS, axis=1)
     return 10.0 * np.log10(power + 1e-12)
+
+
+def _log_rows(power: np.ndarray, sample_rate: int, nperseg: int) -> np.ndarray:
+    """MAX_ROWS rows log-spaced from LOG_FMIN to Nyquist, each the max of its STFT bins
+    (the nearest bin where a row is narrower than one bin)."""
+    bins = power.shape[0]
+    edges = np.geomspace(LOG_FMIN, sample_rate / 2, MAX_ROWS + 1) * nperseg / sample_rate
+    lo = np.clip(np.floor(edges[:-1]).astype(int), 0, bins - 1)
+    hi = np.clip(np.maximum(lo + 1, np.ceil(edges[1:]).astype(int)), 1, bins)
+    return np.stack([power[a:b].max(axis=0) for a, b in zip(lo, hi)])
 
 
 def _pool(a: np.ndarray, limit: int, axis: int) -> np.ndarray:
