@@ -273,8 +273,8 @@ def test_compare_report_shows_where_they_differ_most(exps, tmp_path):
     sb = load_scored_set(b / "separate/test", b)
     spread = np.abs(sa.values("si_sdr_i") - sb.values("si_sdr_i"))
     top = [sa.utts[i] for i in np.argsort(-spread)[:3]]
-    assert re.findall(r"<h4>(test_utt\d+) \(spread", html) == top
-    assert f"{np.max(spread):.2f} dB" in html
+    assert re.findall(r"<h4>(test_utt\d+) \(si_sdr_i spread", html) == top
+    assert f"spread {np.max(spread):.2f})" in html
     # per utterance: mixture + 2 references, then 2 estimates of each experiment
     assert len([u for t, u in p.urls if t == "audio"]) == 3 * (3 + 2 + 2)
     for tag, s in (("speech", sa), ("speech_b", sb)):

@@ -13,7 +13,7 @@ from sepcore.errors import DataError
 from sepcore.report import plots
 from sepcore.report.assets import Assets, safe_name
 from sepcore.report.build import ReportOptions, staged
-from sepcore.report.html import Raw, audio_player, esc, fmt_num, image, page, table
+from sepcore.report.html import audio_player, esc, fmt_num, image, page, table
 from sepcore.report.scored_set import ScoredSet, scored_sets
 
 
@@ -85,17 +85,17 @@ def compare_set(name: str, exps: list[Path], sets: list[ScoredSet], assets: Asse
         prefix = f"{safe_name(name)}/{rank:02d}_{safe_name(utt)}"
         ref_row, scale = assets.row(f"{prefix}/reference", [("mixture", mix)] + [
             (f"{src} reference", r) for src, r in zip(sets[0].sources, refs)])
-        rows = [["mixture, references", "", Raw("".join(
-            audio_player(a, lab, s) for lab, a, s in ref_row if a))]]
+        # columns: mixture, then each source; every estimate under its reference
+        rows = [["mixture, references", ""] + [audio_player(a, lab, p) if a else "(not found)"
+                                               for lab, a, p in ref_row]]
         for tag, s, v in zip(tags, sets, values[:, i]):
             _, _, ests = s.signals(utt)
             est_row, _ = assets.row(f"{prefix}/{safe_name(tag)}", [
                 (f"{src} estimate ({tag})", e) for src, e in zip(s.sources, ests)], scale)
-            rows.append([tag, fmt_num(float(v)),
-                         Raw("".join(audio_player(a, lab, p) for lab, a, p in est_row if a))])
-        out.append(f"<h4>{esc(utt)} (spread {fmt_num(float(spread[i]))} dB of {esc(metric)})"
-                   "</h4>")
-        out.append(table(["", metric, "audio"], rows))
+            rows.append([tag, fmt_num(float(v)), ""] + [
+                audio_player(a, lab, p) if a else "(not found)" for lab, a, p in est_row])
+        out.append(f"<h4>{esc(utt)} ({esc(metric)} spread {fmt_num(float(spread[i]))})</h4>")
+        out.append(table(["", metric, "mixture", *sets[0].sources], rows))
     return out
 
 
