@@ -77,6 +77,7 @@ def test_stages_1_to_7(recipe: Path):
     html = index.read_text()
     for s in ("dev", "test"):
         assert f"Set {s}" in html
+    assert "Examples during training" in html  # conf/tiny.yaml: training.examples 2
     if find_chromium():
         with Chromium() as browser:
             page = check_in_browser(browser, index)
