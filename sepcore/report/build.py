@@ -215,7 +215,8 @@ def listening_table(sset: ScoredSet, assets: Assets, opts: ReportOptions) -> lis
     metric = sset.ranking_metric(opts.metric)
     picks = sset.pick(metric, opts.num_utts)
     values = dict(zip(sset.utts, sset.values(metric)))
-    out = [f"<h3>Listening: best, median and worst {opts.num_utts} by {esc(metric)}</h3>",
+    n = sum(label == "best" for label, _ in picks)  # fewer than asked in a small set
+    out = [f"<h3>Listening: best, median and worst {n} by {esc(metric)}</h3>",
            '<p class="note">Each utterance: the mixture, then one row per source with its '
            "reference, its estimate and its metrics (improvement over the mixture in "
            "brackets). Spectrograms of one utterance share a colour scale "

@@ -43,6 +43,7 @@ class ScoredSet:
     notes: list[str] = field(default_factory=list)
     # relative paths in scp files are relative to the folder the recipe ran in
     recipe_dir: Path | None = None
+    _tables: dict = field(default_factory=dict, repr=False)
 
     @property
     def utts(self) -> list[str]:
@@ -113,7 +114,9 @@ class ScoredSet:
     # ---------------------------------------------------------------- audio paths
     def _table(self, where: Path, name: str) -> dict[str, str]:
         f = where / name
-        return read_scp_dict(f) if f.is_file() else {}
+        if f not in self._tables:
+            self._tables[f] = read_scp_dict(f) if f.is_file() else {}
+        return self._tables[f]
 
     def _resolve(self, spec: str | None) -> str | None:
         """An scp value as a readable path: relative paths are tried as they are, then
