@@ -101,15 +101,14 @@ class ScoredSet:
             return []
         n = max(1, min(n, len(ok) // 3 or 1))
         mid = len(ok) // 2
-        picks = [("best", i) for i in ok[:n]]
-        picks += [("median", i) for i in ok[max(0, mid - n // 2):][:n]]
-        picks += [("worst", i) for i in ok[-n:]]
-        seen, out = set(), []
-        for label, i in picks:
-            if i not in seen:
-                seen.add(i)
-                out.append((label, utts[i]))
-        return out
+        groups = {"best": ok[:n], "median": ok[max(0, mid - n // 2):][:n], "worst": ok[-n:]}
+        # in a small set the groups overlap: an utterance is best or worst before median
+        taken: set[int] = set()
+        for label in ("best", "worst", "median"):
+            groups[label] = [i for i in groups[label] if i not in taken]
+            taken.update(groups[label])
+        return [(label, utts[i]) for label in ("best", "median", "worst")
+                for i in groups[label]]
 
     # ---------------------------------------------------------------- audio paths
     def _table(self, where: Path, name: str) -> dict[str, str]:
