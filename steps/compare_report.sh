@@ -25,7 +25,7 @@ metric=
 . "$(dirname "$0")/../utils/parse_options.sh"
 
 if [ $# -lt 2 ]; then
-  awk '/^# Usage:/{on=1} on && !/^#/{exit} on{sub(/^# ?/, ""); print}' "$0" >&2
+  "$(dirname "$0")/../utils/usage.sh" "$0" >&2
   exit 1
 fi
 for exp in "$@"; do
