@@ -17,15 +17,15 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from chromium import Chromium, check_in_browser, find_chromium
+from helpers.chromium import Chromium, check_in_browser, find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "egs" / "mini" / "convtasnet"
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     any(shutil.which(p) is None for p in ("sox", "espeak-ng", "flite", "festival")),
     reason="needs sox, espeak-ng, flite and festival (tools/install.sh)",
-)
+)]
 
 
 def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:

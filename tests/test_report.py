@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from chromium import Chromium, check_in_browser, find_chromium
+from helpers.chromium import Chromium, check_in_browser, find_chromium
+from helpers.report_fixture import enh_exp, music_exp, speech_exp
 from PIL import Image
-from report_fixture import enh_exp, music_exp, speech_exp
 
 from sepcore.errors import DataError
 from sepcore.report import ReportOptions, build_compare_report, build_report

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from datadirs import make_datadir
+from helpers.configs import TINY_CONVTASNET, as_yaml_flow
+from helpers.datadirs import make_datadir
 from PIL import Image
 
 from sepcore.config import load_config
@@ -18,10 +19,10 @@ from sepcore.report import build_report
 from sepcore.report.monitor import example_indices, summary_writer
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = """\
-model: {name: convtasnet, N: 16, L: 16, B: 8, H: 16, P: 3, X: 2, R: 1, Sc: 8}
-data: {segment: 0.25, dynamic_mixing: true, epoch_size: 8}
-training: {batch_size: 2, max_epochs: 2, num_threads: 1, log_interval: 0, examples: 2}
+TINY = f"""\
+model: {as_yaml_flow(TINY_CONVTASNET)}
+data: {{segment: 0.25, dynamic_mixing: true, epoch_size: 8}}
+training: {{batch_size: 2, max_epochs: 2, num_threads: 1, log_interval: 0, examples: 2}}
 """
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from datadirs import make_datadir, voiced
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.datadirs import make_datadir, voiced
+
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "egs" / "mini" / "convtasnet" / "conf" / "tiny.yaml"
 
 
