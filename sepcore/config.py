@@ -260,8 +260,9 @@ def validate_config(cfg: dict) -> None:
     hold = s["hold_fraction"]
     _check(isinstance(hold, (int, float)) and not isinstance(hold, bool) and 0.0 <= hold < 1.0,
            "scheduler.hold_fraction", "in [0, 1)", hold)
-    _check(cfg["loss"]["name"] in LOSSES, "loss.name", f"one of {', '.join(LOSSES)}",
-           cfg["loss"]["name"])
+    loss = cfg["loss"]["name"]
+    _check(isinstance(loss, str) and loss in LOSSES, "loss.name", f"one of {', '.join(LOSSES)}",
+           loss)
     _check(isinstance(cfg["loss"]["pit"], bool), "loss.pit", "true or false",
            cfg["loss"]["pit"])
 
