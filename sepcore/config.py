@@ -19,6 +19,9 @@ from sepcore.errors import ConfigError
 DEFAULTS: dict = {
     "model": {"name": "convtasnet"},
     "data": {
+        # segment: SegmentDataset (fixed mixtures or dynamic_mixing); noisy: NoisyDataset,
+        # clean speech + a noise pool mixed on the fly (sepcore/data/noisy.py)
+        "dataset": "segment",
         "sample_rate": 8000,
         "segment": 4.0,
         "dynamic_mixing": False,
@@ -27,6 +30,12 @@ DEFAULTS: dict = {
         "num_workers": 0,
         "valid_max_seconds": None,
         "min_segment": None,
+        # data.dataset noisy: noise pool (data dir or folder), SNR (dB) and mixture level
+        # (dBFS) ranges, what to do with clean utterances shorter than the segment
+        "noise": None,
+        "snr_range": [0.0, 40.0],
+        "target_level": [-35.0, -15.0],
+        "short_targets": "error",
     },
     "training": {
         "batch_size": 4,

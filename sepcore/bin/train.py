@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 
 from sepcore.bin.common import run_main, setup_logging
 from sepcore.config import dump_config, load_config
-from sepcore.data import DataDir, SegmentDataset, UtteranceDataset
+from sepcore.data import DataDir, NoisyDataset, SegmentDataset, UtteranceDataset
 from sepcore.errors import ConfigError
 from sepcore.io.atomic import atomic_torch_save, atomic_write_text
 from sepcore.io.audio import is_pipe
@@ -173,11 +173,25 @@ class Trainer:
                 f"{self.train_dd.num_sources} sources (spk1..spk{self.train_dd.num_sources}.scp)"
             )
 
-        self.train_set = SegmentDataset(
-            self.train_dd, segment=dcfg["segment"], sample_rate=self.sample_rate,
-            seed=tcfg["seed"], dynamic_mixing=dcfg["dynamic_mixing"],
-            epoch_size=dcfg["epoch_size"], mix_snr_range=dcfg["mix_snr_range"],
-        )
+        if dcfg["dataset"] == "noisy":
+            if not dcfg["noise"]:
+                raise ConfigError("data.dataset noisy needs data.noise (a noise data dir or "
+                                  "folder)")
+            self.train_set = NoisyDataset(
+                self.train_dd, dcfg["noise"], segment=dcfg["segment"],
+                sample_rate=self.sample_rate, seed=tcfg["seed"], epoch_size=dcfg["epoch_size"],
+                snr_range=dcfg["snr_range"], target_level=dcfg["target_level"],
+                short_targets=dcfg["short_targets"],
+            )
+        elif dcfg["dataset"] == "segment":
+            self.train_set = SegmentDataset(
+                self.train_dd, segment=dcfg["segment"], sample_rate=self.sample_rate,
+                seed=tcfg["seed"], dynamic_mixing=dcfg["dynamic_mixing"],
+                epoch_size=dcfg["epoch_size"], mix_snr_range=dcfg["mix_snr_range"],
+            )
+        else:
+            raise ConfigError(f"data.dataset: expected 'segment' or 'noisy', "
+                              f"got {dcfg['dataset']!r}")
         self.valid_set = UtteranceDataset(
             self.valid_dd, self.sample_rate, max_seconds=dcfg["valid_max_seconds"]
         )

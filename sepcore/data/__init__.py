@@ -2,5 +2,6 @@
 
 from sepcore.data.datadir import DataDir
 from sepcore.data.dataset import SegmentDataset, UtteranceDataset
+from sepcore.data.noisy import NoisyDataset
 
-__all__ = ["DataDir", "SegmentDataset", "UtteranceDataset"]
+__all__ = ["DataDir", "NoisyDataset", "SegmentDataset", "UtteranceDataset"]
