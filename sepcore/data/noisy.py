@@ -69,6 +69,29 @@ def noise_files(noise: str | os.PathLike) -> list[str]:
     return files
 
 
+def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr: float,
+               level: float | None = None, peak: float = PEAK) -> tuple[np.ndarray, np.ndarray]:
+    """``(speech, noise)`` scaled so that speech power / noise power is ``snr`` dB.
+
+    The noise is scaled to the speech; with ``level`` (dBFS) both are then scaled so the
+    mixture's RMS is ``level``. Both are scaled down together where the mixture's peak
+    would pass ``peak``, which leaves the SNR as it is.
+    """
+    speech = np.asarray(speech, dtype=np.float64)
+    noise = np.asarray(noise, dtype=np.float64)
+    ps, pn = float(np.mean(speech**2)), float(np.mean(noise**2))
+    if ps <= 0 or pn <= 0:
+        raise DataError("mix_at_snr: silent speech or noise (no SNR can be set)")
+    noise = noise * np.sqrt(ps / pn) * 10 ** (-snr / 20)
+    gain = 1.0
+    if level is not None:
+        gain = 10 ** (level / 20) / np.sqrt(np.mean((speech + noise) ** 2))
+    top = np.abs(speech + noise).max() * gain
+    if top > peak:
+        gain *= peak / top
+    return speech * gain, noise * gain
+
+
 class NoisyDataset(Dataset):
     def __init__(
         self,
@@ -171,16 +194,9 @@ class NoisyDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = self._rng(index)
-        speech = self._speech(rng).astype(np.float64)
-        noise = self._noise(rng).astype(np.float64)
+        speech, noise = self._speech(rng), self._noise(rng)
         snr = rng.uniform(*self.snr_range)
         level = rng.uniform(*self.target_level)
-        speech /= np.sqrt(np.mean(speech**2))
-        noise *= 10 ** (-snr / 20) / np.sqrt(np.mean(noise**2))
-        gain = 10 ** (level / 20) / np.sqrt(np.mean((speech + noise) ** 2))
-        peak = np.abs(speech + noise).max() * gain
-        if peak > PEAK:
-            gain *= PEAK / peak
-        speech, noise = speech * gain, noise * gain
+        speech, noise = mix_at_snr(speech, noise, snr, level)
         return (torch.from_numpy((speech + noise).astype(np.float32)),
                 torch.from_numpy(speech[None].astype(np.float32)))

@@ -45,6 +45,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import fftconvolve, lfilter
 
+from sepcore.data.noisy import mix_at_snr
 from sepcore.io import write_scp
 
 HERE = Path(__file__).resolve().parent
@@ -195,13 +196,6 @@ def make_noise(kind: str, rng, n: int, babble_pool: list[str]) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- mixtures
-def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr: float):
-    noise = noise * np.sqrt(np.mean(speech**2) / np.mean(noise**2)) * 10 ** (-snr / 20)
-    peak = np.abs(speech + noise).max()
-    scale = PEAK / peak if peak > PEAK else 1.0
-    return mini.to_int16(speech * scale), mini.to_int16(noise * scale)
-
-
 def write_mixtures(split, utts, types, corpus, data_root, seed, babble_pool):
     """One mixture per utterance: noise types and SNRs cycled over the grid, balanced."""
     rng = np.random.default_rng([seed, 11, ("dev", "test").index(split)])
@@ -216,7 +210,8 @@ def write_mixtures(split, utts, types, corpus, data_root, seed, babble_pool):
         kind = types[(i // len(SNR_GRID)) % len(types)]
         speech, _ = sf.read(sdir / "src" / f"{u.id}.wav", dtype="float64")
         noise = make_noise(kind, rng, len(speech), babble_pool)
-        s16, n16 = mix_at_snr(speech, noise, snr)
+        speech, noise = mix_at_snr(speech, noise, snr, peak=PEAK)
+        s16, n16 = mini.to_int16(speech), mini.to_int16(noise)
         mix = (s16.astype(np.int32) + n16.astype(np.int32)).astype(np.int16)
         sign = "m" if snr < 0 else "p"
         mid = f"{u.voice.id}_{kind}_snr{sign}{abs(snr):02d}_{split}{i:04d}"
