@@ -7,8 +7,8 @@ import pytest
 import soundfile as sf
 from datadirs import make_datadir
 
-from sepcore.data import DataDir, NoisyDataset
-from sepcore.data.noisy import mix_at_snr, noise_files
+from sepcore.data import DataDir
+from sepcore.data.noisy import NoisyDataset, mix_at_snr, noise_files
 from sepcore.errors import ConfigError, DataError
 
 SR = 8000

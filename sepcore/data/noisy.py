@@ -200,3 +200,15 @@ class NoisyDataset(Dataset):
         speech, noise = mix_at_snr(speech, noise, snr, level)
         return (torch.from_numpy((speech + noise).astype(np.float32)),
                 torch.from_numpy(speech[None].astype(np.float32)))
+
+
+def noisy_dataset(datadir: DataDir, data_cfg: dict, *, sample_rate: int,
+                  seed: int) -> NoisyDataset:
+    """The ``noisy`` dataset of sepcore/data/registry.py, from the config's data section."""
+    if not data_cfg["noise"]:
+        raise ConfigError("data.dataset noisy needs data.noise (a noise data dir or folder)")
+    return NoisyDataset(
+        datadir, data_cfg["noise"], segment=data_cfg["segment"], sample_rate=sample_rate,
+        seed=seed, epoch_size=data_cfg["epoch_size"], snr_range=data_cfg["snr_range"],
+        target_level=data_cfg["target_level"], short_targets=data_cfg["short_targets"],
+    )
