@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from sepcore.data import DataDir
 from sepcore.data.noisy import check_range, mix_at_snr
 from sepcore.errors import DataError, SepcoreError
-from sepcore.io import atomic_write_text, write_scp
+from sepcore.io import write_scp
 
 PROG = "prepare_dns.py"
 SR = 16000
@@ -99,14 +100,13 @@ def prepare_test(root: Path, condition: str, out: Path) -> int:
         if n != m:
             raise DataError(f"{noisy[k]}: {m} samples, its clean file {clean[k]} has {n}")
         lengths.append((k, n))
-    out.mkdir(parents=True, exist_ok=True)
-    write_scp(out / "wav.scp", ((k, str(noisy[k])) for k in ids))
-    write_scp(out / "spk1.scp", ((k, str(clean[k])) for k in ids))
-    write_scp(out / "utt2num_samples", lengths)
+    DataDir.write(out, {k: str(noisy[k]) for k in ids}, [{k: str(clean[k]) for k in ids}],
+                  source_names=["speech"], num_samples=lengths)
     snrs = {k: _SNR.search(noisy[k].stem) for k in ids}
     if all(snrs.values()):
         write_scp(out / "utt2snr", ((k, snrs[k].group(1)) for k in ids))
-    atomic_write_text(out / "sources", "speech\n")
+    elif (out / "utt2snr").exists():
+        (out / "utt2snr").unlink()
     return len(ids)
 
 
@@ -127,14 +127,10 @@ def prepare_train(root: Path, data: Path, args) -> tuple[int, int, int]:
     train = [(utt_id(p, root / "clean"), p) for i, p in enumerate(clean) if i not in dev_clean]
     pool = [(utt_id(p, root / "noise"), p) for i, p in enumerate(noise) if i not in dev_noise]
     lengths = [(u, header(p)) for u, p in train]
-    d = data / "train"
-    d.mkdir(parents=True, exist_ok=True)
-    write_scp(d / "wav.scp", ((u, str(p)) for u, p in train))
-    write_scp(d / "spk1.scp", ((u, str(p)) for u, p in train))
-    write_scp(d / "utt2num_samples", lengths)
-    atomic_write_text(d / "sources", "speech\n")
-    (data / "train_noise").mkdir(parents=True, exist_ok=True)
-    write_scp(data / "train_noise" / "wav.scp", ((u, str(p)) for u, p in pool))
+    clean_t = {u: str(p) for u, p in train}
+    DataDir.write(data / "train", clean_t, [clean_t], source_names=["speech"],
+                  num_samples=lengths)
+    DataDir.write(data / "train_noise", {u: str(p) for u, p in pool}, [])
     n_dev = make_dev([clean[i] for i in sorted(dev_clean)], [noise[i] for i in sorted(dev_noise)],
                      data / "dev", rng, args)
     return len(train), len(pool), n_dev
@@ -147,8 +143,7 @@ def make_dev(clean: list[Path], noise: list[Path], out: Path, rng, args) -> int:
     n = int(args.dev_seconds * SR)
     wav = out / "wav"
     wav.mkdir(parents=True, exist_ok=True)
-    tables: dict[str, list] = {"wav.scp": [], "spk1.scp": [], "noise1.scp": [], "utt2snr": [],
-                               "utt2num_samples": []}
+    tables: dict[str, dict] = {k: {} for k in ("noisy", "clean", "noise", "snr", "length")}
     for i, c in enumerate(clean):
         header(c)
         s, _ = sf.read(str(c), dtype="float64", frames=n)
@@ -163,17 +158,15 @@ def make_dev(clean: list[Path], noise: list[Path], out: Path, rng, args) -> int:
         utt = f"dev{i:04d}"
         for kind, x in (("noisy", s + z), ("clean", s), ("noise", z)):
             sf.write(str(wav / f"{utt}_{kind}.wav"), x.astype(np.float32), SR, subtype="FLOAT")
-        for name, value in (("wav.scp", wav / f"{utt}_noisy.wav"),
-                            ("spk1.scp", wav / f"{utt}_clean.wav"),
-                            ("noise1.scp", wav / f"{utt}_noise.wav"),
-                            ("utt2snr", f"{snr:.2f}"), ("utt2num_samples", len(s))):
-            tables[name].append((utt, str(value)))
-    if not tables["wav.scp"]:
+        for kind in ("noisy", "clean", "noise"):
+            tables[kind][utt] = str(wav / f"{utt}_{kind}.wav")
+        tables["snr"][utt], tables["length"][utt] = f"{snr:.2f}", len(s)
+    if not tables["noisy"]:
         raise DataError(f"{out}: every held-out dev file was silent")
-    for name, items in tables.items():
-        write_scp(out / name, items)
-    atomic_write_text(out / "sources", "speech\n")
-    return len(tables["wav.scp"])
+    DataDir.write(out, tables["noisy"], [tables["clean"]], source_names=["speech"],
+                  noise=tables["noise"], num_samples=tables["length"])
+    write_scp(out / "utt2snr", tables["snr"].items())
+    return len(tables["noisy"])
 
 
 def main(argv: list[str] | None = None) -> int:

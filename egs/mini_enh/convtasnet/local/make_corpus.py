@@ -45,6 +45,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import fftconvolve, lfilter
 
+from sepcore.data import DataDir
 from sepcore.data.noisy import mix_at_snr
 from sepcore.io import write_scp
 
@@ -202,9 +203,7 @@ def write_mixtures(split, utts, types, corpus, data_root, seed, babble_pool):
     sdir = corpus / split
     for d in ("mix", "speech", "noise"):
         (sdir / d).mkdir(parents=True, exist_ok=True)
-    tables: dict[str, list] = {k: [] for k in (
-        "wav.scp", "spk1.scp", "noise1.scp", "utt2spk", "utt2snr", "utt2noise_type",
-        "utt2num_samples")}
+    wav, spk1, noise1, u2s, u2snr, u2type, u2n = {}, {}, {}, {}, {}, {}, {}
     for i, u in enumerate(utts):
         snr = SNR_GRID[i % len(SNR_GRID)]
         kind = types[(i // len(SNR_GRID)) % len(types)]
@@ -217,34 +216,28 @@ def write_mixtures(split, utts, types, corpus, data_root, seed, babble_pool):
         mid = f"{u.voice.id}_{kind}_snr{sign}{abs(snr):02d}_{split}{i:04d}"
         for d, y in (("mix", mix), ("speech", s16), ("noise", n16)):
             sf.write(sdir / d / f"{mid}.wav", y, SR, subtype="PCM_16")
-        for name, value in (("wav.scp", sdir / "mix" / f"{mid}.wav"),
-                            ("spk1.scp", sdir / "speech" / f"{mid}.wav"),
-                            ("noise1.scp", sdir / "noise" / f"{mid}.wav"),
-                            ("utt2spk", u.voice.id), ("utt2snr", snr),
-                            ("utt2noise_type", kind), ("utt2num_samples", len(mix))):
-            tables[name].append((mid, str(value)))
-    write_tables(data_root / split, tables)
+        wav[mid] = str(sdir / "mix" / f"{mid}.wav")
+        spk1[mid] = str(sdir / "speech" / f"{mid}.wav")
+        noise1[mid] = str(sdir / "noise" / f"{mid}.wav")
+        u2s[mid], u2snr[mid], u2type[mid], u2n[mid] = u.voice.id, str(snr), kind, len(mix)
+    ddir = data_root / split
+    DataDir.write(ddir, wav, [spk1], source_names=["speech"], noise=noise1, num_samples=u2n,
+                  utt2spk=u2s)
+    write_scp(ddir / "utt2snr", u2snr.items())
+    write_scp(ddir / "utt2noise_type", u2type.items())
     return len(utts)
-
-
-def write_tables(ddir: Path, tables: dict[str, list]) -> None:
-    ddir.mkdir(parents=True, exist_ok=True)
-    for name, items in tables.items():
-        write_scp(ddir / name, items)
-    if "spk1.scp" in tables:
-        (ddir / "sources").write_text("speech\n")
 
 
 def write_train(utts, lengths, corpus, data_root, seed, num_noises, babble_pool):
     src = corpus / "train" / "src"
-    clean = [(u.id, str(src / f"{u.id}.wav")) for u in utts]
-    write_tables(data_root / "train", {
-        "wav.scp": clean, "spk1.scp": clean, "utt2spk": [(u.id, u.voice.id) for u in utts],
-        "utt2num_samples": [(u.id, str(lengths[u.id])) for u in utts]})
+    clean = {u.id: str(src / f"{u.id}.wav") for u in utts}
+    DataDir.write(data_root / "train", clean, [clean], source_names=["speech"],
+                  num_samples={u.id: lengths[u.id] for u in utts},
+                  utt2spk={u.id: u.voice.id for u in utts})
     rng = np.random.default_rng([seed, 12])
     ndir = corpus / "train_noise"
     ndir.mkdir(parents=True, exist_ok=True)
-    wav, kinds = [], []
+    wav, kinds = {}, {}
     n = int(NOISE_SECONDS * SR)
     for i in range(num_noises):
         kind = TRAIN_TYPES[i % len(TRAIN_TYPES)]
@@ -255,9 +248,9 @@ def write_train(utts, lengths, corpus, data_root, seed, num_noises, babble_pool)
             x *= PEAK / peak
         nid = f"{kind}_{i:04d}"
         sf.write(ndir / f"{nid}.wav", mini.to_int16(x), SR, subtype="PCM_16")
-        wav.append((nid, str(ndir / f"{nid}.wav")))
-        kinds.append((nid, kind))
-    write_tables(data_root / "train_noise", {"wav.scp": wav, "utt2noise_type": kinds})
+        wav[nid], kinds[nid] = str(ndir / f"{nid}.wav"), kind
+    DataDir.write(data_root / "train_noise", wav, [])
+    write_scp(data_root / "train_noise" / "utt2noise_type", kinds.items())
 
 
 def main(argv=None) -> int:

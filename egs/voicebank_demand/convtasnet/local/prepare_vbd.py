@@ -27,8 +27,9 @@ from pathlib import Path
 import soundfile as sf
 
 from sepcore.api import resample
+from sepcore.data import DataDir
 from sepcore.errors import DataError, SepcoreError
-from sepcore.io import atomic_path, atomic_write_text, write_scp
+from sepcore.io import atomic_path, write_scp
 
 PROG = "prepare_vbd.py"
 SR_IN, SR = 48000, 16000
@@ -117,18 +118,16 @@ def prepare_set(root: Path, name: str, audio: Path, data: Path) -> dict[str, int
             raise DataError(f"{root / clean_dir}: no files for {part} (speakers "
                             f"{', '.join(DEV_SPEAKERS)} are the dev set)")
         d = data / part
-        d.mkdir(parents=True, exist_ok=True)
-        write_scp(d / "wav.scp", ((u, str(audio / name / "noisy" / f"{u}.wav")) for u in utts))
-        write_scp(d / "spk1.scp", ((u, str(audio / name / "clean" / f"{u}.wav")) for u in utts))
-        write_scp(d / "utt2spk", ((u, u.split("_")[0]) for u in utts))
-        write_scp(d / "utt2num_samples", ((u, str(lengths[u])) for u in utts))
+        DataDir.write(d, {u: str(audio / name / "noisy" / f"{u}.wav") for u in utts},
+                      [{u: str(audio / name / "clean" / f"{u}.wav") for u in utts}],
+                      source_names=["speech"], utt2spk={u: u.split("_")[0] for u in utts},
+                      num_samples={u: lengths[u] for u in utts})
         for f in ("utt2snr", "utt2noise_type"):
             if os.path.exists(d / f) and not log:
                 os.remove(d / f)
         if log:
             write_scp(d / "utt2noise_type", ((u, log[u][0]) for u in utts))
             write_scp(d / "utt2snr", ((u, log[u][1]) for u in utts))
-        atomic_write_text(d / "sources", "speech\n")
         counts[part] = len(utts)
     return counts
 
