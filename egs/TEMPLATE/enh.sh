@@ -4,8 +4,8 @@
 # set of $compare_sets are compared with the unprocessed input, the baselines and the
 # ideal ratio mask in one table per set, per SNR when the data dir has utt2snr.
 #
-#   7  steps/enhance_baseline.sh  each of $baselines → exp/baselines/<method>/<set>/
-#   8  steps/oracle.sh            ideal ratio mask  → exp/baselines/oracle_irm/<set>/
+#   7  steps/enhance_baseline.sh  each of $baselines → exp/<method>/separate/<set>/
+#   8  steps/oracle.sh            ideal ratio mask  → exp/oracle_irm/separate/<set>/
 #   9  steps/score.sh             the baselines and the oracle, with $score_opts
 #  10  steps/show_results.sh      → $exp/compare_<set>.md (input, baselines, oracle, model)
 #
@@ -26,7 +26,7 @@ if _sep_stage 7 "baselines ($baselines) on$compare_sets"; then
   for set in $compare_sets; do
     for method in $baselines; do
       steps/enhance_baseline.sh --nj "$nj" --cmd "$decode_cmd" --method "$method" \
-        "$data/$set" "exp/baselines/$method/$set"
+        "$data/$set" "exp/$method/separate/$set"
     done
   done
   _sep_took 7
@@ -34,7 +34,7 @@ fi
 
 if _sep_stage 8 "oracle ideal ratio mask on$compare_sets"; then
   for set in $compare_sets; do
-    steps/oracle.sh --nj "$nj" --cmd "$decode_cmd" "$data/$set" "exp/baselines/oracle_irm/$set"
+    steps/oracle.sh --nj "$nj" --cmd "$decode_cmd" "$data/$set" "exp/oracle_irm/separate/$set"
   done
 fi
 
@@ -42,7 +42,7 @@ if _sep_stage 9 "scoring the baselines and the oracle"; then
   for set in $compare_sets; do
     for method in $systems; do
       steps/score.sh --nj "$nj" --cmd "$decode_cmd" ${score_opts_a[@]+"${score_opts_a[@]}"} \
-        "$data/$set" "exp/baselines/$method/$set" > /dev/null
+        "$data/$set" "exp/$method/separate/$set" > /dev/null
     done
   done
   _sep_took 9
@@ -51,7 +51,7 @@ fi
 if _sep_stage 10 "comparison tables"; then
   for set in $compare_sets; do
     dirs=()
-    for method in $systems; do dirs+=("exp/baselines/$method/$set"); done
+    for method in $systems; do dirs+=("exp/$method/separate/$set"); done
     steps/show_results.sh --by snr --metrics "$compare_metrics" --input true \
       "${dirs[@]}" "$exp/separate/$set" > "$exp/compare_$set.md"
     echo "$0: $exp/compare_$set.md"

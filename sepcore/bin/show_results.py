@@ -4,6 +4,11 @@
 (an argument may also be a separated dir or its ``scores`` dir). Columns: the mean of each
 metric's improvement (``*_i``) and of its value; for the music metrics (BSS Eval v4 and
 MDX SDR) the median over tracks averaged over sources, as museval/MDX report them.
+
+``--by snr`` (or ``noise_type``) prints instead one table per data set with a column per
+metric of ``--metrics`` and per SNR group (the ``by_snr`` breakdown of summary.json,
+written when the data dir has ``utt2snr``), and with ``--input true`` a first row for the
+unprocessed input: e.g. an enhancement model against its baselines, per test SNR.
 """
 
 from __future__ import annotations
@@ -75,12 +80,61 @@ def tables(summaries: list[tuple[Path, dict]]) -> str:
     return "\n".join(out)
 
 
+def group_tables(summaries: list[tuple[Path, dict]], kind: str, metrics: list[str],
+                 with_input: bool) -> str:
+    """Per data set: rows = (input,) experiments; columns = metric x group of ``by_<kind>``."""
+    by_set: dict[str, list[tuple[Path, dict]]] = {}
+    for path, s in summaries:
+        if f"by_{kind}" not in s:
+            raise DataError(f"{path}: no by_{kind} breakdown (its data dir "
+                            f"{s.get('data_dir', '?')} has no utt2{kind}; score it again "
+                            f"after adding one)")
+        by_set.setdefault(s["data_set"], []).append((path, s))
+    out = []
+    for data_set in sorted(by_set):
+        rows = sorted(by_set[data_set], key=lambda r: r[1]["exp"])
+        groups = list(rows[0][1][f"by_{kind}"])
+        for path, s in rows:
+            if list(s[f"by_{kind}"]) != groups:
+                raise DataError(f"{path}: groups {list(s[f'by_{kind}'])} differ from "
+                                f"{groups} of {rows[0][0]} (scored on other data?)")
+            missing = [m for m in metrics if m not in s["metrics"]]
+            if missing:
+                raise DataError(f"{path}: metric {missing[0]} was not scored (scored: "
+                                f"{', '.join(s['metrics'])})")
+
+        def cell(s: dict, col: str, group: str) -> str:
+            v = s[f"by_{kind}"][group]["scores"].get(col, {}).get("mean")
+            return "" if v is None or math.isnan(v) else f"{v:.2f}"
+
+        heads = [f"{m} {g}" for m in metrics for g in groups]
+        title = {"snr": "SNR (dB)", "noise_type": "noise type"}.get(kind, kind)
+        out += [f"## {data_set}, per {title}", "", "| system | " + " | ".join(heads) + " |",
+                "|---|" + "---:|" * len(heads)]
+        if with_input:
+            s = rows[0][1]
+            out.append("| input | " + " | ".join(cell(s, f"input_{m}", g) for m in metrics
+                                                 for g in groups) + " |")
+        for path, s in rows:
+            sep_name = path.parent.parent.name
+            label = s["exp"] if sep_name == data_set else f"{s['exp']} ({sep_name})"
+            out.append(f"| {label} | " + " | ".join(cell(s, m, g) for m in metrics
+                                                    for g in groups) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m sepcore.bin.show_results",
         description="One Markdown table per data set comparing all scored experiments.",
     )
     p.add_argument("paths", nargs="+", help="exp dirs (or separated dirs, or summary.json)")
+    p.add_argument("--by", choices=("snr", "noise_type"), default=None,
+                   help="one column per group of the data dir's utt2snr / utt2noise_type")
+    p.add_argument("--metrics", default="si_sdr,pesq", help="with --by: comma-separated")
+    p.add_argument("--input", choices=("true", "false"), default="false",
+                   help="with --by: a first row for the unprocessed input")
     args = p.parse_args(argv)
     found = find_summaries(args.paths)
     if not found:
@@ -94,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
             summaries.append((f, json.loads(f.read_text(encoding="utf-8"))))
         except (OSError, json.JSONDecodeError) as e:
             raise DataError(f"{f}: cannot read ({e})") from None
-    print(tables(summaries), end="")
+    if args.by:
+        metrics = [m for m in args.metrics.split(",") if m]
+        print(group_tables(summaries, args.by, metrics, args.input == "true"), end="")
+    else:
+        print(tables(summaries), end="")
     return 0
 
 
