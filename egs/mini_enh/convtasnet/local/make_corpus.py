@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import time
 from pathlib import Path
@@ -59,7 +60,9 @@ PEAK = 0.99
 
 
 def _load_speech_synth():
-    path = HERE.parents[2] / "mini" / "convtasnet" / "local" / "make_corpus.py"
+    # the recipe may run from a copy (the smoke test): the repository is SEPCORE_ROOT
+    root = Path(os.environ.get("SEPCORE_ROOT", HERE.parents[3]))
+    path = root / "egs" / "mini" / "convtasnet" / "local" / "make_corpus.py"
     spec = importlib.util.spec_from_file_location("mini_make_corpus", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up there
