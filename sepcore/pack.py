@@ -60,19 +60,6 @@ def collect_members(exp_dir: str | os.PathLike) -> list[str]:
     return sorted(members)
 
 
-def _read_model_meta(model_pt: Path) -> dict:
-    """The model file's dict (weights included) without building the model."""
-    import torch
-
-    try:
-        obj = torch.load(model_pt, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ModelFileError(f"{model_pt}: cannot load ({type(e).__name__}: {e})") from None
-    if not isinstance(obj, dict) or obj.get("format") != "sepcore-model":
-        raise ModelFileError(f"{model_pt}: not a sepcore model file")
-    return obj
-
-
 def _fmt_seconds(s) -> str:
     try:
         s = int(round(float(s)))
@@ -107,14 +94,14 @@ def model_card(exp_dir: str | os.PathLike, members: list[str], license: str | No
     """The pack's README.md: what the model is, how it was trained, how it scores."""
     import torch
 
-    from sepcore.api import _read_config
+    from sepcore.modelfile import read_exp_config, read_model_file
     from sepcore.version import __version__
 
     exp = Path(exp_dir)
     tag = exp.resolve().name
-    meta = _read_model_meta(exp / "model.pt")
+    meta = read_model_file(exp / "model.pt")
     info = meta.get("info") or {}
-    cfg = _read_config(exp / "config.yaml") or {}
+    cfg = read_exp_config(exp / "config.yaml") or {}
     model_cfg = dict(meta.get("model") or {})
     name = model_cfg.pop("name", "?")
     num_params = info.get("num_params")

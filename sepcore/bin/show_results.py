@@ -13,12 +13,11 @@ unprocessed input: e.g. an enhancement model against its baselines, per test SNR
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
 
-from sepcore.bin.common import run_main
+from sepcore.bin.common import make_parser, prog_name, run_main
 from sepcore.errors import DataError
 from sepcore.metrics.registry import METRICS
 
@@ -125,10 +124,7 @@ def group_tables(summaries: list[tuple[Path, dict]], kind: str, metrics: list[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m sepcore.bin.show_results",
-        description="One Markdown table per data set comparing all scored experiments.",
-    )
+    p = make_parser("show_results", __doc__)
     p.add_argument("paths", nargs="+", help="exp dirs (or separated dirs, or summary.json)")
     p.add_argument("--by", choices=("snr", "noise_type"), default=None,
                    help="one column per group of the data dir's utt2snr / utt2noise_type")
@@ -157,4 +153,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    run_main(main, prog="show_results.py")
+    run_main(main, prog=prog_name("show_results"))
