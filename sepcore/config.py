@@ -55,7 +55,11 @@ DEFAULTS: dict = {
     "scheduler": {"name": "plateau", "factor": 0.5, "patience": 5, "min_lr": 1e-8,
                   "hold_fraction": 0.0},
     "early_stop": {"patience": 30},
-    "loss": {"name": "si_sdr", "pit": True},
+    # name: si_sdr | mrstft | si_sdr+mrstft (-SI-SDR + mrstft_weight * MR-STFT); the
+    # MR-STFT resolutions default to Yamamoto et al. 2020's (sepcore/losses/mrstft.py)
+    "loss": {"name": "si_sdr", "pit": True, "mrstft_weight": 1.0,
+             "mrstft_fft_sizes": [1024, 2048, 512], "mrstft_hops": [120, 240, 50],
+             "mrstft_win_lengths": [600, 1200, 240]},
 }
 
 FREE_FORM_SECTIONS = {"model"}
