@@ -69,7 +69,7 @@ def test_loss_names_from_config():
 
 
 @pytest.mark.parametrize("cfg,match", [
-    ({"name": "l1"}, "unknown loss 'l1'; expected one of si_sdr, mrstft, si_sdr\\+mrstft"),
+    ({"name": "l1"}, "loss.name must be one of si_sdr, mrstft, si_sdr\\+mrstft, got 'l1'"),
     ({"name": "mrstft", "mrstft_hops": [120, 240]}, "one entry per resolution"),
     ({"name": "mrstft", "mrstft_fft_sizes": [100, 2048, 512]}, "resolution \\(fft 100"),
     ({"name": "si_sdr+mrstft", "mrstft_weight": -1}, "mrstft_weight must be a number >= 0"),

@@ -20,8 +20,7 @@ def build_loss(cfg: dict):
     """The pairwise loss of a ``loss`` config section (see the module doc)."""
     name = cfg.get("name")
     if name not in LOSS_NAMES:
-        raise ConfigError(f"loss.name: unknown loss {name!r}; expected one of "
-                          f"{', '.join(LOSS_NAMES)}")
+        raise ConfigError(f"loss.name must be one of {', '.join(LOSS_NAMES)}, got {name!r}")
     if name == "si_sdr":
         return pairwise_neg_si_sdr
     mr = MultiResolutionSTFTLoss(cfg.get("mrstft_fft_sizes", (1024, 2048, 512)),
