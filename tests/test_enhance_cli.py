@@ -86,3 +86,18 @@ def test_long_file_in_chunks(exp, tmp_path):
     assert len(a) == len(b) == len(x)
     # chunks restart the (untrained) model's state: close to one pass, not equal
     assert np.all(np.isfinite(b)) and np.corrcoef(a, b)[0, 1] > 0.9
+
+
+def test_one_source_convtasnet_separates(tmp_path):
+    cfg = {"name": "convtasnet", "num_sources": 1, "N": 16, "L": 16, "B": 8, "H": 16, "P": 3,
+           "X": 2, "R": 1, "Sc": 8}
+    torch.manual_seed(0)
+    save_model_file(tmp_path / "model.pt", build_model(cfg), cfg, 16000, ["speech"], {})
+    x = noisy(0.6, 22050)
+    sf.write(tmp_path / "noisy.wav", x, 22050, subtype="PCM_16")
+    out = tmp_path / "out"
+    assert run(["--model", tmp_path / "model.pt", "--out-dir", out, "--stems", "speech",
+                tmp_path / "noisy.wav"]) == 0
+    for name in ("noisy_speech.wav", "noisy_no_speech.wav"):
+        info = sf.info(out / name)
+        assert (info.samplerate, info.frames, info.subtype) == (22050, len(x), "PCM_16")
