@@ -86,7 +86,7 @@ def test_bad_options(opts, match):
 
 def noisy_datadir(root: Path, name: str, num_utts: int, seed: int, sr: int = 8000) -> Path:
     """wav.scp = speech-like + noise, spk1.scp = the speech (an enhancement data dir)."""
-    from datadirs import voiced
+    from helpers.datadirs import voiced
 
     rng = np.random.default_rng(seed)
     wav, data = root / "wav" / name, root / "data" / name

@@ -62,9 +62,9 @@ def resample_for_pesq(x: np.ndarray, sample_rate: int) -> np.ndarray:
     _, rate, _ = pesq_mode(sample_rate)
     if rate == sample_rate:
         return np.asarray(x, np.float64)
-    import soxr
+    from sepcore.resample import resample
 
-    return soxr.resample(np.asarray(x, np.float64), sample_rate, rate).astype(np.float64)
+    return resample(x, sample_rate, rate, dtype=np.float64)
 
 
 def pesq(ref: np.ndarray, deg: np.ndarray, sample_rate: int, resampled: bool = False) -> float:
