@@ -15,7 +15,7 @@
 set -uo pipefail
 
 case "${1:-}" in
-  -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) "$(dirname "$0")/../utils/usage.sh" "$0"; exit 0 ;;
   "") ;;
   *) echo "check_dependencies.sh: unexpected argument '$1' (see --help)" >&2; exit 1 ;;
 esac

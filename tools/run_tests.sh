@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage: tools/run_tests.sh [pytest arguments...]
 #  e.g.: tools/run_tests.sh -k utils
+#        tools/run_tests.sh -m unit    (the fast tests only: about a minute)
 #
 # The project's test command (what CI runs, .ci/run): sets up or checks the
 # environment with tools/install.sh (about a second when nothing is to do), then
@@ -9,7 +10,7 @@
 set -euo pipefail
 
 case "${1:-}" in
-  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) "$(dirname "$0")/../utils/usage.sh" "$0"; exit 0 ;;
 esac
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 tools/install.sh
