@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from datadirs import make_datadir
+from helpers.datadirs import make_datadir
 
 from sepcore.data import DataDir
 from sepcore.data.noisy import NoisyDataset, mix_at_snr, noise_files
@@ -130,3 +130,23 @@ def test_target_shorter_than_segment(speech, tmp_path):
     assert len(kept.speech) == len(speech) - 1
     with pytest.raises(ConfigError, match="data.short_targets: expected one of error, drop, pad"):
         dataset(speech, noise, short_targets="loop")
+
+
+def test_oracle_of_an_enhancement_data_dir_masks_the_noise(tmp_path):
+    """One reference (the speech): the oracle's second source is mixture - speech, so its
+    estimate is far better than the mixture (not the mixture itself, as a mask of 1 gives)."""
+    from sepcore.spectral.oracle import oracle_data_dir
+
+    rng = np.random.default_rng(0)
+    t = np.arange(SR) / SR
+    speech = 0.3 * np.sin(2 * np.pi * 300 * t) * (t < 0.5)
+    noise = 0.05 * rng.standard_normal(SR)
+    (tmp_path / "wav").mkdir()
+    for name, x in (("mix", speech + noise), ("speech", speech)):
+        sf.write(tmp_path / "wav" / f"{name}.wav", x, SR, subtype="FLOAT")
+    DataDir.write(tmp_path / "data", {"u": str(tmp_path / "wav" / "mix.wav")},
+                  [{"u": str(tmp_path / "wav" / "speech.wav")}], source_names=["speech"])
+    assert oracle_data_dir(tmp_path / "data", tmp_path / "oracle") == 0
+    est, _ = sf.read(tmp_path / "oracle" / "wav" / "u_speech.wav")
+    err_in, err_out = np.sum(noise**2), np.sum((est - speech) ** 2)
+    assert 10 * np.log10(err_in / err_out) > 6

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-import corpus_replicas as cr
+import helpers.corpus_replicas as cr
 import numpy as np
 import pytest
 import soundfile as sf
