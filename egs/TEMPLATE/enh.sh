@@ -22,7 +22,7 @@ if [ -z "$compare_sets" ]; then
 fi
 systems="$baselines oracle_irm"
 
-if _sep_stage 7 "baselines ($baselines) on$compare_sets"; then
+if _sep_stage 7 "baselines ($baselines) on:$compare_sets"; then
   for set in $compare_sets; do
     for method in $baselines; do
       steps/enhance_baseline.sh --nj "$nj" --cmd "$decode_cmd" --method "$method" \
@@ -32,7 +32,7 @@ if _sep_stage 7 "baselines ($baselines) on$compare_sets"; then
   _sep_took 7
 fi
 
-if _sep_stage 8 "oracle ideal ratio mask on$compare_sets"; then
+if _sep_stage 8 "oracle ideal ratio mask on:$compare_sets"; then
   for set in $compare_sets; do
     steps/oracle.sh --nj "$nj" --cmd "$decode_cmd" "$data/$set" "exp/oracle_irm/separate/$set"
   done
