@@ -24,12 +24,7 @@ corpus=$1
 data=$2
 stamp="corpus=$(cd "$corpus" 2>/dev/null && pwd || echo "$corpus") dev_utts=$dev_utts"
 stamp="$stamp dev_noises=$dev_noises"
-if [ -f "$data/.prepare_data.done" ] && [ "$(cat "$data/.prepare_data.done")" = "$stamp" ]; then
-  echo "$0: $data already prepared ($stamp); remove $data/.prepare_data.done to redo"
-  exit 0
-fi
-rm -f "$data/.prepare_data.done"
-python "$(dirname "$0")/prepare_dns.py" --dev-utts "$dev_utts" --dev-noises "$dev_noises" \
+utils/run_once.sh "$data/.prepare_data.done" "$stamp" \
+  python "$(dirname "$0")/prepare_dns.py" --dev-utts "$dev_utts" --dev-noises "$dev_noises" \
   "$corpus" "$data"
-echo "$stamp" > "$data/.prepare_data.done"
 echo "$0: done: $data"

@@ -18,11 +18,6 @@ corpus=$1
 audio=$2
 data=$3
 stamp="corpus=$(cd "$corpus" 2>/dev/null && pwd || echo "$corpus") audio=$audio"
-if [ -f "$data/.prepare_data.done" ] && [ "$(cat "$data/.prepare_data.done")" = "$stamp" ]; then
-  echo "$0: $data already prepared ($stamp); remove $data/.prepare_data.done to redo"
-  exit 0
-fi
-rm -f "$data/.prepare_data.done"
-python "$(dirname "$0")/prepare_vbd.py" "$corpus" "$audio" "$data"
-echo "$stamp" > "$data/.prepare_data.done"
+utils/run_once.sh "$data/.prepare_data.done" "$stamp" \
+  python "$(dirname "$0")/prepare_vbd.py" "$corpus" "$audio" "$data"
 echo "$0: done: $data"
