@@ -18,7 +18,8 @@
 #   3  steps/train.sh          conf + $data/{<train-set>,<valid-set>} → exp/<tag>/
 #   4  steps/separate.sh       exp/<tag> + $data/<set> → exp/<tag>/separate/<set>/, each test set
 #   5  steps/score.sh          → exp/<tag>/separate/<set>/scores/RESULTS.md, each test set
-#   6  steps/pack.sh           → exp/<tag>/<tag>.tar.gz
+#   6  steps/report.sh         → exp/<tag>/report/index.html (model card, curves, listening)
+#   7  steps/pack.sh           → exp/<tag>/<tag>.tar.gz
 # The sample rate is the data's: the config does not set it (training reads it from the
 # training data), so a corpus option such as --sample-rate decides it, in stage 1.
 #
@@ -38,6 +39,7 @@
 #   --train-opts "<..>"    config overrides, e.g. "--training.batch_size 4 --optim.lr 5e-4"
 #   --separate-opts "<..>" extra options of steps/separate.sh, e.g. "--chunk-seconds 8"
 #   --score-opts "<..>"    extra options of steps/score.sh, e.g. "--metrics si_sdr,sdr"
+#   --report-opts "<..>"   extra options of steps/report.sh, e.g. "--num-utts 5"
 #   --force false          retrain a finished exp (steps/train.sh moves the old one aside)
 # Job runners: cmd.sh ($train_cmd, $decode_cmd).
 
@@ -46,6 +48,7 @@
 : "${tag:=}" "${tag_prefix:=$(basename "$(dirname "$(readlink -f "$0")")")}"
 : "${train_set:=train}" "${valid_set:=dev}"
 : "${test_sets:=$valid_set test}" "${train_opts:=}" "${separate_opts:=}" "${score_opts:=}"
+: "${report_opts:=}"
 : "${force:=false}"
 
 _sep_template=${BASH_SOURCE[0]}
@@ -85,6 +88,7 @@ exp=exp/$tag
 read -r -a train_opts_a <<< "$train_opts"
 read -r -a separate_opts_a <<< "$separate_opts"
 read -r -a score_opts_a <<< "$score_opts"
+read -r -a report_opts_a <<< "$report_opts"
 device=$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)
 all_sets=$(printf '%s\n' "$train_set" "$valid_set" $test_sets | awk '!seen[$0]++')
 
@@ -137,8 +141,12 @@ if _sep_stage 5 "scoring $test_sets"; then
   cat "$exp/separate/$set/scores/RESULTS.md"
 fi
 
-# (a report stage goes here, before the pack that includes it)
-if _sep_stage 6 "packing"; then
+if _sep_stage 6 "report"; then
+  index=$(steps/report.sh ${report_opts_a[@]+"${report_opts_a[@]}"} "$exp")
+  echo "$0: report: $index (open it in a browser; the folder can be zipped alone)"
+fi
+
+if _sep_stage 7 "packing"; then
   steps/pack.sh "$exp"
 fi
 echo "$0: done (stages $stage..$stop_stage)"
