@@ -53,7 +53,7 @@ SMALL = ["--conf", "conf/tiny.yaml", "--train-utts", "16", "--train-noises", "7"
 
 def test_every_stage(recipe: Path):
     run(recipe, "--stage", "1", "--stop-stage", "5", *SMALL)
-    proc = run(recipe, "--stage", "7", "--stop-stage", "10", *SMALL)
+    proc = run(recipe, "--stage", "8", "--stop-stage", "11", *SMALL)
     data = recipe / "data"
     test = dict(line.split() for line in (data / "test" / "utt2snr").read_text().splitlines())
     assert sorted(test.values(), key=float) == ["-5", "-5", "0", "0", "5", "5", "10", "10",

@@ -8,7 +8,7 @@
 # mixed once at stage 1, and the synthetic test sets test_set/synthetic/{no_reverb,
 # with_reverb} (150 pairs each, paired by fileid_N). The model is compared with the
 # input, RNNoise, spectral gating and the oracle ideal ratio mask on both test sets.
-# Stages: egs/TEMPLATE/sep.sh (0-6), egs/TEMPLATE/enh.sh (7-10).
+# Stages: egs/TEMPLATE/sep.sh (0-7), egs/TEMPLATE/enh.sh (8-11).
 #
 # Corpus options (stage 1):
 #   --dns-dir <>           the datasets/ folder (clean/, noise/, test_set/)

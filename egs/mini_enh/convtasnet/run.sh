@@ -13,7 +13,7 @@
 #
 # Stage 1 (local/prepare_data.sh) synthesizes corpus/ → data/{train,train_noise,dev,test};
 # training mixes data/train's clean speech with data/train_noise on the fly (conf:
-# data.dataset noisy). Stages 0-6 are those of every recipe (egs/TEMPLATE/sep.sh), 7-10
+# data.dataset noisy). Stages 0-7 are those of every recipe (egs/TEMPLATE/sep.sh), 8-11
 # those of every enhancement recipe (egs/TEMPLATE/enh.sh). <tag> defaults to
 # convtasnet_<conf name> (e.g. convtasnet_tiny).
 #

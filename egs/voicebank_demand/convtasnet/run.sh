@@ -7,8 +7,8 @@
 # (into audio16k/). Speakers p226 and p287 are held out of training as the dev set;
 # the test set is the 824 files of p232 and p257 (SNRs 2.5-17.5 dB). The model is
 # compared with the input, RNNoise, spectral gating and the oracle ideal ratio mask,
-# per test SNR (with the corpus's logfiles/). Stages: egs/TEMPLATE/sep.sh (0-6),
-# egs/TEMPLATE/enh.sh (7-10).
+# per test SNR (with the corpus's logfiles/). Stages: egs/TEMPLATE/sep.sh (0-7),
+# egs/TEMPLATE/enh.sh (8-11).
 #
 # Corpus options (stage 1):
 #   --vbd-dir <>           the folder holding clean_trainset_28spk_wav/ ... noisy_testset_wav/
