@@ -58,4 +58,4 @@ if _sep_stage 11 "comparison tables"; then
     cat "$exp/compare_$set.md"
   done
 fi
-echo "$0: enhancement stages done"
+if [ "$stop_stage" -ge 8 ]; then echo "$0: enhancement stages done"; fi
