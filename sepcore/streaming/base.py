@@ -19,6 +19,7 @@ algorithmic latency of a stream is ``window`` plus the block length.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -107,19 +108,42 @@ class CumulativeNormStep:
         self.channels = self.gamma.shape[0]
 
     def init_state(self) -> list:
-        return [torch.zeros(2, 1, dtype=torch.float64), 0]
+        return [0.0, 0.0, 0]  # running sum, running sum of squares (float64), frames
 
     def __call__(self, x: torch.Tensor, st: list) -> torch.Tensor:
         frames = x.shape[1]
+        if frames == 1:
+            return self._one(x, st)
         sums = torch.stack((x.sum(0), x.pow(2).sum(0)))  # [2, frames]
-        cum = torch.cumsum(sums, 1, dtype=torch.float64).add_(st[0])
-        st[0] = cum[:, -1:]
-        count = torch.arange(st[1] + 1, st[1] + frames + 1, dtype=x.dtype).mul_(self.channels)
-        st[1] += frames
+        cum = torch.cumsum(sums, 1, dtype=torch.float64)
+        cum += torch.tensor([[st[0]], [st[1]]], dtype=torch.float64)
+        st[0], st[1] = cum[:, -1].tolist()
+        count = torch.arange(st[2] + 1, st[2] + frames + 1, dtype=x.dtype).mul_(self.channels)
+        st[2] += frames
         stats = cum.to(x.dtype).div_(count)
         mean = stats[0]
         var = (stats[1] - mean.pow(2)).clamp_min_(0.0)
         return self.gamma * (x - mean) / torch.sqrt(var + self.eps) + self.beta
+
+    def _one(self, x: torch.Tensor, st: list) -> torch.Tensor:
+        """One frame (the common case of short blocks): the statistics as scalars.
+
+        They are computed in float32 like the offline norm's (numpy scalars), and the
+        frame is normalised by one fused ``addcmul`` instead of four tensor operations:
+        most of a short block's time is per-operation overhead, not arithmetic.
+        """
+        f32 = np.float32
+        v = x.view(-1)
+        s, q = torch.stack((v.sum(), torch.dot(v, v))).tolist()
+        st[0] += s
+        st[1] += q
+        st[2] += 1
+        count = f32(st[2] * self.channels)
+        mean = f32(st[0]) / count
+        var = max(f32(st[1]) / count - mean * mean, f32(0.0))
+        rstd = f32(1.0) / np.sqrt(var + f32(self.eps))
+        scale = self.gamma * float(rstd)
+        return torch.addcmul(torch.add(self.beta, scale, alpha=-float(mean)), x, scale)
 
 
 class FrameNormStep:

@@ -81,10 +81,9 @@ class _Block:
         d = block.dconv
         self.taps, self.dilation = d.kernel_size[0], d.dilation[0]
         self.pad = (self.taps - 1) * self.dilation
-        self.dw = d.weight.detach().reshape(-1, self.taps)  # [H, P]
-        self.dwk = [self.dw[:, k:k + 1] for k in range(self.taps)]
-        self.db = d.bias.detach().reshape(-1, 1)
-        self.channels = self.dw.shape[0]
+        self.channels = d.weight.shape[0]
+        self.dw = d.weight.detach().reshape(self.channels, self.taps, 1)
+        self.db = d.bias.detach().reshape(self.channels, 1, 1)
         outs = [c for c in (block.res_conv, block.skip_conv) if c is not None]
         self.num_res = block.res_conv.out_channels if block.res_conv is not None else 0
         self.out_w = torch.cat([w2(c) for c in outs]) if outs else None
@@ -99,10 +98,9 @@ class _Block:
         # the depthwise conv's input: its history, then this block's frames
         h = torch.cat((st[2], y), 1)
         st[2] = h[:, h.shape[1] - self.pad:]
-        frames, d = y.shape[1], self.dilation
-        z = torch.addcmul(self.db, self.dwk[0], h[:, :frames])
-        for k in range(1, self.taps):
-            z.addcmul_(self.dwk[k], h[:, k * d:k * d + frames])
+        # every output frame's taps: [H, frames, P] (a view), times the kernel [H, P, 1]
+        taps = h.unfold(1, self.pad + 1, 1)[:, :, ::self.dilation]
+        z = torch.baddbmm(self.db, taps, self.dw).view(self.channels, -1)
         z = self.norm2(prelu(z, self.a2), st[1])
         if self.out_w is None:
             return x, None
