@@ -189,8 +189,6 @@ def open_source(spec: str | None, *, device: str | None = None, rate: int | None
     if device is not None:
         if spec is not None:
             raise ConfigError("give either an input file (or -) or --input-device, not both")
-        if not rate:
-            raise ConfigError("--input-device needs --rate (the model's rate is a good choice)")
         return DeviceSource(device, rate, channels, seconds)
     if spec is None:
         raise ConfigError("no input: give a file, - for stdin, or --input-device")

@@ -221,6 +221,8 @@ def stream_command(model_path: str, input: str | None, *, block_ms: float = 16.0
             raise ConfigError(f"--play {play!r}: the model's sources are "
                               f"{' '.join(model.sources)}")
         source_index = model.sources.index(play)
+    if input_device is not None and rate is None:
+        rate = model.sample_rate  # record at the model's rate: nothing to resample
     source = open_source(input, device=input_device, rate=rate, channels=channels, fmt=format,
                          seconds=seconds)
     sinks, floats = [], []  # whether each sink holds float samples (nothing clips)
