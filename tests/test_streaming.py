@@ -9,6 +9,7 @@ from sepcore.nn.norm import CumulativeLayerNorm
 from sepcore.streaming import NotCausalError, Stream, stream_array, streamer_for
 from sepcore.streaming.base import CumulativeNormStep
 from sepcore.streaming.engine import block_lengths
+from sepcore.streaming.stft import StreamingISTFT, StreamingSTFT
 
 CAUSAL = {"name": "convtasnet", "num_sources": 2, "N": 32, "L": 16, "B": 16, "H": 32, "P": 3,
           "X": 4, "R": 2, "Sc": 16, "causal": True, "norm": "cLN"}
@@ -174,3 +175,34 @@ def test_block_lengths():
     assert block_lengths(0, 3) == []
     with pytest.raises(Exception, match="block sizes must be >= 1"):
         block_lengths(10, [0])
+
+
+@pytest.mark.parametrize("n_fft, hop", [(256, 128), (256, 64), (32, 8)])
+@pytest.mark.parametrize("length", [1, 100, 129, 1000])
+@pytest.mark.parametrize("sizes", [1, 37, [3, 200, 64], 10**6])
+def test_streamed_stft_and_inverse_equal_the_offline_transforms(n_fft, hop, length, sizes):
+    window = torch.hann_window(n_fft, periodic=True)
+    x = torch.randn(length, generator=torch.Generator().manual_seed(length))
+    ref = torch.stft(x, n_fft, hop, window=window, center=True, pad_mode="constant",
+                     return_complex=True)
+    gain = torch.linspace(0.5, 1.5, ref.shape[0]).unsqueeze(1)  # a fixed per-bin "mask"
+    target = torch.istft(torch.stack((ref * gain, -2 * ref)), n_fft, hop, window=window,
+                         center=True, length=length)
+    ana, syn = StreamingSTFT(n_fft, hop, window), StreamingISTFT(n_fft, hop, window)
+    sa, ss = ana.init_state(), syn.init_state((2,))
+    frames, outs, start = [], [], 0
+
+    def process(X):
+        if X is not None:
+            frames.append(X)
+            outs.append(syn.step(torch.stack((X * gain, -2 * X)), ss))
+
+    for n in block_lengths(length, sizes):
+        process(ana.step(x[start:start + n], sa))
+        start += n
+    process(ana.flush(sa))
+    outs.append(syn.flush(ss, length))
+    X, y = torch.cat(frames, 1), torch.cat(outs, 1)
+    assert X.shape == ref.shape and y.shape == target.shape
+    assert float((X - ref).abs().max()) <= 1e-5 * float(ref.abs().max())
+    assert float((y - target).abs().max()) <= 1e-5 * float(target.abs().max())
