@@ -58,7 +58,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("sep_dir", help="separated dir (spk1.scp..spkN.scp of estimates)")
     p.add_argument("--metrics", default="default",
                    help="comma-separated metrics or sets (default: si_sdr,sdr,sir,sar,stoi,pesq; "
-                        "'music': sdr_v4,isr_v4,sir_v4,sar_v4,sdr_mdx; 'speech' adds estoi)")
+                        "'music': sdr_v4,isr_v4,sir_v4,sar_v4,sdr_mdx; 'speech' adds estoi; "
+                        "'enhancement': si_sdr,pesq,stoi,estoi,ssnr,csig,cbak,covl; 'dnsmos' "
+                        "(optional): dnsmos_sig,dnsmos_bak,dnsmos_ovrl)")
     p.add_argument("--job", type=int, default=1, help="job index, 1-based (default 1)")
     p.add_argument("--num-jobs", type=int, default=1, help="number of jobs (default 1)")
     p.add_argument("--merge", action="store_true",

@@ -2,7 +2,10 @@
 
 Speech (mono): ``si_sdr``; ``sdr``, ``sir``, ``sar`` (BSS Eval v3 ``bss_eval_sources``, as
 ``mir_eval``); ``stoi``, ``estoi`` (pystoi's algorithm, vectorized); ``pesq`` (nb at 8 kHz,
-wb at 16 kHz, other rates resampled to 16 kHz wb). Music (any channels): ``sdr_v4``,
+wb at 16 kHz, other rates resampled to 16 kHz wb); ``ssnr`` (segmental SNR) and the
+composite measures ``csig``, ``cbak``, ``covl`` (Hu & Loizou 2008, ``sepcore.metrics.composite``;
+at the PESQ rate); optional ``dnsmos_sig``, ``dnsmos_bak``, ``dnsmos_ovrl`` (non-intrusive,
+``sepcore.metrics.dnsmos``). Music (any channels): ``sdr_v4``,
 ``isr_v4``, ``sir_v4``, ``sar_v4`` (BSS Eval v4 images, 1 s windows, median over windows)
 and ``sdr_mdx`` (MDX 2021 SDR).
 
@@ -21,26 +24,35 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sepcore.metrics.bss_eval import ReferenceProjector, bss_eval_sources
+from sepcore.metrics.composite import composite_measures, raw_pesq_from_lqo, segmental_snr
 from sepcore.metrics.music import bss_eval_v4_images, sdr_mdx, track_median
 from sepcore.metrics.speech import pesq, pesq_mode, resample_for_pesq, si_sdr, stoi
 from sepcore.metrics.stoi import stoi_many
 
-SPEECH_METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi", "estoi", "pesq")
+COMPOSITE_METRICS = ("csig", "cbak", "covl")
+DNSMOS_METRICS = ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl")
+SPEECH_METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi", "estoi", "pesq", "ssnr"
+                  ) + COMPOSITE_METRICS + DNSMOS_METRICS
 MUSIC_METRICS = ("sdr_v4", "isr_v4", "sir_v4", "sar_v4", "sdr_mdx")
 METRICS = SPEECH_METRICS + MUSIC_METRICS
 DEFAULT_METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi", "pesq")
+# what enhancement papers (VoiceBank+DEMAND, DNS) report
+ENHANCEMENT_METRICS = ("si_sdr", "pesq", "stoi", "estoi", "ssnr") + COMPOSITE_METRICS
 METRIC_SETS = {
     "default": DEFAULT_METRICS,
-    "speech": SPEECH_METRICS,
+    "speech": ("si_sdr", "sdr", "sir", "sar", "stoi", "estoi", "pesq"),
+    "enhancement": ENHANCEMENT_METRICS,
+    "dnsmos": DNSMOS_METRICS,
     "music": MUSIC_METRICS,
 }
 _BSS_V3 = ("sdr", "sir", "sar")
 _BSS_V4 = ("sdr_v4", "isr_v4", "sir_v4", "sar_v4")
 
 __all__ = [
-    "DEFAULT_METRICS", "METRICS", "METRIC_SETS", "MUSIC_METRICS", "SPEECH_METRICS",
-    "UttScores", "best_permutation", "bss_eval_sources", "compute_metrics", "parse_metrics",
-    "pesq", "score_utterance", "sdr_mdx", "si_sdr", "stoi",
+    "DEFAULT_METRICS", "ENHANCEMENT_METRICS", "METRICS", "METRIC_SETS", "MUSIC_METRICS",
+    "SPEECH_METRICS", "UttScores", "best_permutation", "bss_eval_sources", "compute_metrics",
+    "parse_metrics",
+    "composite_measures", "pesq", "score_utterance", "sdr_mdx", "segmental_snr", "si_sdr", "stoi",
 ]
 
 
@@ -209,21 +221,59 @@ def score_utterance(
             put(res.values, m, ve)
         if want_m:
             put(res.inputs, m, vm)
-    # PESQ (resample each signal once)
-    if "pesq" in metrics or "pesq" in input_metrics:
-        _, _, note = pesq_mode(sample_rate)
+    # PESQ and the composite measures (resample each signal once, one PESQ per pair)
+    comp_e = [m for m in COMPOSITE_METRICS if m in metrics]
+    comp_m = [m for m in COMPOSITE_METRICS if m in input_metrics]
+    want_pe = "pesq" in metrics or bool(comp_e)
+    want_pm = "pesq" in input_metrics or bool(comp_m)
+    if want_pe or want_pm:
+        _, prate, note = pesq_mode(sample_rate)
         if note:
             res.notes.append(note)
         rr = [None if silent[j] else resample_for_pesq(ref2[j], sample_rate) for j in range(S)]
-        if "pesq" in metrics:
-            put(res.values, "pesq", [
-                nan[j] if silent[j] else pesq(rr[j], resample_for_pesq(ests[j, :, 0], sample_rate),
-                                              sample_rate, resampled=True) for j in range(S)])
-        if "pesq" in input_metrics:
-            mr = resample_for_pesq(mix3[:, 0], sample_rate)
-            put(res.inputs, "pesq", [nan[j] if silent[j] else pesq(rr[j], mr, sample_rate,
-                                                                   resampled=True)
-                                     for j in range(S)])
+        mr = resample_for_pesq(mix3[:, 0], sample_rate) if want_pm else None
+        for wanted, comp, target, degs in (
+                (want_pe, comp_e, res.values,
+                 [resample_for_pesq(ests[j, :, 0], sample_rate) for j in range(S)]
+                 if want_pe else None),
+                (want_pm, comp_m, res.inputs, [mr] * S)):
+            if not wanted:
+                continue
+            pq = [nan[j] if silent[j] else pesq(rr[j], degs[j], sample_rate, resampled=True)
+                  for j in range(S)]
+            if "pesq" in (metrics if target is res.values else input_metrics):
+                put(target, "pesq", pq)
+            if comp:
+                # the composite measures use the raw P.862 score at 8 kHz (as pysepm)
+                base = [raw_pesq_from_lqo(v) if prate == 8000 and np.isfinite(v) else v
+                        for v in pq]
+                cs = [None if silent[j] else composite_measures(rr[j], degs[j], prate, base[j])
+                      for j in range(S)]
+                for m in comp:
+                    put(target, m, [nan[j] if cs[j] is None else cs[j][m] for j in range(S)])
+    # segmental SNR at the audio's own rate
+    if "ssnr" in metrics:
+        put(res.values, "ssnr", [nan[j] if silent[j] else segmental_snr(ref2[j], ests[j, :, 0],
+                                                                         sample_rate)
+                                 for j in range(S)])
+    if "ssnr" in input_metrics:
+        put(res.inputs, "ssnr", [nan[j] if silent[j] else segmental_snr(ref2[j], mix3[:, 0],
+                                                                         sample_rate)
+                                 for j in range(S)])
+    # DNSMOS (optional, non-intrusive: rates the signal alone)
+    dn_e = [m for m in DNSMOS_METRICS if m in metrics]
+    dn_m = [m for m in DNSMOS_METRICS if m in input_metrics]
+    if dn_e or dn_m:
+        from sepcore.metrics.dnsmos import dnsmos
+
+        if dn_e:
+            ds = [None if silent[j] else dnsmos(ests[j, :, 0], sample_rate) for j in range(S)]
+            for m in dn_e:
+                put(res.values, m, [nan[j] if ds[j] is None else ds[j][m] for j in range(S)])
+        if dn_m:
+            dm = dnsmos(mix3[:, 0], sample_rate)
+            for m in dn_m:
+                put(res.inputs, m, [dm[m]] * S)
     # Music: v4 images (1 s windows, median per track) and MDX SDR
     v4_est = [m for m in _BSS_V4 if m in metrics]
     v4_mix = [m for m in _BSS_V4 if m in input_metrics]
