@@ -93,7 +93,7 @@ def test_raw_stdin_to_raw_stdout_unscaled(exp, mixture, monkeypatch):
     out = io.TextIOWrapper(io.BytesIO())
     monkeypatch.setattr(sys, "stdout", out)
     assert run(main, ["--model", exp, "--format", "s16le", "--rate", 8000, "--stdout",
-                      "--out-format", "f32le", "--scale", "none", "--block-ms", 1, "-"]) == 0
+                      "--out-format", "f32le", "--scale", "none", "--block-ms", 4, "-"]) == 0
     got = np.frombuffer(out.buffer.getvalue(), dtype="<f4").reshape(-1, 2).T
     model = build_model(CAUSAL)
     model.load_state_dict(torch.load(exp / "model.pt", weights_only=True)["state_dict"])

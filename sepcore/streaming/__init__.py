@@ -13,7 +13,8 @@ finds it, or raises NotCausalError naming the model and why it cannot stream.
 
 from sepcore.streaming.base import NotCausalError, StreamingModel, streamer_for
 from sepcore.streaming.convtasnet import ConvTasNetStreamer
+from sepcore.streaming.crn import CRNStreamer
 from sepcore.streaming.engine import Stream, stream_array
 
-__all__ = ["ConvTasNetStreamer", "NotCausalError", "Stream", "StreamingModel", "stream_array",
-           "streamer_for"]
+__all__ = ["CRNStreamer", "ConvTasNetStreamer", "NotCausalError", "Stream", "StreamingModel",
+           "stream_array", "streamer_for"]

@@ -204,16 +204,6 @@ def open_source(spec: str | None, *, device: str | None = None, rate: int | None
     return FileSource(spec)
 
 
-def wav_subtype(subtype: str) -> str:
-    """The input's sample format if a WAV file holds it, else 16-bit PCM (as sepcore-separate)."""
-    import soundfile as sf
-
-    try:
-        return subtype if sf.check_format("WAV", subtype) else "PCM_16"
-    except (TypeError, ValueError):
-        return "PCM_16"
-
-
 class FileSink:
     """One output file per source, written block by block under a temporary name.
 

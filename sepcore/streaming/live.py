@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from sepcore.errors import ConfigError, DataError
-from sepcore.streaming.audio import DeviceSink, FileSink, RawSink, open_source, wav_subtype
+from sepcore.io.audio import wav_subtype
+from sepcore.streaming.audio import DeviceSink, FileSink, RawSink, open_source
 from sepcore.streaming.engine import Stream
 
 logger = logging.getLogger("sepcore.stream")
@@ -64,12 +65,17 @@ class StreamReport:
 
 
 class RunningGain:
-    """sepcore.io.fit_to_range's projection gains over everything streamed so far."""
+    """sepcore.io.fit_to_range's projection gains over everything streamed so far.
 
-    def __init__(self, num_sources: int, limit: float, float_output: bool):
+    ``match_levels=False`` (models trained at the sources' scale) keeps the levels and
+    only clips.
+    """
+
+    def __init__(self, num_sources: int, limit: float, float_output: bool,
+                 match_levels: bool = True):
         self.energy, self.dot = np.zeros(num_sources), np.zeros(num_sources)
         self.mix_energy, self.mix_peak = 0.0, 0.0
-        self.limit, self.float_output = limit, float_output
+        self.limit, self.float_output, self.match_levels = limit, float_output, match_levels
 
     def __call__(self, est: np.ndarray, mix: np.ndarray) -> tuple[np.ndarray, int]:
         e, m = est.astype(np.float64), mix.astype(np.float64)
@@ -80,7 +86,7 @@ class RunningGain:
             self.mix_peak = max(self.mix_peak, float(np.abs(m).max()))
         gains = np.ones(len(self.energy))
         n = len(gains)
-        for i in range(n):
+        for i in range(n if self.match_levels else 0):
             if self.energy[i] == 0.0 or self.mix_energy == 0.0:
                 continue
             g = self.dot[i] / self.energy[i]
@@ -123,7 +129,9 @@ def run_stream(model, source, sinks: list, *, block_ms: float, scale: str,
         f"{rate} Hz, {source.channels} channel(s){mixdown}")
     log(f"algorithmic latency {1000 * report.latency_seconds:.1f} ms (window "
         f"{1000 * report.window_seconds:.1f} ms + block {1000 * block / rate:.1f} ms)")
-    gain = RunningGain(stream.num_sources, 0.99, float_output) if scale == "running" else None
+    match = getattr(model, "match_levels", True)
+    gain = RunningGain(stream.num_sources, 0.99, float_output, match) if scale == "running" \
+        else None
     kept_est, kept_mix = [], []
     pending_mix = np.zeros(0, np.float32)  # input not yet matched by output (running gain)
     written = 0
@@ -185,7 +193,8 @@ def run_stream(model, source, sinks: list, *, block_ms: float, scale: str,
         est = np.concatenate(kept_est, axis=1) if kept_est else \
             np.zeros((stream.num_sources, 0), np.float32)
         mix = np.concatenate(kept_mix) if kept_mix else np.zeros(0, np.float32)
-        fit_to_range_inplace(est, mix, "FLOAT" if float_output else "PCM_16")
+        fit_to_range_inplace(est, mix, "FLOAT" if float_output else "PCM_16",
+                             match_levels=match)
         for sink in sinks:
             sink.write(est)
     return report
