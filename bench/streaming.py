@@ -5,9 +5,11 @@ Usage: tools/venv/bin/python bench/streaming.py [--seconds 20] [--blocks-ms 2,4,
                                                 [MODEL ...]
 
 MODEL is a recipe config (its model is built with random weights: speed does not depend
-on them) or a trained model (pack, exp dir or model.pt); the default is the causal mini
-models (egs/mini/convtasnet/conf/train_causal.yaml, and the causal mini enhancement
-model when its config exists). For each block length, ``--seconds`` of noise are
+on them), ``NAME@RATE:{json model args}`` (e.g. ``crn@16000:{"causal": true}``) or a
+trained model (pack, exp dir or model.pt); the default is the causal mini models
+(egs/mini/convtasnet/conf/train_causal.yaml, the mini enhancement recipe's
+conf/train_causal*.yaml when there is one) and the causal CRN enhancement model with
+its defaults at 16 kHz. For each block length, ``--seconds`` of noise are
 streamed block by block after a one-second warm-up; printed per row: the real-time
 factor (compute / audio, wall clock; and in thread CPU time, which a loaded machine
 inflates less), the mean and worst per-block compute time, the algorithmic latency
@@ -27,13 +29,34 @@ sys.path.insert(0, ROOT)
 
 DEFAULT_MODELS = [
     "egs/mini/convtasnet/conf/train_causal.yaml",
+    "egs/mini_enh/*/conf/train_causal*.yaml",
+    # the causal enhancement model with its defaults (sepcore/models/crn.py), 16 kHz
+    'crn@16000:{"causal": true}',
 ]
 
 
+def expand(spec: str) -> list[str]:
+    if "@" in spec and not os.path.exists(spec):
+        return [spec]
+    import glob
+
+    return sorted(glob.glob(os.path.join(ROOT, spec))) or \
+        ([spec] if os.path.exists(spec) else [])
+
+
 def load_any(spec: str):
-    """(label, nn.Module, sample_rate) from a config yaml or a trained model."""
+    """(label, nn.Module, sample_rate) from ``NAME@RATE:{json args}``, a config or a model."""
     import torch
 
+    if "@" in spec and not os.path.exists(spec):
+        import json
+
+        from sepcore.models import build_model
+
+        head, _, args = spec.partition(":")
+        name, _, rate = head.partition("@")
+        torch.manual_seed(0)
+        return spec, build_model({"name": name, **json.loads(args or "{}")}).eval(), int(rate)
     if spec.endswith((".yaml", ".yml")):
         from sepcore.config import load_config
         from sepcore.models import build_model
@@ -85,16 +108,17 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    models = args.models or [m for m in DEFAULT_MODELS if os.path.exists(os.path.join(ROOT, m))]
+    models = [m for spec in (args.models or DEFAULT_MODELS) for m in expand(spec)]
     print(f"torch {torch.__version__}, 1 thread, {args.seconds:g} s of audio per row\n")
     print("| model | block | RTF (wall) | RTF (CPU) | mean / worst per block | algorithmic "
           "latency | max rel. diff to offline |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for spec in models:
-        label, model, rate = load_any(spec if os.path.exists(spec) else os.path.join(ROOT, spec))
+        label, model, rate = load_any(spec)
+        label = os.path.relpath(label, ROOT) if os.path.exists(label) else label
         for ms in (float(b) for b in args.blocks_ms.split(",")):
             r = bench_one(model, rate, ms, args.seconds)
-            print(f"| {os.path.relpath(label, ROOT)} | {r['block_ms']:g} ms | {r['rtf']:.3f} | "
+            print(f"| {label} | {r['block_ms']:g} ms | {r['rtf']:.3f} | "
                   f"{r['rtf_cpu']:.3f} | {r['mean_ms']:.2f} / {r['worst_ms']:.2f} ms | "
                   f"{r['latency_ms']:g} ms | {r['err']:.1e} |", flush=True)
 
