@@ -22,13 +22,13 @@ CAUSAL = {"name": "convtasnet", "num_sources": 2, "N": 32, "L": 16, "B": 16, "H"
           "X": 3, "R": 2, "Sc": 16, "causal": True, "norm": "cLN"}
 
 
-def make_exp(root, cfg):
+def make_exp(root, cfg, rate=8000, sources=("spk1", "spk2"), loss=None):
     root.mkdir(parents=True)
     torch.manual_seed(0)
     model = build_model(cfg)
-    save_model_file(root / "model.pt", model, cfg, 8000, ["spk1", "spk2"], {})
+    save_model_file(root / "model.pt", model, cfg, rate, list(sources), {})
     (root / "config.yaml").write_text(yaml.safe_dump(
-        {"model": cfg, "data": {"sample_rate": 8000}, "loss": {"pit": True}}))
+        {"model": cfg, "data": {"sample_rate": rate}, "loss": loss or {"pit": True}}))
     return root
 
 
@@ -74,6 +74,23 @@ def test_file_gives_the_samples_of_sepcore_separate(exp, mixture, tmp_path, subt
         else:  # float rounding may move a sample across a 16-bit step
             assert np.abs(a - b).max() <= 1.01 / 32768
             assert np.mean(a == b) > 0.99
+
+
+def test_enhancement_model_keeps_its_levels_like_sepcore_separate(tmp_path, capsys):
+    """The causal CRN, trained with a loss that is not scale-invariant: no level matching."""
+    exp = make_exp(tmp_path / "crn", {"name": "crn", "causal": True}, rate=16000,
+                   sources=("speech",), loss={"name": "mr_stft", "pit": False})
+    rng = np.random.default_rng(3)
+    noisy = (0.2 * rng.standard_normal(16000)).astype(np.float32)
+    sf.write(tmp_path / "noisy.wav", noisy, 16000, subtype="FLOAT")
+    assert run(main, ["--model", exp, "--out-dir", tmp_path / "st", "--block-ms", 4,
+                      tmp_path / "noisy.wav"]) == 0
+    assert "algorithmic latency 20.0 ms (window 16.0 ms + block 4.0 ms)" in capsys.readouterr().err
+    assert run(separate_main, ["--model", exp, "--out-dir", tmp_path / "sep", "--no-progress",
+                               tmp_path / "noisy.wav"]) == 0
+    a, b = read(tmp_path / "st/noisy_speech.wav"), read(tmp_path / "sep/noisy_speech.wav")
+    assert a.shape == b.shape == noisy.shape
+    assert np.abs(a - b).max() <= 1e-5 * np.abs(b).max()
 
 
 def test_stdin_wav_is_streamed_like_the_file(exp, mixture, tmp_path, monkeypatch):
