@@ -114,6 +114,8 @@ class CumulativeNormStep:
         frames = x.shape[1]
         if frames == 1:
             return self._one(x, st)
+        if frames <= 3:  # fewer operations than the vectorised form below
+            return torch.cat([self._one(x[:, i:i + 1], st) for i in range(frames)], 1)
         sums = torch.stack((x.sum(0), x.pow(2).sum(0)))  # [2, frames]
         cum = torch.cumsum(sums, 1, dtype=torch.float64)
         cum += torch.tensor([[st[0]], [st[1]]], dtype=torch.float64)
