@@ -14,8 +14,9 @@ State carried from block to block:
 An encoder frame is computed as soon as its ``L`` input samples are there; an output
 sample is final once the last frame that covers it is decoded. Each step works on
 all the frames its block completes at once (matrix products over frames), in 2-D
-``[channels, frames]`` tensors, with the 1x1 convolutions as ``addmm`` and a block's
-residual and skip convolutions fused into one product.
+``[channels, frames]`` tensors, with the 1x1 convolutions as ``addmm``, the dilated
+taps as one ``baddbmm`` and the skip convolutions of all blocks (summed, offline) as
+one product over their stacked inputs.
 """
 
 from __future__ import annotations
@@ -64,16 +65,19 @@ def check_causal(model: ConvTasNet, label: str) -> None:
                              + ". Train it with model.causal: true and norm: cLN")
 
 
+def w2(conv) -> torch.Tensor:
+    """A 1x1 conv's weight as a matrix."""
+    return conv.weight.detach().reshape(conv.weight.shape[0], -1)
+
+
+def b2(conv) -> torch.Tensor:
+    return conv.bias.detach().reshape(-1, 1)
+
+
 class _Block:
     """One TCN block's weights in the shapes the streamed step uses."""
 
     def __init__(self, block):
-        def w2(conv):
-            return conv.weight.detach().reshape(conv.weight.shape[0], -1)
-
-        def b2(conv):
-            return conv.bias.detach().reshape(-1, 1)
-
         self.in_w, self.in_b = w2(block.in_conv), b2(block.in_conv)
         self.a1 = block.act1.weight.detach()
         self.a2 = block.act2.weight.detach()
@@ -84,10 +88,8 @@ class _Block:
         self.channels = d.weight.shape[0]
         self.dw = d.weight.detach().reshape(self.channels, self.taps, 1)
         self.db = d.bias.detach().reshape(self.channels, 1, 1)
-        outs = [c for c in (block.res_conv, block.skip_conv) if c is not None]
-        self.num_res = block.res_conv.out_channels if block.res_conv is not None else 0
-        self.out_w = torch.cat([w2(c) for c in outs]) if outs else None
-        self.out_b = torch.cat([b2(c) for c in outs]) if outs else None
+        res = block.res_conv
+        self.res_w, self.res_b = (w2(res), b2(res)) if res is not None else (None, None)
 
     def init_state(self) -> list:
         return [self.norm1.init_state(), self.norm2.init_state(),
@@ -102,11 +104,9 @@ class _Block:
         taps = h.unfold(1, self.pad + 1, 1)[:, :, ::self.dilation]
         z = torch.baddbmm(self.db, taps, self.dw).view(self.channels, -1)
         z = self.norm2(prelu(z, self.a2), st[1])
-        if self.out_w is None:
-            return x, None
-        out = torch.addmm(self.out_b, self.out_w, z)
-        res = x + out[:self.num_res] if self.num_res else x
-        return res, (out[self.num_res:] if out.shape[0] > self.num_res else None)
+        if self.res_w is not None:
+            x = torch.addmm(self.res_b, self.res_w, z).add_(x)
+        return x, z  # the skip convs of all blocks are one product, in the streamer
 
 
 @register(ConvTasNet)
@@ -124,6 +124,9 @@ class ConvTasNetStreamer(StreamingModel):
         self.bn_b = model.bottleneck.bias.detach().reshape(-1, 1)
         self.blocks = [_Block(b) for b in model.blocks]
         self.use_skip = model.use_skip
+        if self.use_skip:  # sum of every block's skip conv = one product over their outputs
+            self.skip_w = torch.cat([w2(b.skip_conv) for b in model.blocks], 1)
+            self.skip_b = sum(b2(b.skip_conv) for b in model.blocks)
         self.mask_a = model.mask_act.weight.detach()
         self.mask_w = model.mask_conv.weight.detach().reshape(model.mask_conv.out_channels, -1)
         self.mask_b = model.mask_conv.bias.detach().reshape(-1, 1)
@@ -148,13 +151,13 @@ class ConvTasNetStreamer(StreamingModel):
         frames = x[:(count - 1) * s + L].unfold(0, L, s).t()  # [L, count]
         w = torch.relu(self.enc_w @ frames)  # [N, count]
         x = torch.addmm(self.bn_b, self.bn_w, self.in_norm(w, st["in_norm"]))
-        skip_sum = None
+        outs = []
         for block, bst in zip(self.blocks, st["blocks"]):
-            x, skip = block(x, bst)
-            if skip is not None:
-                skip_sum = skip if skip_sum is None else skip_sum.add_(skip)
-        y = torch.addmm(self.mask_b, self.mask_w,
-                        prelu(skip_sum if self.use_skip else x, self.mask_a))
+            x, z = block(x, bst)
+            outs.append(z)
+        if self.use_skip:
+            x = torch.addmm(self.skip_b, self.skip_w, torch.cat(outs))
+        y = torch.addmm(self.mask_b, self.mask_w, prelu(x, self.mask_a))
         m = mask_nonlinearity(y.view(1, self.num_sources, self.N, count), self.mask_nonlinear)
         segs = torch.matmul(self.dec_w, m[0] * w)  # [S, L, count]
         length = (count - 1) * s + L
