@@ -104,6 +104,23 @@ def test_stdin_wav_is_streamed_like_the_file(exp, mixture, tmp_path, monkeypatch
                                       read(tmp_path / "f" / f"mix_{src}.wav"))
 
 
+def test_stdin_wav_from_a_pipe_writer_and_with_trailing_chunks(exp, mixture, monkeypatch):
+    from sepcore.streaming.audio import wav_stream_source
+
+    buf = io.BytesIO()
+    sf.write(buf, mixture[:1000], 8000, subtype="PCM_16", format="WAV")
+    wav = buf.getvalue()
+    streamed = bytearray(wav)
+    streamed[40:44] = b"\xff\xff\xff\xff"  # data size unknown, as a pipe writer leaves it
+    trailing = wav + b"LIST" + (4).to_bytes(4, "little") + b"abcd"  # a chunk after the data
+    for data in (bytes(streamed), trailing):
+        src = wav_stream_source(io.BytesIO(data))
+        got = src.read(5000)
+        assert (src.sample_rate, src.channels, src.subtype) == (8000, 1, "PCM_16")
+        np.testing.assert_allclose(got[:, 0], mixture[:1000], atol=1 / 32768)
+        assert src.read(10).shape == (0, 1)
+
+
 def test_raw_stdin_to_raw_stdout_unscaled(exp, mixture, monkeypatch):
     pcm = np.round(mixture * 32767).astype("<i2")
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(pcm.tobytes())))

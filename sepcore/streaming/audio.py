@@ -77,7 +77,7 @@ class RawSource:
     """Raw little-endian PCM, channels interleaved, from a binary stream (stdin)."""
 
     def __init__(self, stream: BinaryIO, sample_rate: int, channels: int, fmt: str,
-                 name: str = "stdin"):
+                 name: str = "stdin", limit: int | None = None):
         if fmt not in RAW_FORMATS:
             raise ConfigError(f"--format {fmt!r}: expected one of {', '.join(RAW_FORMATS)}")
         if sample_rate is None or sample_rate < 1:
@@ -89,10 +89,13 @@ class RawSource:
         dtype, self._scale, self.subtype = RAW_FORMATS[fmt]
         self._dtype = np.dtype(dtype)
         self._rest = b""
+        self._left = limit  # bytes still to read (None: to the end of the stream)
 
     def read(self, n: int) -> np.ndarray:
         frame = self._dtype.itemsize * self.channels
         want = n * frame - len(self._rest)
+        if self._left is not None:
+            want = min(want, self._left)
         data = self._rest
         while want > 0:  # a pipe returns what is there: read until the block is whole
             chunk = self._stream.read(want)
@@ -100,6 +103,8 @@ class RawSource:
                 break
             data += chunk
             want -= len(chunk)
+            if self._left is not None:
+                self._left -= len(chunk)
         whole = len(data) - len(data) % frame
         self._rest = data[whole:]
         x = np.frombuffer(data[:whole], dtype=self._dtype).reshape(-1, self.channels)
@@ -115,8 +120,8 @@ class RawSource:
 def wav_stream_source(stream: BinaryIO, name: str = "stdin") -> RawSource:
     """A WAV file read from a pipe: its header parsed, then its PCM data streamed.
 
-    A pipe cannot seek, so the data chunk is read to the end of the stream (writers
-    to pipes leave its size unknown).
+    Writers to pipes cannot fill in the data chunk's size (they leave 0 or 0xFFFFFFFF):
+    then the data runs to the end of the stream; otherwise the size is obeyed.
     """
     def need(n: int) -> bytes:
         b = stream.read(n)
@@ -136,6 +141,7 @@ def wav_stream_source(stream: BinaryIO, name: str = "stdin") -> RawSource:
     while True:
         cid, size = struct.unpack("<4sI", need(8))
         if cid == b"data":
+            data_size = None if size in (0, 0xFFFFFFFF) else size
             break
         body = need(size + (size & 1))
         if cid == b"fmt ":
@@ -150,7 +156,7 @@ def wav_stream_source(stream: BinaryIO, name: str = "stdin") -> RawSource:
     if (tag, bits) not in kinds:
         raise DataError(f"{name}: WAV sample format {tag} with {bits} bits is not streamable "
                         f"from a pipe (expected 16/32-bit PCM or 32/64-bit float)")
-    return RawSource(stream, rate, channels, kinds[(tag, bits)], name)
+    return RawSource(stream, rate, channels, kinds[(tag, bits)], name, data_size)
 
 
 class DeviceSource:
