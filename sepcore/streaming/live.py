@@ -3,12 +3,14 @@
 Scaling (a scale-invariant loss leaves each output's gain arbitrary, see
 :func:`sepcore.io.fit_to_range`): ``scale="end"`` applies sepcore-separate's rule
 (projection gains and peak limit over the whole output) after the last block, so a
-file streamed to files gives sepcore-separate's samples; it needs the whole output,
-so only file outputs take it. A live stream cannot look ahead: ``scale="running"``
-uses the same projection gains computed over the output so far (updated every block)
-and clips the rare sample beyond the limit (0.99; the mixture's peak so far for float
-outputs), counting them; ``scale="none"`` writes the model's output as it is (PCM
-outputs clip at full scale, counted).
+file streamed to files gives sepcore-separate's samples; it keeps the whole output in
+memory until then (as sepcore-separate does), so only file outputs take it. A live
+stream cannot look ahead: ``scale="running"`` uses the same projection gains computed
+over the output so far (updated every block) and clips the rare sample beyond the
+limit (0.99; the mixture's peak so far for float outputs), counting them;
+``scale="none"`` writes the model's output as it is (PCM outputs clip at full scale,
+counted). Models trained at the sources' scale (``match_levels`` false) keep their
+levels in every mode; only the peak limit applies.
 """
 
 from __future__ import annotations
@@ -37,10 +39,14 @@ class StreamReport:
     sample_rate: int
     block: int                      # samples at the input's rate
     window_seconds: float           # the model's look-ahead
-    audio_seconds: float = 0.0
+    samples: int = 0                # input samples streamed
     block_seconds: list = field(default_factory=list)  # compute time of each block
     late_blocks: int = 0
     clipped: int = 0
+
+    @property
+    def audio_seconds(self) -> float:
+        return self.samples / self.sample_rate
 
     @property
     def latency_seconds(self) -> float:
@@ -114,6 +120,8 @@ def run_stream(model, source, sinks: list, *, block_ms: float, scale: str,
     if block_ms <= 0:
         raise ConfigError(f"--block-ms must be > 0, got {block_ms}")
     stream = Stream(model)
+    stream.process(np.zeros(4 * stream.window, np.float32))  # first calls are slow: warm up
+    stream.reset()
     rate, model_rate = source.sample_rate, model.sample_rate
     block = max(1, int(round(block_ms * rate / 1000)))
     report = StreamReport(rate, block, stream.window / model_rate)
@@ -138,7 +146,7 @@ def run_stream(model, source, sinks: list, *, block_ms: float, scale: str,
 
     def emit(est: np.ndarray, final: bool) -> None:
         nonlocal pending_mix, written
-        total = int(round(report.audio_seconds * rate))
+        total = report.samples
         if final:  # exactly the input's length (the resampler's last samples may be off by a few)
             est = est[:, :max(0, total - written)]
             est = np.pad(est, ((0, 0), (0, total - written - est.shape[1])))
@@ -172,7 +180,7 @@ def run_stream(model, source, sinks: list, *, block_ms: float, scale: str,
         est = to_numpy(stream.process(model_in))
         dt = time.perf_counter() - t0
         report.block_seconds.append(dt)
-        report.audio_seconds += x.shape[0] / rate
+        report.samples += x.shape[0]
         pending_mix = np.concatenate((pending_mix, mono))
         if dt > x.shape[0] / rate:
             report.late_blocks += 1
