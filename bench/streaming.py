@@ -4,8 +4,9 @@
 Usage: tools/venv/bin/python bench/streaming.py [--seconds 20] [--blocks-ms 2,4,8,16,32]
                                                 [MODEL ...]
 
-MODEL is a recipe config (its model is built with random weights: speed does not depend
-on them), ``NAME@RATE:{json model args}`` (e.g. ``crn@16000:{"causal": true}``) or a
+MODEL is a recipe config ``conf.yaml[@RATE]`` (its model built with random weights:
+speed does not depend on them; RATE when the config leaves the rate to the data),
+``NAME@RATE:{json model args}`` (e.g. ``crn@16000:{"causal": true}``) or a
 trained model (pack, exp dir or model.pt); the default is the causal mini models
 (egs/mini/convtasnet/conf/train_causal.yaml, the mini enhancement recipe's
 conf/train_causal*.yaml when there is one) and the causal CRN enhancement model with
@@ -28,42 +29,47 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 DEFAULT_MODELS = [
-    "egs/mini/convtasnet/conf/train_causal.yaml",
-    "egs/mini_enh/*/conf/train_causal*.yaml",
+    "egs/mini/convtasnet/conf/train_causal.yaml@8000",
+    "egs/mini_enh/*/conf/train_causal*.yaml@16000",
     # the causal enhancement model with its defaults (sepcore/models/crn.py), 16 kHz
     'crn@16000:{"causal": true}',
 ]
 
 
 def expand(spec: str) -> list[str]:
-    if "@" in spec and not os.path.exists(spec):
+    """A config glob (``path@RATE``: the rate of its data) → the configs that exist."""
+    path, _, rate = spec.partition("@")
+    if not path.endswith((".yaml", ".yml")):
         return [spec]
     import glob
 
-    return sorted(glob.glob(os.path.join(ROOT, spec))) or \
-        ([spec] if os.path.exists(spec) else [])
+    found = sorted(glob.glob(path)) or sorted(glob.glob(os.path.join(ROOT, path)))
+    return [f"{p}@{rate}" if rate else p for p in found]
 
 
 def load_any(spec: str):
     """(label, nn.Module, sample_rate) from ``NAME@RATE:{json args}``, a config or a model."""
     import torch
 
+    from sepcore.models import build_model
+
+    path, _, rate = spec.partition("@")
+    if path.endswith((".yaml", ".yml")):
+        from sepcore.config import load_config
+
+        cfg = load_config(path)
+        rate = rate or cfg["data"].get("sample_rate")
+        if not rate:
+            sys.exit(f"{path}: give the rate of its data as {path}@RATE")
+        torch.manual_seed(0)
+        return path, build_model(cfg["model"]).eval(), int(rate)
     if "@" in spec and not os.path.exists(spec):
         import json
 
-        from sepcore.models import build_model
-
-        head, _, args = spec.partition(":")
-        name, _, rate = head.partition("@")
+        name, _, rest = spec.partition("@")
+        rate, _, args = rest.partition(":")
         torch.manual_seed(0)
         return spec, build_model({"name": name, **json.loads(args or "{}")}).eval(), int(rate)
-    if spec.endswith((".yaml", ".yml")):
-        from sepcore.config import load_config
-        from sepcore.models import build_model
-
-        cfg = load_config(spec)
-        torch.manual_seed(0)
-        return spec, build_model(cfg["model"]).eval(), int(cfg["data"]["sample_rate"])
     from sepcore.api import load
 
     model = load(spec)
