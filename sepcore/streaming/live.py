@@ -41,6 +41,7 @@ class StreamReport:
     window_seconds: float           # the model's look-ahead
     samples: int = 0                # input samples streamed
     block_seconds: list = field(default_factory=list)  # compute time of each block
+    cpu_seconds: float = 0.0        # the same in this thread's CPU time (others' load aside)
     late_blocks: int = 0
     clipped: int = 0
 
@@ -58,8 +59,9 @@ class StreamReport:
 
     def summary(self) -> str:
         times = self.block_seconds or [0.0]
+        cpu = self.cpu_seconds / self.audio_seconds if self.audio_seconds else 0.0
         text = (f"real-time factor {self.real_time_factor:.3f} ({sum(times):.2f} s of compute "
-                f"for {self.audio_seconds:.2f} s of audio); per block of "
+                f"for {self.audio_seconds:.2f} s of audio; {cpu:.3f} in CPU time); per block of "
                 f"{1000 * self.block / self.sample_rate:.1f} ms: mean "
                 f"{1000 * float(np.mean(times)):.2f} ms, worst {1000 * max(times):.2f} ms")
         if self.late_blocks:
@@ -174,11 +176,12 @@ def run_stream(model, source, sinks: list, *, block_ms: float, scale: str,
         x = source.read(block)
         if x.shape[0] == 0:
             break
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         mono = x[:, 0] if x.shape[1] == 1 else x.mean(axis=1)
         model_in = mono if resample_in is None else resample_in.resample_chunk(mono)
         est = to_numpy(stream.process(model_in))
         dt = time.perf_counter() - t0
+        report.cpu_seconds += time.thread_time() - c0
         report.block_seconds.append(dt)
         report.samples += x.shape[0]
         pending_mix = np.concatenate((pending_mix, mono))
