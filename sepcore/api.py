@@ -129,7 +129,7 @@ def keep_stems(
     if estimates.shape[1:] != np.shape(mixture):
         raise DataError(f"estimates {estimates.shape[1:]} and mixture {np.shape(mixture)} "
                         f"differ in shape")
-    if len(stems) == len(sources):
+    if len(stems) == len(sources) > 1:  # (one source: enhancement, the residual is the noise)
         raise ConfigError(f"--stems {','.join(stems)}: that is every source; the residual "
                           f"would be (almost) silent")
     index = [sources.index(s) for s in stems]
@@ -141,6 +141,8 @@ def keep_stems(
     else:
         estimates[:len(index)] = estimates[index]
     k = len(index)
+    if k == estimates.shape[0]:  # every source kept (one-source enhancement): a row more
+        estimates = np.concatenate([estimates, np.empty_like(estimates[:1])])
     estimates[k] = mixture
     for j in range(k):
         estimates[k] -= estimates[j]
@@ -205,12 +207,13 @@ class SeparationModel:
         """Bring each estimate to the mixture's level (:func:`sepcore.io.fit_to_range`)?
 
         Only for models trained with a scale-invariant loss (their output gain is
-        arbitrary): the config's ``loss.name`` starts with ``si_``; without a config,
-        mono models are assumed scale-invariant, multichannel (music) models not.
+        arbitrary): every term of the config's ``loss.name`` starts with ``si_``; without a
+        config, mono models are assumed scale-invariant, multichannel (music) models not.
         """
         loss = (self.config or {}).get("loss")
         if isinstance(loss, dict) and loss.get("name"):
-            return str(loss["name"]).startswith("si_")
+            # si_sdr+mrstft is not: its MR-STFT term fixes the output level
+            return all(term.startswith("si_") for term in str(loss["name"]).split("+"))
         return self.audio_channels == 1
 
     def output_names(self, stems: list[str] | None = None,

@@ -7,7 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ITEMS = ["sox", "espeak-ng", "flite", "festival", "text2wave", "perl", "tools/venv", "torch",
          "numpy", "scipy", "soundfile", "soxr", "yaml", "tqdm", "pystoi", "pesq", "mir_eval",
-         "fast_bss_eval", "sepcore"]
+         "fast_bss_eval", "noisereduce", "pyrnnoise", "sepcore"]
 
 
 def test_reports_every_item():

@@ -7,8 +7,9 @@
 #   tcmalloc        optional (faster CPU training)
 #   tools/venv      the Python virtual environment
 #   Python modules  torch, numpy, scipy, soundfile, soxr, yaml, tqdm, pystoi, pesq,
-#                   mir_eval, fast_bss_eval, sepcore (installed in the venv);
-#                   pytest and xdist (optional: only for the tests)
+#                   mir_eval, fast_bss_eval, noisereduce, pyrnnoise, sepcore (installed in
+#                   the venv); pytest and xdist (optional: only for the tests); speechmos
+#                   and onnxruntime (optional: the DNSMOS metric)
 # Prints the command that fixes what is missing (tools/install.sh) and exits 1
 # if anything required is missing.
 set -uo pipefail
@@ -55,8 +56,9 @@ import importlib.util
 REQUIRED = {"torch": "torch", "numpy": "numpy", "scipy": "scipy", "soundfile": "soundfile",
             "soxr": "soxr", "yaml": "PyYAML", "tqdm": "tqdm", "pystoi": "pystoi",
             "pesq": "pesq", "mir_eval": "mir_eval", "fast_bss_eval": "fast-bss-eval",
-            "sepcore": "sepcore"}
-OPTIONAL = {"pytest": "pytest", "xdist": "pytest-xdist"}
+            "noisereduce": "noisereduce", "pyrnnoise": "pyrnnoise", "sepcore": "sepcore"}
+OPTIONAL = {"pytest": "pytest", "xdist": "pytest-xdist", "speechmos": "speechmos",
+            "onnxruntime": "onnxruntime"}
 for name, dist in {**REQUIRED, **OPTIONAL}.items():
     kind = "MISSING" if name in REQUIRED else "MISSING-OPTIONAL"
     try:

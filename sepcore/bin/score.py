@@ -32,6 +32,8 @@ from sepcore.bin.common import run_main, setup_logging  # noqa: E402
 from sepcore.data import DataDir  # noqa: E402
 from sepcore.errors import ConfigError, DataError  # noqa: E402
 from sepcore.io import atomic_write_text, read_audio, read_scp_dict  # noqa: E402
+from sepcore.metrics.breakdown import BREAKDOWNS, group_stats, read_groups  # noqa: E402
+from sepcore.metrics.breakdown import markdown as breakdown_markdown  # noqa: E402
 
 log = logging.getLogger("score")
 
@@ -423,6 +425,8 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
     columns: dict[str, list[float]] = {c: [] for c in cols}
     per_source: dict[str, dict[str, list[float]]] = {n: {c: [] for c in cols} for n in names}
     rows = ["\t".join(["utt", "source", "estimate"] + cols) + "\n"]
+    groups = read_groups(inputs.ref.path, inputs.ref.utts)  # utt2snr, utt2noise_type
+    first_source: list[tuple[str, dict[str, float]]] = []
     new_cache: dict[tuple[str, str], list[float]] = {}
     notes: list[str] = []
     trimmed_utts = trimmed_samples = 0
@@ -452,6 +456,8 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
                     vals.append(x)
                     columns[c].append(x)
                     per_source[names[j]][c].append(x)
+            if j == 0:
+                first_source.append((utt, dict(zip(cols, vals))))
             est_name = inputs.est_files[r["perm"][j]].stem
             rows.append("\t".join([utt, names[j], est_name] + [repr(float(x)) for x in vals])
                         + "\n")
@@ -477,6 +483,8 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
         "scores": {c: stats(columns[c]) for c in cols},
         "by_source": {n: {c: stats(per_source[n][c]) for c in cols} for n in names},
     }
+    for kind, labels in groups.items():  # of the first source (enhancement: the speech)
+        summary[f"by_{kind}"] = group_stats(labels, first_source, kind, stats)
     scores_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(scores_dir / "per_utt.tsv", "".join(rows))
     atomic_write_text(scores_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
@@ -525,6 +533,10 @@ def results_md(s: dict) -> str:
     for c in s["scores"]:
         lines.append(f"| {c} | " + " | ".join(fmt(s["by_source"][n][c]["median"])
                                               for n in s["sources"]) + " |")
+    for kind in BREAKDOWNS:
+        if f"by_{kind}" in s:
+            lines += breakdown_markdown(kind, s[f"by_{kind}"], s["metrics"], s["sources"][0],
+                                        fmt)
     return "\n".join(lines) + "\n"
 
 

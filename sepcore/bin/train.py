@@ -33,7 +33,7 @@ from sepcore.data import DataDir, build_train_dataset, build_valid_dataset
 from sepcore.errors import ConfigError
 from sepcore.io.atomic import atomic_torch_save, atomic_write_text
 from sepcore.io.audio import is_pipe, read_audio
-from sepcore.losses import LOSSES, PITLoss, reorder_sources, si_sdr
+from sepcore.losses import PITLoss, build_loss, reorder_sources, si_sdr
 from sepcore.lr_schedule import cosine_time_lr
 from sepcore.modelfile import save_model_file
 from sepcore.models import build_model, count_parameters
@@ -190,7 +190,7 @@ class Trainer:
             self.optimizer, mode="min", factor=scfg["factor"], patience=scfg["patience"],
             min_lr=scfg["min_lr"],
         )
-        self.pairwise = LOSSES[cfg["loss"]["name"]]
+        self.pairwise = build_loss(cfg["loss"])
         self.pit = PITLoss(self.pairwise)
         self.state = {
             "epoch": 1, "batch_in_epoch": 0, "steps": 0, "best_loss": math.inf,

@@ -47,3 +47,18 @@ def dnsmos(x: np.ndarray, sample_rate: int) -> dict[str, float]:
     x = np.clip(x, -1.0, 1.0).astype(np.float32)
     out = _dnsmos.run(x, DNSMOS_RATE)
     return {name: float(out[key]) for name, key in _KEYS.items()}
+
+
+def compute_dnsmos(u, est: list[str], mix: list[str]):
+    """The registry's compute function of dnsmos_sig/bak/ovrl (non-intrusive: the mixture
+    is rated once for every reference)."""
+    num = u.refs.shape[0]
+    out_est: dict[str, list[float]] = {m: [] for m in est}
+    for j in range(num):
+        d = None if u.silent[j] or not est else dnsmos(u.ests[j, :, 0], u.sample_rate)
+        for m in est:
+            out_est[m].append(float("nan") if d is None else d[m])
+    if not mix:
+        return out_est, {}
+    d = dnsmos(u.mix[:, 0], u.sample_rate)
+    return out_est, {m: [d[m]] * num for m in mix}

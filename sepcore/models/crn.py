@@ -39,6 +39,9 @@ RNNS = {"gru": nn.GRU, "lstm": nn.LSTM}
 class CRN(nn.Module):
     """CRN / DCCRN-style STFT mask network.
 
+    ``residual_name`` ("noise"): what ``sepcore-separate --stems speech`` calls the
+    mixture minus the speech.
+
     Args:
         num_sources (int): masks to estimate (1 for enhancement: the speech).
         n_fft (int): STFT window and FFT size in samples.
@@ -55,6 +58,8 @@ class CRN(nn.Module):
             (sigmoid magnitude mask, noisy phase).
         compress (float): power-law compression ``c`` of the input magnitudes.
     """
+
+    residual_name = "noise"
 
     def __init__(
         self,
