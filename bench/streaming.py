@@ -31,8 +31,10 @@ sys.path.insert(0, ROOT)
 DEFAULT_MODELS = [
     "egs/mini/convtasnet/conf/train_causal.yaml@8000",
     "egs/mini_enh/*/conf/train_causal*.yaml@16000",
-    # the causal enhancement model with its defaults (sepcore/models/crn.py), 16 kHz
+    # the causal enhancement model (sepcore/models/crn.py) at 16 kHz: its defaults, and
+    # the real-time configuration its README recommends
     'crn@16000:{"causal": true}',
+    'crn@16000:{"causal": true, "n_fft": 192, "hop": 96}',
 ]
 
 
