@@ -112,6 +112,16 @@ def test_reset_starts_an_independent_stream(model, signal):
     assert float((cont[:, 3000:] - second).abs().max()) > 1e-3
 
 
+@pytest.mark.parametrize("make", [causal_model, lambda: crn_model(n_fft=64, hop=32)])
+def test_a_reused_block_buffer_does_not_corrupt_the_state(signal, make):
+    model = make()
+    stream, buf, outs = Stream(model), torch.zeros(5), []
+    for s in range(0, 2000, 5):  # one buffer, overwritten for every block (a sound card's)
+        buf.copy_(signal[s:s + 5])
+        outs.append(stream.process(buf))
+    assert_same(torch.cat(outs + [stream.finish()], 1), offline(model, signal[:2000]))
+
+
 def test_interleaved_streams_keep_their_own_state(model, signal):
     a, b = Stream(model), Stream(model)
     xa, xb = signal[:2000], signal[4000:6000].flip(0)

@@ -170,7 +170,8 @@ class ConvTasNetStreamer(StreamingModel):
     def step(self, block: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         block = block.reshape(-1).to(torch.float32)
         state["seen"] += block.shape[0]
-        x = torch.cat((state["pending"], block)) if state["pending"].numel() else block
+        # a copy: the caller may reuse its block's memory for the next one
+        x = torch.cat((state["pending"], block))
         count = (x.shape[0] - self.window) // self.hop + 1 if x.shape[0] >= self.window else 0
         if count == 0:
             state["pending"] = x

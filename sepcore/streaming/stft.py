@@ -34,7 +34,7 @@ class StreamingSTFT:
     def step(self, block: torch.Tensor, st: dict) -> torch.Tensor | None:
         """``[time]`` → the ``[bins, frames]`` now complete (None if no frame is)."""
         st["seen"] += block.shape[0]
-        x = torch.cat((st["buf"], block)) if block.shape[0] else st["buf"]
+        x = torch.cat((st["buf"], block))  # a copy: the caller may reuse the block's memory
         count = (x.shape[0] - self.n_fft) // self.hop + 1 if x.shape[0] >= self.n_fft else 0
         st["buf"] = x[count * self.hop:]
         if count == 0:
