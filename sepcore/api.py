@@ -25,27 +25,11 @@ from sepcore.inference import (
     ChunkPlan,
     audio_channels,
     best_permutation,
-    fit_to_range_inplace,
     plan_chunks,
     separate_chunked,
 )
-
-
-def resample(x: np.ndarray, rate_in: int, rate_out: int, length: int | None = None) -> np.ndarray:
-    """Resample along the first axis with soxr; ``length`` trims or zero-pads the result."""
-    if rate_in == rate_out:
-        y = x
-    else:
-        import soxr
-
-        y = soxr.resample(np.ascontiguousarray(x, dtype=np.float32), rate_in, rate_out, "HQ")
-    if length is not None and y.shape[0] != length:
-        if y.shape[0] > length:
-            y = y[:length]
-        else:
-            pad = [(0, length - y.shape[0])] + [(0, 0)] * (y.ndim - 1)
-            y = np.pad(y, pad)
-    return np.asarray(y, dtype=np.float32)
+from sepcore.io.audio import fit_to_range
+from sepcore.resample import resample
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -68,59 +52,16 @@ def residual_stem_name(stems: list[str], residual_name: str | None = None) -> st
     return name
 
 
-def separate_file(
-    model: SeparationModel, spec: str, outputs: list[str], *,
-    plan: ChunkPlan | None = None, stems: list[str] | None = None,
-    residual_name: str | None = None,
-) -> float:
-    """Separate one audio file (or scp pipe) into WAV files; returns its duration in s.
-
-    ``outputs``: one path per name of :meth:`SeparationModel.output_names` (every
-    source, or with ``stems`` the kept stems and the residual, see
-    :func:`keep_stems`). Written at
-    the input's rate, length, channels and sample format when WAV can hold it, else
-    16-bit PCM (mp3, ogg/vorbis, opus: :func:`sepcore.io.audio.wav_subtype`); levels
-    as :attr:`SeparationModel.match_levels` says, then one common scale so nothing
-    clips. Raises DataError naming ``spec``.
-    """
-    from sepcore.io import read_audio, write_audio
-    from sepcore.io.audio import wav_subtype
-
-    audio = read_audio(spec)
-    if audio.num_frames == 0:
-        raise DataError(f"{spec}: contains no samples (zero-length audio)")
-    subtype = wav_subtype(audio.subtype)
-    try:
-        est = model.separate_array(audio.data, audio.sample_rate, plan=plan)
-    except DataError as e:
-        raise DataError(f"{spec}: {e}") from None
-    names = list(model.sources)
-    fit_to_range_inplace(est, audio.data, subtype, match_levels=model.match_levels,
-                         limit_peak=not stems)
-    if stems:
-        est, names = keep_stems(est, audio.data, names, stems,
-                                residual_name or model.residual_name)
-        fit_to_range_inplace(est, audio.data, subtype, match_levels=False)
-    if len(outputs) != len(names):
-        raise ConfigError(f"{len(outputs)} output paths for {len(names)} outputs "
-                          f"({' '.join(names)})")
-    for i, path in enumerate(outputs):
-        write_audio(path, est[i], audio.sample_rate, subtype, format="WAV")
-    return audio.num_frames / audio.sample_rate
-
-
 def keep_stems(
     estimates: np.ndarray, mixture: np.ndarray, sources: list[str], stems: list[str],
     residual_name: str | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Keep ``stems`` of ``estimates`` and add the residual: the mixture minus their sum.
 
-    ``estimates`` ``[S, T(, C)]`` and ``mixture`` ``[T(, C)]`` at the same rate and shape.
-    Returns ``(array [len(stems) + 1, T(, C)], names)``, where the last name is
-    ``residual_name`` or, by default, ``no_<stem>`` (``no_vocals``: the accompaniment,
-    as Demucs's ``--two-stems``) or ``residual`` for several stems. The kept estimates
-    and the residual sum to the mixture exactly (in float32). The array reuses
-    ``estimates``' memory (no copy of a long track's stems).
+    ``estimates`` ``[S, T(, C)]``, ``mixture`` ``[T(, C)]`` (same rate and shape) → ``(array
+    [len(stems) + 1, T(, C)], names)``; the last name is ``residual_name`` or ``no_<stem>``
+    (``no_vocals``, as Demucs's ``--two-stems``), ``residual`` for several stems. They sum to
+    the mixture exactly (float32), in ``estimates``' memory (a one-source model: a row more).
     """
     unknown = [s for s in stems if s not in sources]
     if unknown or not stems or len(set(stems)) != len(stems):
@@ -141,8 +82,7 @@ def keep_stems(
     else:
         estimates[:len(index)] = estimates[index]
     k = len(index)
-    if k == estimates.shape[0]:  # every source kept (one-source enhancement): a row more
-        estimates = np.concatenate([estimates, np.empty_like(estimates[:1])])
+    estimates = np.concatenate([estimates, estimates[:1]]) if k == len(estimates) else estimates
     estimates[k] = mixture
     for j in range(k):
         estimates[k] -= estimates[j]
@@ -206,19 +146,19 @@ class SeparationModel:
     def match_levels(self) -> bool:
         """Bring each estimate to the mixture's level (:func:`sepcore.io.fit_to_range`)?
 
-        Only for models trained with a scale-invariant loss (their output gain is
-        arbitrary): every term of the config's ``loss.name`` starts with ``si_``; without a
-        config, mono models are assumed scale-invariant, multichannel (music) models not.
+        Only for models trained with a scale-invariant loss (output gain arbitrary): every
+        term of ``loss.name`` starts with ``si_`` (not ``si_sdr+mrstft``: MR-STFT fixes the
+        level); without a config, mono models are, multichannel (music) models are not.
         """
         loss = (self.config or {}).get("loss")
         if isinstance(loss, dict) and loss.get("name"):
-            # si_sdr+mrstft is not: its MR-STFT term fixes the output level
             return all(term.startswith("si_") for term in str(loss["name"]).split("+"))
         return self.audio_channels == 1
 
     def output_names(self, stems: list[str] | None = None,
                      residual_name: str | None = None) -> list[str]:
-        """Names of what :func:`separate_file` writes: every source, or ``stems`` + residual."""
+        """What :func:`sepcore.separate.separate_to_files` writes: every source, or
+        ``stems`` and their residual."""
         if not stems:
             return list(self.sources)
         unknown = [s for s in stems if s not in self.sources]
@@ -405,22 +345,10 @@ class SeparationModel:
         data = np.ascontiguousarray(x.T) if channels_first else x  # [time(, channels)]
         est = self.separate_array(data, sr, plan=plan)
         if rescale:
-            fit_to_range_inplace(est, data, "FLOAT", match_levels=self.match_levels)
+            fit_to_range(est, data, "FLOAT", match_levels=self.match_levels)
         if channels_first:
             est = np.ascontiguousarray(est.transpose(0, 2, 1))
         return torch.from_numpy(est)
-
-
-def _read_config(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    import yaml
-
-    try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ModelFileError(f"{path}: cannot parse config ({e})") from None
-    return cfg if isinstance(cfg, dict) else None
 
 
 def _from_model_file(model_pt: Path, config: dict | None, device, origin: str) -> SeparationModel:
@@ -442,6 +370,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Separat
     holds a MANIFEST (an unpacked pack) is verified too. Raises ModelFileError
     with the file's name on anything missing, tampered with or unreadable.
     """
+    from sepcore.modelfile import read_exp_config
     from sepcore.pack import MANIFEST, unpack, verify_dir
 
     p = Path(path)
@@ -451,7 +380,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Separat
             raise ModelFileError(f"{p}: no model.pt in this folder (expected an exp dir)")
         if (p / MANIFEST).is_file():
             verify_dir(p, allow_extra=True)
-        return _from_model_file(model_pt, _read_config(p / "config.yaml"), device, str(p))
+        return _from_model_file(model_pt, read_exp_config(p / "config.yaml"), device, str(p))
     if not p.exists():
         raise ModelFileError(f"{p}: no such file or folder (expected a pack, exp dir or model.pt)")
     try:
@@ -463,8 +392,8 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Separat
             root = unpack(p, tmp)
             try:
                 return _from_model_file(
-                    root / "model.pt", _read_config(root / "config.yaml"), device, str(p)
+                    root / "model.pt", read_exp_config(root / "config.yaml"), device, str(p)
                 )
             except ModelFileError as e:  # name the pack, not the temporary folder
                 raise ModelFileError(f"{p}: {str(e).replace(str(root) + '/', '')}") from None
-    return _from_model_file(p, _read_config(p.parent / "config.yaml"), device, str(p))
+    return _from_model_file(p, read_exp_config(p.parent / "config.yaml"), device, str(p))

@@ -27,7 +27,7 @@ force=false
 . "$(dirname "$0")/../utils/parse_options.sh"
 
 if [ $# -ne 2 ]; then
-  awk '/^# Usage:/{on=1} on && !/^#/{exit} on{sub(/^# ?/, ""); print}' "$0" >&2
+  "$(dirname "$0")/../utils/usage.sh" "$0" >&2
   exit 1
 fi
 data=$1; out=$2
@@ -42,7 +42,7 @@ num_utts=$(wc -l < "$data/wav.scp")
 opts=(--power "$power")
 [ -n "$n_fft" ] && opts+=(--n-fft "$n_fft")
 [ -n "$hop" ] && opts+=(--hop "$hop")
-[ "$force" = true ] && opts+=(--force)
+opts+=(--force "$force")
 
 mkdir -p "$out/log"
 rm -rf "$out/.parts"

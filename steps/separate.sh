@@ -43,7 +43,7 @@ force=false
 . "$(dirname "$0")/../utils/parse_options.sh"
 
 if [ $# -ne 3 ]; then
-  awk '/^# Usage:/{on=1} on && !/^#/{exit} on{sub(/^# ?/, ""); print}' "$0" >&2
+  "$(dirname "$0")/../utils/usage.sh" "$0" >&2
   exit 1
 fi
 exp=$1; data=$2; out=$3
@@ -56,13 +56,13 @@ num_utts=$(wc -l < "$data/wav.scp")
 [ "$nj" -le "$num_utts" ] || nj=$num_utts
 
 opts=()
-[ -n "$chunk_seconds" ] && opts+=(--window-seconds "$chunk_seconds")
+[ -n "$chunk_seconds" ] && opts+=(--chunk-seconds "$chunk_seconds")
 [ -n "$hop_seconds" ] && opts+=(--hop-seconds "$hop_seconds")
 [ -n "$whole_seconds" ] && opts+=(--whole-seconds "$whole_seconds")
 [ -n "$wiener_iterations" ] && opts+=(--wiener-iterations "$wiener_iterations")
 [ -n "$softmask" ] && opts+=(--softmask "$softmask")
 [ -n "$residual" ] && opts+=(--residual "$residual")
-[ "$force" = true ] && opts+=(--force)
+opts+=(--force "$force")
 
 mkdir -p "$out/log"
 rm -rf "$out/.parts"

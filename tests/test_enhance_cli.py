@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 import torch
 import yaml
+from helpers.configs import TINY_CONVTASNET
 
 from sepcore.bin.separate import main
 from sepcore.metrics.synth import speech_like
@@ -89,8 +90,7 @@ def test_long_file_in_chunks(exp, tmp_path):
 
 
 def test_one_source_convtasnet_separates(tmp_path):
-    cfg = {"name": "convtasnet", "num_sources": 1, "N": 16, "L": 16, "B": 8, "H": 16, "P": 3,
-           "X": 2, "R": 1, "Sc": 8}
+    cfg = dict(TINY_CONVTASNET, num_sources=1)
     torch.manual_seed(0)
     save_model_file(tmp_path / "model.pt", build_model(cfg), cfg, 16000, ["speech"], {})
     x = noisy(0.6, 22050)

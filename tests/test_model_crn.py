@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from helpers.configs import TINY_CONVTASNET, as_yaml_flow
 
 from sepcore.errors import ConfigError
 from sepcore.models import build_model, count_parameters
@@ -86,7 +87,7 @@ def test_bad_options(opts, match):
 
 def noisy_datadir(root: Path, name: str, num_utts: int, seed: int, sr: int = 8000) -> Path:
     """wav.scp = speech-like + noise, spk1.scp = the speech (an enhancement data dir)."""
-    from datadirs import voiced
+    from helpers.datadirs import voiced
 
     rng = np.random.default_rng(seed)
     wav, data = root / "wav" / name, root / "data" / name
@@ -110,7 +111,7 @@ def noisy_datadir(root: Path, name: str, num_utts: int, seed: int, sr: int = 800
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", [
-    "{name: convtasnet, N: 16, L: 16, B: 8, H: 16, P: 3, X: 2, R: 1, Sc: 8}",
+    as_yaml_flow(TINY_CONVTASNET),
     "{name: crn, n_fft: 64, hop: 32, channels: [4, 8], rnn_hidden: 16, causal: true}",
 ])
 def test_one_source_training(tmp_path, model):

@@ -12,8 +12,8 @@ import soundfile as sf
 
 from sepcore.bin import score
 from sepcore.errors import DataError
-from sepcore.metrics.breakdown import snr_labels
 from sepcore.metrics.synth import speech_like
+from sepcore.scoring.breakdown import snr_labels
 
 SR = 8000
 SNRS = [0, 0, 5, 5, 10, 10]

@@ -52,7 +52,7 @@ def rnnoise_48k(x: np.ndarray) -> np.ndarray:
 
 def rnnoise(x: np.ndarray, sample_rate: int) -> np.ndarray:
     """RNNoise estimate of the speech in ``x`` (1-D, any rate), at ``x``'s rate and length."""
-    from sepcore.api import resample
+    from sepcore.resample import resample
 
     x48 = resample(np.asarray(x, dtype=np.float32), sample_rate, RATE)
     return resample(rnnoise_48k(x48), RATE, sample_rate, length=len(x))

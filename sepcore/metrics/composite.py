@@ -20,6 +20,11 @@ back, as pysepm does). Other rates are not defined by the reference: callers res
 16 kHz first (``sepcore.metrics.speech.resample_for_pesq``). Everything is vectorized
 over frames (numpy, float64); it agrees with pysepm to ~1e-10 and with the MATLAB values
 pysepm tests against (tests/test_metrics_composite.py).
+
+Caveats inherited from the reference: WSS depends on the signals' scale through its
+1e-10 energy floor (we score full-scale ±1 floats, as the Python ports do); inside the
+composite the LLR is not clamped per frame, so frames of digital silence in the clean
+reference (eps after composite.m's ``+ eps``) score LLR ≈ 20 and push CSIG/COVL to 1.
 """
 
 from __future__ import annotations

@@ -38,11 +38,9 @@ def dnsmos(x: np.ndarray, sample_rate: int) -> dict[str, float]:
     except ImportError as e:
         raise ConfigError(f"metric dnsmos needs the optional packages speechmos, onnxruntime "
                           f"and librosa ({e}); install them with: {INSTALL}") from None
-    x = np.asarray(x, dtype=np.float64)
-    if sample_rate != DNSMOS_RATE:
-        import soxr
+    from sepcore.resample import resample
 
-        x = soxr.resample(x, sample_rate, DNSMOS_RATE)
+    x = resample(np.asarray(x, dtype=np.float64), sample_rate, DNSMOS_RATE, dtype=np.float64)
     # speechmos refuses values outside [-1, 1]; estimates are written not to clip anyway
     x = np.clip(x, -1.0, 1.0).astype(np.float32)
     out = _dnsmos.run(x, DNSMOS_RATE)

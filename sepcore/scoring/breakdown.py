@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 from sepcore.errors import DataError
+from sepcore.io.scp import read_scp
 
 BREAKDOWNS = {"snr": "utt2snr", "noise_type": "utt2noise_type"}
 MAX_SNR_GROUPS = 10
@@ -29,8 +30,6 @@ def read_groups(data_dir: str | Path, utts: list[str]) -> dict[str, dict[str, st
 
     Raises DataError naming the file and line for a missing utterance or a bad SNR.
     """
-    from sepcore.io.scp import read_scp
-
     out: dict[str, dict[str, str]] = {}
     for kind, fname in BREAKDOWNS.items():
         path = Path(data_dir) / fname
