@@ -18,8 +18,9 @@ from sepcore.modelfile import save_model_file
 from sepcore.models import build_model
 from sepcore.streaming.live import RunningGain
 
-CAUSAL = {"name": "convtasnet", "num_sources": 2, "N": 32, "L": 16, "B": 16, "H": 32, "P": 3,
-          "X": 3, "R": 2, "Sc": 16, "causal": True, "norm": "cLN"}
+CAUSAL = {"name": "convtasnet", "num_sources": 2, "n_filters": 32, "kernel_size": 16,
+          "bn_chan": 16, "hid_chan": 32, "conv_kernel_size": 3, "n_blocks": 3, "n_repeats": 2,
+          "skip_chan": 16, "causal": True, "norm": "cLN"}
 
 
 def make_exp(root, cfg, rate=8000, sources=("spk1", "spk2"), loss=None):

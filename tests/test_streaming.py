@@ -12,8 +12,9 @@ from sepcore.streaming.base import CumulativeNormStep
 from sepcore.streaming.engine import block_lengths
 from sepcore.streaming.stft import StreamingISTFT, StreamingSTFT
 
-CAUSAL = {"name": "convtasnet", "num_sources": 2, "N": 32, "L": 16, "B": 16, "H": 32, "P": 3,
-          "X": 4, "R": 2, "Sc": 16, "causal": True, "norm": "cLN"}
+CAUSAL = {"name": "convtasnet", "num_sources": 2, "n_filters": 32, "kernel_size": 16,
+          "bn_chan": 16, "hid_chan": 32, "conv_kernel_size": 3, "n_blocks": 4, "n_repeats": 2,
+          "skip_chan": 16, "causal": True, "norm": "cLN"}
 
 
 def causal_model(**kw):
@@ -91,7 +92,8 @@ def test_each_step_emits_only_final_samples_and_lags_less_than_a_window(model, s
 
 @pytest.mark.parametrize("kw", [
     {"norm": "chanLN"}, {"mask_nonlinear": "softmax"}, {"mask_nonlinear": "sigmoid"},
-    {"num_sources": 1}, {"num_sources": 3, "Sc": 0}, {"P": 2, "L": 8}, {"L": 64, "N": 16},
+    {"num_sources": 1}, {"num_sources": 3, "skip_chan": 0},
+    {"conv_kernel_size": 2, "kernel_size": 8}, {"kernel_size": 64, "n_filters": 16},
 ])
 def test_model_variants_stream(signal, kw):
     model = causal_model(**kw)

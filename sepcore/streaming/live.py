@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from sepcore.errors import ConfigError, DataError
-from sepcore.io.audio import wav_subtype
+from sepcore.io.audio import fit_to_range, wav_subtype
 from sepcore.streaming.audio import DeviceSink, FileSink, RawSink, open_source
 from sepcore.streaming.engine import Stream
 
@@ -199,12 +199,10 @@ def run_stream(model, source, sinks: list, *, block_ms: float, scale: str,
         tail = resample_out.resample_chunk(np.ascontiguousarray(tail.T), last=True).T
     emit(tail, True)
     if scale == "end":
-        from sepcore.inference import fit_to_range_inplace
-
         est = np.concatenate(kept_est, axis=1) if kept_est else \
             np.zeros((stream.num_sources, 0), np.float32)
         mix = np.concatenate(kept_mix) if kept_mix else np.zeros(0, np.float32)
-        fit_to_range_inplace(est, mix, "FLOAT" if float_output else "PCM_16",
+        fit_to_range(est, mix, "FLOAT" if float_output else "PCM_16",
                              match_levels=match)
         for sink in sinks:
             sink.write(est)
