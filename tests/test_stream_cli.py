@@ -234,8 +234,8 @@ def test_existing_outputs_need_force(exp, mixture, tmp_path, capsys):
     sf.write(tmp_path / "mix.wav", mixture, 8000)
     assert run(main, ["--model", exp, "--out-dir", tmp_path, tmp_path / "mix.wav"]) == 0
     assert run(main, ["--model", exp, "--out-dir", tmp_path, tmp_path / "mix.wav"]) == 1
-    assert "exists (use --force to overwrite)" in capsys.readouterr().err
-    assert run(main, ["--model", exp, "--out-dir", tmp_path, "--force",
+    assert "exists (use --force true to overwrite)" in capsys.readouterr().err
+    assert run(main, ["--model", exp, "--out-dir", tmp_path, "--force", "true",
                       tmp_path / "mix.wav"]) == 0
 
 

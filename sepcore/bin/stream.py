@@ -9,7 +9,7 @@ little-endian PCM with ``--format s16le|s32le|f32le|f64le --rate R --channels C`
 or ``--input-device [ID]`` for a sound card (needs the optional ``sounddevice``
 package; ``--seconds`` stops it, else Ctrl-C). Outputs (any of): ``--out-dir D``
 (``D/<name>_<source>.wav`` at the input's rate and sample format; the default when
-no output is given, D = separated), ``--stdout`` (raw PCM, the sources as
+no output is given, D = separated), ``--stdout [true]`` (raw PCM, the sources as
 interleaved channels, ``--out-format``), ``--output-device [ID]`` (plays the source
 ``--play``). Multichannel input is mixed down to mono; other rates than the model's
 are resampled on the fly (soxr).
@@ -33,12 +33,12 @@ import logging
 import os
 import sys
 
+from sepcore.bin.common import add_bool, make_parser, run_main
+
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=prog, description=__doc__.split("\n\n")[0],
-        epilog="See the module docstring (sepcore/bin/stream.py) for details.",
-    )
+    p = make_parser("stream", __doc__, prog=prog,
+                    epilog="See the module docstring (sepcore/bin/stream.py) for details.")
     p.add_argument("--model", required=True, help="a pack (<tag>.tar.gz), an exp dir or a model.pt")
     p.add_argument("input", nargs="?", metavar="INPUT", help="an audio file, or - for stdin")
     p.add_argument("--block-ms", type=float, default=16.0, help="block length (default 16 ms)")
@@ -49,7 +49,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                    help="record from a sound device (index or name; default device if none)")
     p.add_argument("--seconds", type=float, default=0.0, help="device input: stop after this")
     p.add_argument("--out-dir", default=None, help="write <name>_<source>.wav files here")
-    p.add_argument("--stdout", action="store_true", help="write raw PCM to stdout")
+    add_bool(p, "--stdout", False, "write raw PCM to stdout")
     p.add_argument("--out-format", default=None,
                    help="--stdout sample format (default: the raw input's, else s16le)")
     p.add_argument("--output-device", nargs="?", const="default", default=None, metavar="ID",
@@ -58,7 +58,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                                                 "(default: the first)")
     p.add_argument("--scale", default=None, choices=("end", "running", "none"),
                    help="output levels (default: end for files only, else running)")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    add_bool(p, "--force", False, "overwrite existing output files")
     p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads (default 1)")
     return p
 
@@ -74,8 +74,6 @@ def _main(argv: list[str] | None, prog: str) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``sepcore-stream``; exits 1 with ``prog: error: ...`` on failure."""
-    from sepcore.bin.common import run_main
-
     prog = "sepcore-stream" if os.path.basename(sys.argv[0]) == "sepcore-stream" \
         else "python -m sepcore.bin.stream"
     run_main(lambda: _main(argv, prog), prog=prog)

@@ -250,7 +250,7 @@ def stream_command(model_path: str, input: str | None, *, block_ms: float = 16.0
             paths = [str(Path(out_dir) / f"{source.name}_{s}.wav") for s in model.sources]
             existing = [p for p in paths if os.path.exists(p)]
             if existing and not force:
-                raise DataError(f"output {existing[0]} exists (use --force to overwrite)")
+                raise DataError(f"output {existing[0]} exists (use --force true to overwrite)")
             sinks.append(FileSink(paths, source.sample_rate, subtype))
             floats.append(subtype in ("FLOAT", "DOUBLE"))
         if stdout:
