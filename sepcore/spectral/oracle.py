@@ -9,7 +9,9 @@ computed per channel, time-frequency bin by bin; where every source is silent th
 is ``1/N``. ``p = 1`` is the "IRM1" oracle of SiSEC 2018 / sigsep-mus-oracle (magnitude
 ratio, what Open-Unmix's ReLU magnitude mask can reach), ``p = 2`` is "IRM2" (power
 ratio, a single-channel Wiener filter). Default: IRM1. The masks sum to one, so the
-estimates sum to the mixture.
+estimates sum to the mixture. A data dir with a single reference (enhancement: the
+speech) has the noise as its second source, the mixture minus the speech; otherwise the
+speech's mask would be 1 everywhere and the oracle the unprocessed mixture.
 """
 
 from __future__ import annotations
@@ -89,10 +91,12 @@ def oracle_data_dir(
                     f"{ref.sample_rate} Hz, shape {ref.data.shape}; the mixture "
                     f"{data.wav[utt]} is {mix.sample_rate} Hz, shape {mix.data.shape}")
             refs.append(torch.from_numpy(ref.data.T.copy()))
+        mixture = torch.from_numpy(mix.data.T.copy())
+        if len(refs) == 1:  # enhancement: the other source is the noise, mixture - speech
+            refs.append(mixture - refs[0])
         nf, hp = default_stft(mix.sample_rate)
-        est = oracle_separate(torch.from_numpy(mix.data.T.copy()), torch.stack(refs),
-                              n_fft or nf, hop or hp, power)
-        return [e.T.numpy() for e in est]
+        est = oracle_separate(mixture, torch.stack(refs), n_fft or nf, hop or hp, power)
+        return [(e.T if e.dim() == 2 else e).numpy() for e in est[: len(data.sources)]]
 
     return write_separated_dir(data, out_dir, data.source_names, estimate,
                                stamp_name="oracle.json", stamp=method, job=job,

@@ -338,7 +338,7 @@ class Trainer:
                                            self.state["steps"])
         log.info("model %s: %.3f M parameters; %d training %s per epoch, batch %d",
                  self.cfg["model"]["name"], count_parameters(self.model) / 1e6,
-                 len(self.train_set), "dynamic mixtures" if self.cfg["data"]["dynamic_mixing"]
+                 len(self.train_set), "dynamic mixtures" if self.cfg["data"].get("dynamic_mixing")
                  else "segments", tcfg["batch_size"])
         patience = self.cfg["early_stop"]["patience"]
         while self.state["epoch"] <= tcfg["max_epochs"]:
