@@ -184,36 +184,6 @@ def provenance(model_path: str, names: list[str], model, plan) -> dict:
             "hop": plan.hop, "whole": plan.whole}
 
 
-def _claim_out_dir(out: Path, settings: dict, force: bool) -> None:
-    """Make ``out`` hold estimates of ``settings`` only: a folder made with other settings
-    (or of unknown origin) is refused; with ``force`` its old results are removed first,
-    so a killed forced run never leaves a mix of two models' outputs behind."""
-    import shutil
-
-    from sepcore.io import atomic_write_text
-
-    stamp = out / PROVENANCE
-    merged = sorted(out.glob("spk*.scp"))
-    if force:
-        for f in merged + [out / "sources"]:
-            f.unlink(missing_ok=True)
-        shutil.rmtree(out / "scores", ignore_errors=True)
-    elif stamp.is_file():
-        try:
-            old = json.loads(stamp.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as e:
-            raise DataError(f"{stamp}: unreadable ({e}); use another out-dir "
-                            "(or --force true)") from None
-        if old == settings:
-            return  # unchanged: its date stays older than the merged spkN.scp
-        raise ConfigError(f"{stamp}: this folder holds estimates made with {old}, not "
-                          f"{settings}; use another out-dir (or --force true)")
-    elif merged or any((out / "wav").iterdir()):
-        raise ConfigError(f"{out}: holds estimates without {PROVENANCE} (made by what?); use "
-                          "another out-dir (or --force true to separate everything again)")
-    atomic_write_text(stamp, json.dumps(settings, sort_keys=True) + "\n")
-
-
 def check_provenance(sep_dir: Path) -> dict | None:
     """The ``separate.json`` of a separated dir, checked before scoring: None when there is
     none (estimates from elsewhere: an oracle, a baseline); DataError when it is incomplete,
@@ -241,7 +211,8 @@ def check_provenance(sep_dir: Path) -> dict | None:
 
 def run_data_dir(args) -> int:
     """Data-dir mode: this job's share of ``args.data_dir``/wav.scp (see the module doc)."""
-    from sepcore.io import atomic_write_text, read_scp, write_scp
+    from sepcore.io import read_scp, write_scp
+    from sepcore.io.separated import claim_separated_dir
 
     if args.inputs:
         raise ConfigError("give either --data-dir or input files, not both")
@@ -255,9 +226,9 @@ def run_data_dir(args) -> int:
     stems = stems_option(args)
     names = model.output_names(stems, args.residual_name)
     out = Path(args.out_dir)
-    (out / "wav").mkdir(parents=True, exist_ok=True)
-    _claim_out_dir(out, provenance(args.model, names, model, plan), args.force)
-    atomic_write_text(out / "sources", " ".join(names) + "\n")
+    # never mix estimates of two models or settings
+    claim_separated_dir(out, PROVENANCE, provenance(args.model, names, model, plan), names,
+                        args.force, "--force true")
     parts: list[list[tuple[str, str]]] = [[] for _ in names]
     failed = skipped = 0
     audio_s = busy_s = 0.0
