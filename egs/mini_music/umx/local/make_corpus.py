@@ -239,7 +239,8 @@ def make_song(name: str, split: str, index: int, seed: int, seconds: float) -> S
             else:
                 deg += int(rng.choice([-2, -1, -1, 1, 1, 2]))
             deg = int(np.clip(deg, 3, 13))
-            v.note(t, min(length, end - t) - 15, degree_pitch(deg, v_oct), int(rng.integers(80, 115)))
+            v.note(t, min(length, end - t) - 15, degree_pitch(deg, v_oct),
+                   int(rng.integers(80, 115)))
             t += length
     return Song(name, split, bpm, key, minor, programs, pans, levels_db, tracks)
 
@@ -341,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, AssertionError):
         p.error(f"--songs: expected three positive counts 'train,dev,test', got {args.songs!r}")
     if shutil.which("fluidsynth") is None:
-        sys.exit(f"make_corpus.py: error: the 'fluidsynth' program is not installed; {INSTALL_HINT}")
+        sys.exit(f"make_corpus.py: error: the 'fluidsynth' program is not installed; "
+                 f"{INSTALL_HINT}")
     soundfont = find_soundfont(args.soundfont)
     corpus, data_root = Path(args.corpus_dir), Path(args.data_root)
     songs, index = [], 0
