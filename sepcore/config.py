@@ -27,6 +27,12 @@ DEFAULTS: dict = {
         "num_workers": 0,
         "valid_max_seconds": None,
         "min_segment": None,
+        # segment: speech segments (SegmentDataset); music: excerpts of named stems
+        # (sepcore/data/music.py), where dynamic_mixing draws every stem from a random track
+        "dataset": "segment",
+        "samples_per_track": 64,  # music: excerpts per training track and epoch
+        "gain_range": [0.25, 1.25],  # music: uniform gain per source
+        "channel_swap": True,  # music: swap the channels of each source with p = 1/2
     },
     "training": {
         "batch_size": 4,
@@ -55,7 +61,9 @@ DEFAULTS: dict = {
     "scheduler": {"name": "plateau", "factor": 0.5, "patience": 5, "min_lr": 1e-8,
                   "hold_fraction": 0.0},
     "early_stop": {"patience": 30},
-    "loss": {"name": "si_sdr", "pit": True},
+    # pit false: estimate k against reference k (named stems); losses without PIT:
+    # si_sdr, sdr (MDX SDR), mag_mse (STFT magnitudes, n_fft / hop_length)
+    "loss": {"name": "si_sdr", "pit": True, "n_fft": 4096, "hop_length": 1024},
 }
 
 FREE_FORM_SECTIONS = {"model"}

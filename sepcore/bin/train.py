@@ -30,10 +30,19 @@ from torch.utils.data import DataLoader
 from sepcore.bin.common import run_main, setup_logging
 from sepcore.config import dump_config, load_config
 from sepcore.data import DataDir, SegmentDataset, UtteranceDataset
+from sepcore.data.music import MusicExcerptDataset, MusicTrackDataset
 from sepcore.errors import ConfigError
 from sepcore.io.atomic import atomic_torch_save, atomic_write_text
 from sepcore.io.audio import is_pipe
-from sepcore.losses import LOSSES, PITLoss, reorder_sources, si_sdr
+from sepcore.losses import (
+    LOSSES,
+    SOURCE_LOSSES,
+    FixedOrderLoss,
+    PITLoss,
+    neg_sdr,
+    reorder_sources,
+    si_sdr,
+)
 from sepcore.lr_schedule import cosine_time_lr
 from sepcore.modelfile import save_model_file
 from sepcore.models import build_model, count_parameters
@@ -145,6 +154,28 @@ def check_sample_rate(datadir: DataDir, sample_rate: int) -> None:
         )
 
 
+def make_loss(lcfg: dict):
+    """``loss, perm = f(estimates, references)``: PIT over a pairwise loss, or (``pit``
+    false) each estimate against the reference of the same index."""
+    name = lcfg["name"]
+    if lcfg["pit"]:
+        if name not in LOSSES:
+            raise ConfigError(f"loss.name: unknown loss {name!r} with loss.pit true (known: "
+                              f"{', '.join(LOSSES)}; without PIT also {', '.join(SOURCE_LOSSES)})")
+        return PITLoss(LOSSES[name])
+    if name not in SOURCE_LOSSES:
+        raise ConfigError(f"loss.name: unknown loss {name!r} with loss.pit false "
+                          f"(known: {', '.join(SOURCE_LOSSES)})")
+    fn = SOURCE_LOSSES[name]
+    if name == "mag_mse":
+        n_fft, hop = lcfg["n_fft"], lcfg["hop_length"]
+        if not (isinstance(n_fft, int) and isinstance(hop, int) and 0 < hop <= n_fft):
+            raise ConfigError(f"loss.n_fft / loss.hop_length: expected integers with "
+                              f"0 < hop_length <= n_fft, got {n_fft!r} / {hop!r}")
+        return FixedOrderLoss(lambda e, r: SOURCE_LOSSES["mag_mse"](e, r, n_fft, hop))
+    return FixedOrderLoss(fn)
+
+
 class Trainer:
     def __init__(self, cfg: dict, args: argparse.Namespace, dist: Distributed):
         self.cfg, self.args, self.dist = cfg, args, dist
@@ -173,15 +204,32 @@ class Trainer:
                 f"{self.train_dd.num_sources} sources (spk1..spk{self.train_dd.num_sources}.scp)"
             )
 
-        self.train_set = SegmentDataset(
-            self.train_dd, segment=dcfg["segment"], sample_rate=self.sample_rate,
-            seed=tcfg["seed"], dynamic_mixing=dcfg["dynamic_mixing"],
-            epoch_size=dcfg["epoch_size"], mix_snr_range=dcfg["mix_snr_range"],
-        )
-        self.valid_set = UtteranceDataset(
-            self.valid_dd, self.sample_rate, max_seconds=dcfg["valid_max_seconds"]
-        )
         self.model = build_model(model_cfg).to(dist.device)
+        self.music = dcfg["dataset"] == "music"
+        if dcfg["dataset"] not in ("segment", "music"):
+            raise ConfigError(f"data.dataset: expected 'segment' or 'music', "
+                              f"got {dcfg['dataset']!r}")
+        if self.music:
+            channels = int(getattr(self.model, "audio_channels", 1))
+            self.train_set = MusicExcerptDataset(
+                self.train_dd, segment=dcfg["segment"], sample_rate=self.sample_rate,
+                seed=tcfg["seed"], samples_per_track=dcfg["samples_per_track"],
+                random_mix=dcfg["dynamic_mixing"], gain_range=dcfg["gain_range"],
+                channel_swap=dcfg["channel_swap"], channels=channels,
+            )
+            self.valid_set = MusicTrackDataset(
+                self.valid_dd, self.sample_rate, max_seconds=dcfg["valid_max_seconds"],
+                channels=channels,
+            )
+        else:
+            self.train_set = SegmentDataset(
+                self.train_dd, segment=dcfg["segment"], sample_rate=self.sample_rate,
+                seed=tcfg["seed"], dynamic_mixing=dcfg["dynamic_mixing"],
+                epoch_size=dcfg["epoch_size"], mix_snr_range=dcfg["mix_snr_range"],
+            )
+            self.valid_set = UtteranceDataset(
+                self.valid_dd, self.sample_rate, max_seconds=dcfg["valid_max_seconds"]
+            )
         self.ddp_model = dist.wrap(self.model)
         decay = tcfg["ema_decay"]
         if decay is not None and not (isinstance(decay, float) and 0.0 < decay < 1.0):
@@ -209,10 +257,11 @@ class Trainer:
             self.optimizer, mode="min", factor=scfg["factor"], patience=scfg["patience"],
             min_lr=scfg["min_lr"],
         )
-        if cfg["loss"]["name"] not in LOSSES:
-            raise ConfigError(f"loss.name: unknown loss {cfg['loss']['name']!r}")
-        self.pairwise = LOSSES[cfg["loss"]["name"]]
-        self.pit = PITLoss(self.pairwise)
+        self.pit = make_loss(cfg["loss"])
+        # music: the validation gain is the MDX SDR's (mixture as the reference estimate)
+        self.gain_column = "valid_sdri" if self.music else "valid_si_sdri"
+        self.history_columns = [self.gain_column if c == "valid_si_sdri" else c
+                                for c in HISTORY_COLUMNS]
         self.state = {
             "epoch": 1, "batch_in_epoch": 0, "steps": 0, "best_loss": math.inf,
             "best_epoch": 0, "best_si_sdri": None, "bad_epochs": 0, "elapsed": 0.0,
@@ -326,8 +375,8 @@ class Trainer:
         tick = time.monotonic()
         completed = True
         for i, (mixture, sources) in enumerate(loader, start):
-            mixture = mixture.to(self.dist.device)
-            sources = sources.to(self.dist.device)
+            mixture = torch.as_tensor(mixture).to(self.dist.device)
+            sources = torch.as_tensor(sources).to(self.dist.device)
             loss, _ = self.pit(self.ddp_model(mixture), sources)
             if not torch.isfinite(loss):
                 nonfinite += 1
@@ -385,12 +434,16 @@ class Trainer:
         losses, improvements = [], []
         for index in range(self.dist.rank, len(self.valid_set), self.dist.world):
             _, mixture, sources = self.valid_set[index]
-            mixture = mixture.unsqueeze(0).to(self.dist.device)
-            sources = sources.unsqueeze(0).to(self.dist.device)
+            mixture = torch.as_tensor(mixture).unsqueeze(0).to(self.dist.device)
+            sources = torch.as_tensor(sources).unsqueeze(0).to(self.dist.device)
             estimates = model(mixture)
             loss, perm = self.pit(estimates, sources)
             ordered = reorder_sources(estimates, perm)
-            gain = si_sdr(ordered, sources) - si_sdr(mixture.unsqueeze(1), sources)
+            as_estimate = mixture.unsqueeze(1).expand_as(sources)
+            if self.music:  # SDR(estimate) - SDR(mixture), MDX's SDR
+                gain = neg_sdr(as_estimate, sources) - neg_sdr(ordered, sources)
+            else:
+                gain = si_sdr(ordered, sources) - si_sdr(as_estimate, sources)
             losses.append(float(loss))
             improvements.append(float(gain.mean()))
         return (
@@ -399,9 +452,9 @@ class Trainer:
         )
 
     def write_history(self) -> None:
-        lines = ["\t".join(HISTORY_COLUMNS)]
+        lines = ["\t".join(self.history_columns)]
         for row in self.state["history"]:
-            lines.append("\t".join(str(row[c]) for c in HISTORY_COLUMNS))
+            lines.append("\t".join(str(row[c]) for c in self.history_columns))
         atomic_write_text(self.exp / "history.tsv", "\n".join(lines) + "\n")
 
     def end_epoch(self, epoch: int) -> None:
@@ -420,15 +473,15 @@ class Trainer:
             st["bad_epochs"] += 1
         st["history"].append({
             "epoch": epoch, "steps": st["steps"], "train_loss": f"{train_loss:.4f}",
-            "valid_loss": f"{valid_loss:.4f}", "valid_si_sdri": f"{valid_gain:.3f}",
+            "valid_loss": f"{valid_loss:.4f}", self.gain_column: f"{valid_gain:.3f}",
             "lr": f"{self.optimizer.param_groups[0]['lr']:.3e}",
             "epoch_seconds": f"{st['epoch_seconds']:.1f}",
             "elapsed_minutes": f"{st['elapsed'] / 60:.2f}",
         })
         log.info(
-            "epoch %d: train loss %.3f, valid loss %.3f, valid SI-SDRi %.2f dB%s (%.1f min)",
-            epoch, train_loss, valid_loss, valid_gain, " *best*" if improved else "",
-            st["elapsed"] / 60,
+            "epoch %d: train loss %.3f, valid loss %.3f, valid %s %.2f dB%s (%.1f min)",
+            epoch, train_loss, valid_loss, "SDRi" if self.music else "SI-SDRi", valid_gain,
+            " *best*" if improved else "", st["elapsed"] / 60,
         )
         st.update(epoch=epoch + 1, batch_in_epoch=0, epoch_loss_sum=0.0, epoch_batches=0,
                   epoch_seconds=0.0)
@@ -460,7 +513,7 @@ class Trainer:
             "steps": st["steps"],
             "best_epoch": st["best_epoch"],
             "best_valid_loss": st["best_loss"],
-            "best_valid_si_sdri": st["best_si_sdri"],
+            f"best_{self.gain_column}": st["best_si_sdri"],
             "train_dir": str(self.args.train_dir),
             "valid_dir": str(self.args.valid_dir),
         }
@@ -470,8 +523,9 @@ class Trainer:
         save_model_file(self.exp / "model.pt", self.model.cpu(), self.cfg["model"],
                         self.sample_rate, self.train_dd.source_names, info)
         atomic_write_text(self.exp / DONE_MARKER, time.strftime("%Y-%m-%d %H:%M:%S\n"))
-        log.info("done: best epoch %d (valid loss %.3f, SI-SDRi %.2f dB); wrote %s",
-                 st["best_epoch"], st["best_loss"], st["best_si_sdri"] or math.nan,
+        log.info("done: best epoch %d (valid loss %.3f, %s %.2f dB); wrote %s",
+                 st["best_epoch"], st["best_loss"], "SDRi" if self.music else "SI-SDRi",
+                 st["best_si_sdri"] or math.nan,
                  self.exp / "model.pt")
 
     def run(self) -> None:
