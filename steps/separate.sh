@@ -61,15 +61,6 @@ $cmd JOB=1:"$nj" "$out/log/separate.JOB.log" \
     --job JOB --num-jobs "$nj" --device "$device" --num-threads "$num_threads" "${opts[@]}" ||
   { echo "$0: separation failed; see $out/log/separate.*.log" >&2; exit 1; }
 
+"$(dirname "$0")/../utils/merge_scp_parts.sh" "$out" "$num_utts"
 num_sources=$(wc -w < "$out/sources")
-for n in $(seq 1 "$num_sources"); do
-  cat "$out/.parts/spk$n".*.scp | LC_ALL=C sort > "$out/spk$n.scp.tmp"
-  got=$(wc -l < "$out/spk$n.scp.tmp")
-  if [ "$got" -ne "$num_utts" ]; then
-    echo "$0: $out/spk$n.scp.tmp has $got lines, expected $num_utts (some jobs failed?)" >&2
-    exit 1
-  fi
-  mv "$out/spk$n.scp.tmp" "$out/spk$n.scp"
-done
-rm -rf "$out/.parts"
 echo "$0: wrote $out/spk{1..$num_sources}.scp and $out/sources ($(cat "$out/sources"))"

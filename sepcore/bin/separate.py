@@ -41,8 +41,6 @@ import sys
 import time
 from pathlib import Path
 
-import soundfile as sf
-
 from sepcore.errors import ConfigError, DataError, SepcoreError
 
 logger = logging.getLogger("sepcore.separate")
@@ -75,14 +73,6 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--num-jobs", type=int, default=1, help="data-dir mode: number of jobs")
     p.add_argument("inputs", nargs="*", metavar="FILE|DIR|GLOB", help="file mode: audio inputs")
     return p
-
-
-def output_subtype(subtype: str) -> str:
-    """The input's sample format if a WAV file can hold it, else 16-bit PCM."""
-    try:
-        return subtype if sf.check_format("WAV", subtype) else "PCM_16"
-    except (TypeError, ValueError):
-        return "PCM_16"
 
 
 def expand_inputs(args: list[str]) -> tuple[list[str], list[str]]:
@@ -125,11 +115,12 @@ def separate_to_files(model, spec: str, outputs: list[str], plan) -> float:
     """
     from sepcore.inference import fit_to_range_inplace
     from sepcore.io import read_audio, write_audio
+    from sepcore.io.audio import wav_subtype
 
     audio = read_audio(spec)
     if audio.num_frames == 0:
         raise DataError(f"{spec}: contains no samples (zero-length audio)")
-    subtype = output_subtype(audio.subtype)
+    subtype = wav_subtype(audio.subtype)
     est = model.separate_array(audio.data, audio.sample_rate, plan=plan)
     fit_to_range_inplace(est, audio.data, subtype)
     for i, out in enumerate(outputs):

@@ -95,6 +95,18 @@ def write_audio(
         sf.write(tmp, data, int(sample_rate), subtype=subtype, format=format)
 
 
+def wav_subtype(subtype: str) -> str:
+    """The input's sample format if a WAV file can hold it, else 16-bit PCM.
+
+    Compressed inputs (mp3, ogg/vorbis, opus) have subtypes a WAV file cannot hold, and
+    libsndfile cannot write mp3 with a PCM subtype: their estimates are written as
+    16-bit PCM WAV.
+    """
+    try:
+        return subtype if sf.check_format("WAV", subtype) else "PCM_16"
+    except (TypeError, ValueError):
+        return "PCM_16"
+
 
 def fit_to_range(estimates: np.ndarray, mixture: np.ndarray, subtype: str) -> np.ndarray:
     """Bring estimates ``[sources, frames(, channels)]`` to the mixture's level, unclipped.
