@@ -169,9 +169,9 @@ def make_loss(lcfg: dict):
     fn = SOURCE_LOSSES[name]
     if name == "mag_mse":
         n_fft, hop = lcfg["n_fft"], lcfg["hop_length"]
-        if not (isinstance(n_fft, int) and isinstance(hop, int) and 0 < hop <= n_fft):
+        if not (isinstance(n_fft, int) and isinstance(hop, int) and 0 < 2 * hop <= n_fft):
             raise ConfigError(f"loss.n_fft / loss.hop_length: expected integers with "
-                              f"0 < hop_length <= n_fft, got {n_fft!r} / {hop!r}")
+                              f"0 < hop_length <= n_fft / 2, got {n_fft!r} / {hop!r}")
         return FixedOrderLoss(lambda e, r: SOURCE_LOSSES["mag_mse"](e, r, n_fft, hop))
     return FixedOrderLoss(fn)
 

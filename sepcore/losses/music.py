@@ -19,6 +19,7 @@ from typing import Callable
 import torch
 
 from sepcore.losses.sisdr import si_sdr
+from sepcore.spectral.stft import stft
 
 MDX_DELTA = 1e-7
 
@@ -30,15 +31,9 @@ def _reduce(x: torch.Tensor) -> torch.Tensor:
 
 def magnitude_mse(estimates: torch.Tensor, references: torch.Tensor, n_fft: int = 4096,
                   hop_length: int = 1024) -> torch.Tensor:
-    """MSE of |STFT| (Hann window, centred frames) per example and source."""
-    window = torch.hann_window(n_fft, device=estimates.device, dtype=estimates.dtype)
-
-    def mag(x: torch.Tensor) -> torch.Tensor:
-        spec = torch.stft(x.reshape(-1, x.shape[-1]), n_fft, hop_length, window=window,
-                          center=True, return_complex=True)
-        return spec.abs().reshape(x.shape[:-1] + spec.shape[-2:])
-
-    return _reduce((mag(estimates) - mag(references)).pow(2))
+    """MSE of |STFT| (sepcore.spectral's STFT) per example and source."""
+    diff = stft(estimates, n_fft, hop_length).abs() - stft(references, n_fft, hop_length).abs()
+    return _reduce(diff.pow(2))
 
 
 def neg_sdr(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
