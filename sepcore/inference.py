@@ -209,6 +209,17 @@ def best_permutation(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
     return perm
 
 
+def audio_channels(model: torch.nn.Module) -> int:
+    """Channels a model takes: its ``audio_channels`` attribute (absent or 1: mono).
+
+    A mono model maps ``[batch, time]`` to ``[batch, sources, time]``; a model with
+    ``audio_channels = C > 1`` (e.g. stereo music models) maps ``[batch, C, time]`` to
+    ``[batch, sources, C, time]``.
+    """
+    c = getattr(model, "audio_channels", 1)
+    return int(c) if c else 1
+
+
 @torch.inference_mode()
 def separate_chunked(
     model: torch.nn.Module,
@@ -222,19 +233,25 @@ def separate_chunked(
     out: np.ndarray | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Separate a mono signal chunk by chunk; returns float32 ``[S, num_frames]``.
+    """Separate a signal chunk by chunk; returns float32 ``[S, num_frames(, C)]``.
 
-    ``read`` is either the whole signal (1-D array or tensor) or a function
-    ``read(start, stop)`` that returns those samples (so a file can be streamed).
-    ``plan`` defaults to :func:`plan_chunks` (``sample_rate`` is then required).
-    ``out`` may be a preallocated ``[S, num_frames]`` float32 array to fill.
-    ``align`` reorders each chunk's sources to match the previous chunk (turn it
+    For a mono model the signal is ``[T]``; for a model with ``audio_channels = C > 1``
+    it is ``[T, C]`` (time first, as soundfile reads it) and the result
+    ``[S, T, C]``. ``read`` is either the whole signal (array or tensor) or a
+    function ``read(start, stop)`` that returns those samples (so a file can be
+    streamed). ``plan`` defaults to :func:`plan_chunks` (``sample_rate`` is then
+    required). ``out`` may be a preallocated float32 array of the result's shape to
+    fill. ``align`` reorders each chunk's sources to match the previous chunk (turn it
     off for models with a fixed source order, e.g. music stems).
     """
+    channels = audio_channels(model)
+    shape = "[T]" if channels == 1 else f"[T, {channels}]"
     if isinstance(read, (np.ndarray, torch.Tensor)):
         signal = read.detach().cpu().numpy() if isinstance(read, torch.Tensor) else read
-        if signal.ndim != 1:
-            raise ValueError(f"separate_chunked expects a 1-D signal, got shape {signal.shape}")
+        if (channels == 1 and signal.ndim != 1) or (
+                channels > 1 and (signal.ndim != 2 or signal.shape[1] != channels)):
+            raise ValueError(f"separate_chunked expects a {shape} signal for this model, "
+                             f"got shape {signal.shape}")
         num_frames = signal.shape[0]
         def read(start: int, stop: int, _s=signal) -> np.ndarray:  # noqa: E306
             return _s[start:stop]
@@ -245,39 +262,47 @@ def separate_chunked(
             raise ValueError("give either plan or sample_rate")
         plan = plan_chunks(model, sample_rate)
     device = torch.device(device)
+    tail = () if channels == 1 else (channels,)
     if num_frames == 0:
         n = int(getattr(model, "num_sources", 1))
-        return out if out is not None else np.zeros((n, 0), dtype=np.float32)
+        return out if out is not None else np.zeros((n, 0) + tail, dtype=np.float32)
     bounds = chunk_bounds(num_frames, plan)
     prev_tail: np.ndarray | None = None  # previous chunk's aligned estimates over the overlap
     prev_stop = 0
     for k, (start, stop) in enumerate(bounds):
+        n = stop - start
         x = np.ascontiguousarray(read(start, stop), dtype=np.float32)
-        if x.shape[0] != stop - start:
-            raise ValueError(f"reader returned {x.shape[0]} samples for [{start}, {stop})")
-        xt = torch.from_numpy(x).to(device).unsqueeze(0)
+        if x.shape != (n,) + tail:
+            raise ValueError(f"reader returned shape {x.shape} for [{start}, {stop}), "
+                             f"expected {(n,) + tail}")
+        xt = torch.from_numpy(x).to(device)
+        xt = xt.unsqueeze(0) if channels == 1 else xt.T.unsqueeze(0)  # [1(, C), n]
         y = model(xt)
-        if y.dim() != 3 or y.shape[0] != 1 or y.shape[-1] != stop - start:
-            raise ValueError(
-                f"model output has shape {tuple(y.shape)}, expected [1, S, {stop - start}]"
-            )
+        want = f"[1, S, {n}]" if channels == 1 else f"[1, S, {channels}, {n}]"
+        if y.dim() != 3 + len(tail) or y.shape[0] != 1 or y.shape[-1] != n or (
+                tail and y.shape[2] != channels):
+            raise ValueError(f"model output has shape {tuple(y.shape)}, expected {want}")
         y = y[0].float().cpu().numpy()
+        if tail:
+            y = y.transpose(0, 2, 1)  # [S, n, C], the layout of the output
         if out is None:
-            out = np.zeros((y.shape[0], num_frames), dtype=np.float32)
-        elif out.shape != (y.shape[0], num_frames):
-            raise ValueError(f"out has shape {out.shape}, expected {(y.shape[0], num_frames)}")
+            out = np.zeros((y.shape[0], num_frames) + tail, dtype=np.float32)
+        elif out.shape != (y.shape[0], num_frames) + tail:
+            raise ValueError(f"out has shape {out.shape}, expected "
+                             f"{(y.shape[0], num_frames) + tail}")
         ov = prev_stop - start if k > 0 else 0
         if align and prev_tail is not None and ov > 0 and y.shape[0] > 1:
-            perm = best_permutation(prev_tail, y[:, :ov])
+            perm = best_permutation(prev_tail.reshape(y.shape[0], -1),
+                                    y[:, :ov].reshape(y.shape[0], -1))
             y = y[perm]
         nxt = bounds[k + 1][0] if k + 1 < len(bounds) else stop
-        w = np.ones(stop - start, dtype=np.float32)
+        w = np.ones(n, dtype=np.float32)
         if ov > 0:
             w[:ov] = _ramp(ov, plan.guard)
         if nxt < stop:
             w[nxt - start:] *= 1.0 - _ramp(stop - nxt, plan.guard)
         prev_tail = y[:, nxt - start:].copy() if nxt < stop else None
-        y *= w
+        y *= w.reshape((n,) + (1,) * len(tail))
         done = max(min(prev_stop, stop), start)  # [start, done) already holds earlier chunks
         out[:, start:done] += y[:, :done - start]
         out[:, done:stop] = y[:, done - start:]
@@ -288,7 +313,8 @@ def separate_chunked(
 
 
 def fit_to_range_inplace(
-    estimates: np.ndarray, mixture: np.ndarray, subtype: str, block: int = 1 << 20
+    estimates: np.ndarray, mixture: np.ndarray, subtype: str, block: int = 1 << 20,
+    match_levels: bool = True, limit_peak: bool = True,
 ) -> np.ndarray:
     """:func:`sepcore.io.fit_to_range`, computed in place and in blocks of time.
 
@@ -297,7 +323,10 @@ def fit_to_range_inplace(
     at 0.99, or at the mixture's peak for float files), without the float64
     copies of the whole signal that a 60-minute file would pay several hundred MB
     for. ``estimates`` is float32 ``[S, T(, C)]``, ``mixture`` ``[T(, C)]``;
-    returns ``estimates``, scaled.
+    returns ``estimates``, scaled. ``match_levels=False`` keeps the estimates'
+    levels (models trained at the sources' scale, e.g. music stems, whose estimates
+    add up to the mixture) and applies only the common peak limit;
+    ``limit_peak=False`` skips the peak limit.
     """
     est = estimates
     n, total = est.shape[0], est.shape[1]
@@ -321,7 +350,7 @@ def fit_to_range_inplace(
     if not same and mix.size:
         mix_peak = float(np.abs(mix).max())
     gains = np.ones(n)
-    for i in range(n):
+    for i in range(n if match_levels else 0):
         if energy[i] == 0.0 or mix_energy == 0.0:
             continue
         g = dot[i] / energy[i]
@@ -332,7 +361,7 @@ def fit_to_range_inplace(
     if subtype in ("FLOAT", "DOUBLE") and mix.size:  # float files may exceed full scale
         limit = max(limit, mix_peak)
     peak = float(np.max(np.abs(gains) * peaks)) if est.size else 0.0
-    if peak > limit:
+    if peak > limit and limit_peak:
         gains = gains * (limit / peak)
     for i in range(n):
         est[i] *= np.float32(gains[i])

@@ -9,7 +9,8 @@
 # dir, sorted) and <out-dir>/sources (the model's source names). Utterances up to
 # 20 s are separated in one pass, longer ones in chunks with overlap-add (default
 # window and hop from the model's receptive field). A rerun skips the utterances
-# whose outputs all exist.
+# whose outputs all exist; <out-dir>/separate.json records the model and options,
+# and a rerun with other ones into the same <out-dir> is refused (or --force).
 #
 # Options:
 #   --nj <1>                  number of parallel jobs (utterance i goes to job i % nj + 1)
@@ -19,6 +20,10 @@
 #   --hop-seconds <>          hop between chunks in seconds (default: from the model)
 #   --whole-seconds <>        utterances up to this long are separated in one pass
 #                             (default: 20, or 0 when --chunk-seconds is given)
+#   --wiener-iterations <>    multichannel Wiener filter EM iterations for time-frequency
+#                             models (umx); default: the model's (0: off)
+#   --softmask <>             Wiener filter: start from the soft mask (true|false)
+#   --residual <>             Wiener filter: add a "residual" source (true|false)
 #   --num-threads <1>         torch CPU threads per job
 #   --force <false>           separate again even where outputs exist
 set -euo pipefail
@@ -29,6 +34,9 @@ device=cpu
 chunk_seconds=
 hop_seconds=
 whole_seconds=
+wiener_iterations=
+softmask=
+residual=
 num_threads=1
 force=false
 
@@ -51,6 +59,9 @@ opts=()
 [ -n "$chunk_seconds" ] && opts+=(--window-seconds "$chunk_seconds")
 [ -n "$hop_seconds" ] && opts+=(--hop-seconds "$hop_seconds")
 [ -n "$whole_seconds" ] && opts+=(--whole-seconds "$whole_seconds")
+[ -n "$wiener_iterations" ] && opts+=(--wiener-iterations "$wiener_iterations")
+[ -n "$softmask" ] && opts+=(--softmask "$softmask")
+[ -n "$residual" ] && opts+=(--residual "$residual")
 [ "$force" = true ] && opts+=(--force)
 
 mkdir -p "$out/log"

@@ -3,15 +3,28 @@
 File mode (``sepcore-separate`` after ``pip install -e .``, or ``python -m sepcore.bin.separate``):
 
     sepcore-separate --model PACK|EXPDIR|model.pt [--out-dir D] [--device cpu|cuda]
+                     [--stems NAME[,NAME...]] [--wiener-iterations N]
                      [--window-seconds W] [--hop-seconds H] [--force] FILES|DIRS|GLOBS...
 
-Reads wav/flac/ogg (anything soundfile reads), resamples to the model's rate
-and back (soxr), and writes ``D/<name>_<source>.wav`` (D defaults to
-``separated``) at the input's rate, length and sample format (lossy inputs such
-as ogg/vorbis give 16-bit PCM), scaled to the mixture's level without clipping.
-A multichannel input to a mono model is separated channel by channel; every
-output then has the input's channels. A folder stands for the .wav/.flac/.ogg
-files directly inside it; quote globs to let sepcore expand them (``**`` recurses).
+Reads wav/flac/mp3/ogg/opus (anything soundfile reads), resamples to the model's
+rate and back (soxr), and writes ``D/<name>_<source>.wav`` (D defaults to
+``separated``) at the input's rate, length and channels. Sample format: the
+input's when a WAV file can hold it (PCM_16/24/32, FLOAT...); compressed inputs
+(mp3, ogg/vorbis, opus) give 16-bit PCM WAV, since libsndfile cannot write mp3
+with a PCM subtype. Scale-invariant (speech) models' outputs are brought to the
+mixture's level; music models keep theirs; all are scaled together not to clip.
+A multichannel input to a mono model is separated channel by channel; a stereo
+(music) model takes both channels, and a mono input to it is duplicated to
+stereo and its stems written back as mono. A folder stands for the audio files
+directly inside it; quote globs to let sepcore expand them (``**`` recurses).
+
+``--stems vocals`` writes only the vocals and the residual, the mixture minus
+the kept stems (``<name>_no_vocals.wav``: the accompaniment, like Demucs's
+``--two-stems``; ``--residual-name`` or the model's own name, e.g. ``noise``,
+overrides it); the written files sum to the mixture. Time-frequency models
+(umx) refine their estimates with the multichannel Wiener filter:
+``--wiener-iterations N`` (0: the masked mixture), ``--softmask`` and
+``--residual true|false`` (an extra ``residual`` source); defaults from the model.
 Existing outputs are not overwritten without ``--force``. A file that cannot be
 separated is reported by name and skipped; the others are still separated, and
 the exit code is 1 if any failed.
@@ -24,7 +37,9 @@ separates the utterances of ``D/wav.scp`` whose (0-based) index i has
 ``i % N == J - 1``, writing ``O/wav/<utt>_<source>.wav`` (atomically; an utterance
 whose outputs all exist is skipped) and ``O/.parts/spk<n>.<J>.scp``;
 steps/separate.sh merges the parts into ``O/spk<n>.scp``. ``O/sources`` gets the
-model's source names.
+model's source names (or the ``--stems`` and their residual); ``O/separate.json``
+the model and options: a rerun with others into the same folder is an error
+(``--force`` redoes everything).
 
 Inputs up to 20 s (``--whole-seconds``) are separated in one pass; longer ones
 in chunks with overlap-add, window and hop defaulting to values derived from the
@@ -35,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import logging
 import os
 import sys
@@ -45,7 +61,7 @@ from sepcore.errors import ConfigError, DataError, SepcoreError
 
 logger = logging.getLogger("sepcore.separate")
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus")
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -65,6 +81,19 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--whole-seconds", type=float, default=None,
                    help="inputs up to this long are separated in one pass (default: 20, or 0 "
                         "with --window-seconds)")
+    p.add_argument("--stems", default=None, metavar="NAME[,NAME...]",
+                   help="write only these sources and the residual (mixture minus them)")
+    p.add_argument("--residual-name", default=None,
+                   help="name of the --stems residual (default: the model's, else "
+                        "no_<stem>, or residual for several stems)")
+    p.add_argument("--wiener-iterations", type=int, default=None,
+                   help="EM iterations of the multichannel Wiener filter (TF models; "
+                        "default: the model's; 0: off)")
+    p.add_argument("--softmask", type=str2bool, nargs="?", const=True, default=None,
+                   metavar="true|false", help="Wiener filter: start from the soft mask "
+                   "(default: the model's)")
+    p.add_argument("--residual", type=str2bool, default=None, metavar="true|false",
+                   help="Wiener filter: add a 'residual' source (default: the model's)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -73,6 +102,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--num-jobs", type=int, default=1, help="data-dir mode: number of jobs")
     p.add_argument("inputs", nargs="*", metavar="FILE|DIR|GLOB", help="file mode: audio inputs")
     return p
+
+
+def str2bool(v: str) -> bool:
+    if v.lower() in ("true", "1", "yes"):
+        return True
+    if v.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {v!r}")
 
 
 def expand_inputs(args: list[str]) -> tuple[list[str], list[str]]:
@@ -108,24 +145,13 @@ def expand_inputs(args: list[str]) -> tuple[list[str], list[str]]:
     return files, errors
 
 
-def separate_to_files(model, spec: str, outputs: list[str], plan) -> float:
-    """Separate one input (path or scp pipe) into ``outputs`` (one per source).
-
-    Returns the input's duration in seconds. Raises DataError naming ``spec``.
-    """
-    from sepcore.inference import fit_to_range_inplace
-    from sepcore.io import read_audio, write_audio
-    from sepcore.io.audio import wav_subtype
-
-    audio = read_audio(spec)
-    if audio.num_frames == 0:
-        raise DataError(f"{spec}: contains no samples (zero-length audio)")
-    subtype = wav_subtype(audio.subtype)
-    est = model.separate_array(audio.data, audio.sample_rate, plan=plan)
-    fit_to_range_inplace(est, audio.data, subtype)
-    for i, out in enumerate(outputs):
-        write_audio(out, est[i], audio.sample_rate, subtype, format="WAV")
-    return audio.num_frames / audio.sample_rate
+def stems_option(args) -> list[str] | None:
+    if args.stems is None:
+        return None
+    stems = [x for x in args.stems.replace(",", " ").split() if x]
+    if not stems:
+        raise ConfigError("--stems: expected one or more source names")
+    return stems
 
 
 def _setup(args):
@@ -138,6 +164,7 @@ def _setup(args):
     if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
         raise ConfigError(f"--device: expected cpu or cuda, got {args.device!r}")
     model = load(args.model, device=args.device)
+    model.set_wiener(args.wiener_iterations, args.softmask, args.residual)
     plan = model.plan(args.window_seconds, args.hop_seconds, args.whole_seconds)
     logger.info("model %s: %d Hz, sources %s; chunks of %.2f s every %.2f s",
                 args.model, model.sample_rate, " ".join(model.sources),
@@ -148,12 +175,16 @@ def _setup(args):
 def run_files(args) -> int:
     from tqdm import tqdm
 
+    from sepcore.api import separate_file
+
     if not args.inputs:
         raise ConfigError("no input files given (FILES|DIRS|GLOBS...)")
     files, errors = expand_inputs(args.inputs)
     for e in errors:
         print(f"error: {e}", file=sys.stderr)
     model, plan = _setup(args)
+    stems = stems_option(args)
+    names = model.output_names(stems, args.residual_name)
     out_dir = Path(args.out_dir or "separated")
     failed, done, claimed = len(errors), 0, {}
     bar = tqdm(files, unit="file", disable=True if args.no_progress else None, file=sys.stderr)
@@ -161,7 +192,7 @@ def run_files(args) -> int:
         bar.set_postfix_str(os.path.basename(path))
         try:
             stem = Path(path).stem
-            outputs = [str(out_dir / f"{stem}_{src}.wav") for src in model.sources]
+            outputs = [str(out_dir / f"{stem}_{src}.wav") for src in names]
             if stem in claimed:
                 raise DataError(f"{path}: its outputs ({outputs[0]}, ...) would overwrite those "
                                 f"of {claimed[stem]}; separate them into different --out-dir")
@@ -170,7 +201,8 @@ def run_files(args) -> int:
             if existing and not args.force:
                 raise DataError(f"{path}: output {existing[0]} exists (use --force to overwrite)")
             t0 = time.time()
-            seconds = separate_to_files(model, path, outputs, plan)
+            seconds = separate_file(model, path, outputs, plan=plan, stems=stems,
+                                    residual_name=args.residual_name)
             done += 1
             logger.debug("%s: %.1f s of audio in %.1f s", path, seconds, time.time() - t0)
         except SepcoreError as e:
@@ -190,6 +222,7 @@ def run_files(args) -> int:
 
 
 def run_data_dir(args) -> int:
+    from sepcore.api import separate_file
     from sepcore.io import atomic_write_text, read_scp, write_scp
 
     if args.inputs:
@@ -201,20 +234,33 @@ def run_data_dir(args) -> int:
     wav = read_scp(Path(args.data_dir) / "wav.scp")
     mine = [(u, s) for i, (u, s) in enumerate(wav) if i % args.num_jobs == args.job - 1]
     model, plan = _setup(args)
+    stems = stems_option(args)
+    names = model.output_names(stems, args.residual_name)
     out = Path(args.out_dir)
     (out / "wav").mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "sources", " ".join(model.sources) + "\n")
-    parts: list[list[tuple[str, str]]] = [[] for _ in model.sources]
+    settings = {"model": os.path.abspath(args.model), "sources": names,
+                "wiener": model.wiener_settings(), "window": plan.window, "hop": plan.hop,
+                "whole": plan.whole}
+    stamp = out / "separate.json"
+    if stamp.is_file() and not args.force:
+        old = json.loads(stamp.read_text(encoding="utf-8"))
+        if old != settings:
+            raise ConfigError(f"{stamp}: this folder holds estimates made with {old}, not "
+                              f"{settings}; use another out-dir (or --force)")
+    atomic_write_text(stamp, json.dumps(settings, sort_keys=True) + "\n")
+    atomic_write_text(out / "sources", " ".join(names) + "\n")
+    parts: list[list[tuple[str, str]]] = [[] for _ in names]
     failed = skipped = 0
     audio_s = busy_s = 0.0
     for n, (utt, spec) in enumerate(mine, 1):
-        outputs = [str(out / "wav" / f"{utt}_{src}.wav") for src in model.sources]
+        outputs = [str(out / "wav" / f"{utt}_{src}.wav") for src in names]
         try:
             if not args.force and all(os.path.exists(o) for o in outputs):
                 skipped += 1
             else:
                 t0 = time.time()
-                secs = separate_to_files(model, spec, outputs, plan)
+                secs = separate_file(model, spec, outputs, plan=plan,
+                                     stems=stems, residual_name=args.residual_name)
                 busy = time.time() - t0
                 audio_s, busy_s = audio_s + secs, busy_s + busy
                 logger.info("%d/%d %s: %.2f s of audio in %.2f s", n, len(mine), utt, secs, busy)

@@ -95,17 +95,19 @@ def write_audio(
         sf.write(tmp, data, int(sample_rate), subtype=subtype, format=format)
 
 
-def wav_subtype(subtype: str) -> str:
-    """The input's sample format if a WAV file can hold it, else 16-bit PCM.
+# Sample formats a WAV output keeps; libsndfile's check_format("WAV", "MPEG_LAYER_III")
+# says yes, but writing a WAV that way fails ("unsupported encoding").
+WAV_SUBTYPES = ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
 
-    Compressed inputs (mp3, ogg/vorbis, opus) have subtypes a WAV file cannot hold, and
-    libsndfile cannot write mp3 with a PCM subtype: their estimates are written as
-    16-bit PCM WAV.
+
+def wav_subtype(subtype: str) -> str:
+    """The input's sample format if it is PCM or float (WAV_SUBTYPES), else 16-bit PCM.
+
+    Compressed inputs (mp3, ogg/vorbis, opus, and ADPCM/u-law/A-law codecs) give
+    16-bit PCM WAV: libsndfile cannot write mp3 with a PCM subtype, and a decoded lossy
+    file holds no more than 16 bits of information.
     """
-    try:
-        return subtype if sf.check_format("WAV", subtype) else "PCM_16"
-    except (TypeError, ValueError):
-        return "PCM_16"
+    return subtype if subtype in WAV_SUBTYPES else "PCM_16"
 
 
 def fit_to_range(estimates: np.ndarray, mixture: np.ndarray, subtype: str) -> np.ndarray:
