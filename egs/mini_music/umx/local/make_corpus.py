@@ -56,6 +56,7 @@ BASS_PROGRAMS = list(range(32, 40))
 OTHER_PROGRAMS = (list(range(0, 8)) + list(range(16, 24)) + list(range(24, 32))
                   + [40, 41, 42, 44, 45, 46, 48, 49, 50, 51])
 LEAD_PROGRAMS = [52, 53, 54] + list(range(56, 72)) + list(range(80, 88))
+LOW_LEADS = {57, 58, 66, 67}  # trombone, tuba, tenor and baritone sax: an octave lower
 DRUM_KITS = [0, 8, 16, 24, 25, 32, 40]  # standard, room, power, electronic, 808, jazz, brush
 MAJOR = [0, 2, 4, 5, 7, 9, 11]
 MINOR = [0, 2, 3, 5, 7, 8, 10]
@@ -224,8 +225,10 @@ def make_song(name: str, split: str, index: int, seed: int, seconds: float) -> S
 
     # vocals: phrases of 2 bars on chord tones and scale steps, with rests between
     v = tracks["vocals"]
-    v_oct = int(rng.choice([4, 5]))
-    deg = 7
+    # an octave where every lead program of the GM soundfont sounds (some reeds and brass
+    # are silent above ~80 in TimGM6mb): degrees 0-9 span C4 + key .. about 88
+    v_oct = 3 if programs["vocals"] in LOW_LEADS else 4
+    deg = 4
     phrase_bars = 2
     for b0 in range(0, num_bars, phrase_bars):
         if b0 > 0 and rng.random() < 0.2:
@@ -235,10 +238,10 @@ def make_song(name: str, split: str, index: int, seed: int, seconds: float) -> S
         while t < end:
             length = int(rng.choice([1, 1, 2, 2, 2, 3, 4, 6])) * TICKS // 2
             if rng.random() < 0.35:
-                deg = chord_at(t // bar) + int(rng.choice([0, 2, 4])) + 7
+                deg = chord_at(t // bar) + int(rng.choice([0, 2, 4]))
             else:
                 deg += int(rng.choice([-2, -1, -1, 1, 1, 2]))
-            deg = int(np.clip(deg, 3, 13))
+            deg = int(np.clip(deg, 0, 9))
             v.note(t, min(length, end - t) - 15, degree_pitch(deg, v_oct),
                    int(rng.integers(80, 115)))
             t += length
