@@ -528,8 +528,24 @@ class Trainer:
                  st["best_si_sdri"] or math.nan,
                  self.exp / "model.pt")
 
+    def fit_input_statistics(self) -> None:
+        """Models with learnable input normalisation (umx) start from the training set's
+        statistics, as Open-Unmix does: every training track's mixture, unaugmented."""
+        fit = getattr(self.model, "fit_input_statistics", None)
+        fresh = self.state["steps"] == 0 and self.state["batch_in_epoch"] == 0
+        if not (callable(fit) and self.music and fresh and self.state["epoch"] == 1):
+            return
+        start = time.monotonic()
+        tracks = MusicTrackDataset(self.train_dd, self.sample_rate,
+                                   channels=self.train_set.channels)
+        mean, std = fit(torch.from_numpy(x) for x in tracks.mixtures())
+        log.info("input statistics from %d training tracks (%.1f s): mean magnitude %.3g, "
+                 "std %.3g (averaged over bins)", len(tracks), time.monotonic() - start,
+                 float(mean.mean()), float(std.mean()))
+
     def run(self) -> None:
         self.maybe_resume()
+        self.fit_input_statistics()
         tcfg = self.cfg["training"]
         log.info("model %s: %.3f M parameters; %d training %s per epoch, batch %d",
                  self.cfg["model"]["name"], count_parameters(self.model) / 1e6,

@@ -147,12 +147,20 @@ class MusicTrackDataset:
     def _read(self, spec: str, length: int) -> np.ndarray:
         return read_excerpt(spec, 0, length, self.sample_rate, self.channels)
 
+    def _length(self, utt: str) -> int:
+        dd = self.datadir
+        length = (dd.num_samples or {}).get(utt) or audio_num_frames(dd.wav[utt])
+        return min(length, self.max_samples) if self.max_samples else length
+
+    def mixtures(self):
+        """Every track's mixture ``[C, T]`` (wav.scp), read one at a time."""
+        for utt in self.datadir.utts:
+            yield self._read(self.datadir.wav[utt], self._length(utt))
+
     def __getitem__(self, index: int) -> tuple[str, np.ndarray, np.ndarray]:
         dd = self.datadir
         utt = dd.utts[index]
-        length = (dd.num_samples or {}).get(utt) or audio_num_frames(dd.wav[utt])
-        if self.max_samples:
-            length = min(length, self.max_samples)
+        length = self._length(utt)
         for k, scp in enumerate(dd.sources):
             n = audio_num_frames(scp[utt])
             if n < length:
