@@ -6,13 +6,24 @@
 # (<exp-dir>/separate/<set>/scores/summary.json, written by steps/score.sh): one row per
 # experiment, columns = mean improvement and mean value of each metric (music metrics:
 # median over tracks, averaged over sources). An argument may also be a separated dir.
+#
+# Options:
+#   --stems <false>   true (music): one per-stem table in the published layout of the
+#                     separated dirs given as [LABEL=]DIR, scored on the same tracks, with
+#                     the mixture as the reference first row, e.g.
+#                     steps/show_results.sh --stems true "umx=exp/umx/separate/test" \
+#                       "oracle IRM1=exp/oracle/separate/test"
 set -euo pipefail
+
+stems=false
 
 . "$(dirname "$0")/../utils/parse_options.sh"
 
 if [ $# -lt 1 ]; then
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 1
 fi
 
-python -m sepcore.bin.show_results "$@"
+opts=()
+[ "$stems" = true ] && opts+=(--stems)
+python -m sepcore.bin.show_results ${opts[@]+"${opts[@]}"} "$@"

@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 from sepcore.bin.common import run_main, setup_logging  # noqa: E402
 from sepcore.errors import ConfigError, DataError  # noqa: E402
 from sepcore.io import atomic_write_text, read_audio, read_scp, read_scp_dict  # noqa: E402
+from sepcore.metrics.stem_table import has_music_metrics, stem_tables  # noqa: E402
 
 log = logging.getLogger("score")
 
@@ -565,7 +566,15 @@ def results_md(s: dict) -> str:
     for c in s["scores"]:
         lines.append(f"| {c} | " + " | ".join(fmt(s["by_source"][n][c]["median"])
                                               for n in s["sources"]) + " |")
+    if has_music_metrics(s):
+        lines += ["", "## Per stem (published layout)", "", stem_tables([(system_label(s), s)])]
     return "\n".join(lines) + "\n"
+
+
+def system_label(s: dict) -> str:
+    """The exp's tag, and the separated dir's name when it is not the data set's."""
+    sep_name = Path(s["separated_dir"]).name
+    return s["exp"] if sep_name in (s["data_set"], s["exp"]) else f"{s['exp']} ({sep_name})"
 
 
 # --------------------------------------------------------------------------------------------

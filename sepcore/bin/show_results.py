@@ -4,6 +4,10 @@
 (an argument may also be a separated dir or its ``scores`` dir). Columns: the mean of each
 metric's improvement (``*_i``) and of its value; for the music metrics (BSS Eval v4 and
 MDX SDR) the median over tracks averaged over sources, as museval/MDX report them.
+
+``--stems`` (music): one per-stem table in the published layout for the separated dirs
+given, ``LABEL=DIR`` or ``DIR``, all scored on the same tracks, with the mixture as the
+reference first row (sepcore/metrics/stem_table.py).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 
 from sepcore.bin.common import run_main
 from sepcore.errors import DataError
+from sepcore.metrics.stem_table import stem_tables
 
 MUSIC = ("sdr_v4", "isr_v4", "sir_v4", "sar_v4", "sdr_mdx")
 
@@ -71,25 +76,49 @@ def tables(summaries: list[tuple[Path, dict]]) -> str:
     return "\n".join(out)
 
 
+def read_summary(f: Path) -> dict:
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise DataError(f"{f}: cannot read ({e})") from None
+
+
+def labelled_summaries(args: list[str]) -> list[tuple[str, dict]]:
+    """``[LABEL=]DIR`` → ``(label, summary)``; DIR must hold exactly one scored set."""
+    out = []
+    for arg in args:
+        label, sep, path = arg.partition("=")
+        if not sep:
+            label, path = "", arg
+        found = find_summaries([path])
+        if len(found) != 1:
+            raise DataError(f"{path}: expected one scored separated dir (with "
+                            f"scores/summary.json), found {len(found)}")
+        s = read_summary(found[0])
+        out.append((label or s["exp"], s))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m sepcore.bin.show_results",
         description="One Markdown table per data set comparing all scored experiments.",
     )
-    p.add_argument("paths", nargs="+", help="exp dirs (or separated dirs, or summary.json)")
+    p.add_argument("paths", nargs="+", help="exp dirs (or separated dirs, or summary.json); "
+                   "with --stems: [LABEL=]separated dir")
+    p.add_argument("--stems", action="store_true",
+                   help="music: one per-stem table (published layout) of the given dirs")
     args = p.parse_args(argv)
+    if args.stems:
+        print(stem_tables(labelled_summaries(args.paths)), end="")
+        return 0
     found = find_summaries(args.paths)
     if not found:
         raise DataError(
             f"no scored experiment under {' '.join(args.paths)} (looked for "
             "<exp>/separate/*/scores/summary.json; run steps/score.sh first)"
         )
-    summaries = []
-    for f in found:
-        try:
-            summaries.append((f, json.loads(f.read_text(encoding="utf-8"))))
-        except (OSError, json.JSONDecodeError) as e:
-            raise DataError(f"{f}: cannot read ({e})") from None
+    summaries = [(f, read_summary(f)) for f in found]
     print(tables(summaries), end="")
     return 0
 
