@@ -8,7 +8,7 @@ import torch
 from sepcore.data import DataDir
 from sepcore.data.music import MusicExcerptDataset, MusicTrackDataset
 from sepcore.errors import ConfigError, DataError
-from sepcore.losses import SOURCE_LOSSES, FixedOrderLoss, magnitude_mse, neg_sdr
+from sepcore.losses import SOURCE_LOSSES, FixedOrderLoss, build_loss, magnitude_mse, neg_sdr
 
 SR = 8000
 STEMS = ("drums", "bass", "other", "vocals")
@@ -152,3 +152,27 @@ def test_source_losses():
     # swapped estimates are NOT put back in order (no PIT for named stems)
     swapped, _ = FixedOrderLoss(neg_sdr)(est.flip(1), ref)
     assert float(swapped) > float(loss) + 10
+
+
+def test_loss_config_without_pit_and_weighted_sums():
+    from sepcore.config import load_config
+
+    cfg = load_config(None, ["--loss.pit", "false", "--loss.name", "mag_mse+sdr",
+                             "--loss.weights", "[1, 10]", "--loss.n_fft", "256",
+                             "--loss.hop_length", "64"])
+    loss = build_loss(cfg["loss"])
+    torch.manual_seed(0)
+    ref = torch.randn(2, 4, 2, 2000)
+    est = ref + 0.1 * torch.randn_like(ref)
+    want = (magnitude_mse(est, ref, 256, 64) + 10 * neg_sdr(est, ref)).mean()
+    assert abs(float(loss(est, ref)[0]) - float(want)) < 1e-4
+    for over, message in (
+        (["--loss.name", "sdr"], "loss.name must be one of si_sdr with loss.pit true"),
+        (["--loss.pit", "false", "--loss.name", "l1"], "loss.name must be one of si_sdr, sdr"),
+        (["--loss.pit", "false", "--loss.name", "sdr+mag_mse", "--loss.weights", "[1]"],
+         "loss.weights must be null or 2 numbers"),
+        (["--loss.pit", "false", "--loss.name", "mag_mse", "--loss.hop_length", "4096"],
+         "loss.n_fft / loss.hop_length must be integers"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            load_config(None, over)

@@ -159,3 +159,42 @@ def test_stereo_chunks_are_cross_faded_into_the_whole_track_result():
     np.testing.assert_allclose(whole[2, :, 1], 2 * x[:, 1], atol=1e-6)
     with pytest.raises(ValueError, match=r"expects a \[T, 2\] signal"):
         separate_chunked(m, x[:, 0], plan=ChunkPlan(window=1000, hop=700, guard=50))
+
+
+def test_separate_api_takes_channels_first_tensors(music_exp):
+    model = sepcore.load(music_exp)
+    x = torch.from_numpy(song(0.5, 16000).T.copy())
+    est = model.separate(x, 16000)
+    assert est.shape == (4, 2, 8000) and est.dtype == torch.float32
+
+
+def test_data_dir_mode_with_stems_records_its_settings_and_refuses_others(music_exp, tmp_path,
+                                                                        capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = []
+    for i in range(2):
+        sf.write(tmp_path / f"s{i}.wav", song(0.4, 16000, seed=i), 16000, subtype="PCM_16")
+        lines.append(f"s{i} {tmp_path}/s{i}.wav\n")
+    (data / "wav.scp").write_text("".join(lines))
+    out = tmp_path / "sep"
+    args = ["--model", music_exp, "--data-dir", data, "--out-dir", out, "--stems", "vocals"]
+    assert run(args + ["--wiener-iterations", "0"]) == 0
+    assert (out / "sources").read_text() == "vocals no_vocals\n"
+    assert (out / ".parts" / "spk2.1.scp").read_text().splitlines()[1] == \
+        f"s1 {out}/wav/s1_no_vocals.wav"
+    assert run(args + ["--wiener-iterations", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"{out}/separate.json: this folder holds estimates made with" in err
+    assert "'iterations': 0" in err and "'iterations': 1" in err
+    assert run(args + ["--wiener-iterations", "1", "--force"]) == 0
+
+
+def test_wiener_on_a_waveform_model_is_a_clear_error(tmp_path, capsys):
+    from inference_helpers import make_exp_dir
+
+    exp = make_exp_dir(tmp_path)
+    sf.write(tmp_path / "a.wav", song(0.2, 8000, channels=0), 8000)
+    assert run(["--model", exp, "--wiener-iterations", "2", tmp_path / "a.wav"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {exp}: convtasnet is not a time-frequency model: Wiener filtering" in err

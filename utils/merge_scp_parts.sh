@@ -7,7 +7,7 @@
 # <num-utts> lines, then removes .parts/.
 set -euo pipefail
 if [ $# -ne 2 ]; then
-  awk '/^# Usage:/{on=1} on && !/^#/{exit} on{sub(/^# ?/, ""); print}' "$0" >&2
+  "$(dirname "$0")/usage.sh" "$0" >&2
   exit 1
 fi
 out=$1; num_utts=$2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -31,3 +32,12 @@ def setup_logging(log_file: str | os.PathLike | None = None, level: int = loggin
     if log_file is not None:
         handlers.append(logging.FileHandler(log_file, mode="a", encoding="utf-8"))
     logging.basicConfig(level=level, format=LOG_FORMAT, handlers=handlers, force=True)
+
+
+def str2bool(v: str) -> bool:
+    """argparse type for ``true|false`` options (also 1/0, yes/no)."""
+    if v.lower() in ("true", "1", "yes"):
+        return True
+    if v.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {v!r}")

@@ -23,7 +23,7 @@ the kept stems (``<name>_no_vocals.wav``: the accompaniment, like Demucs's
 ``--two-stems``; ``--residual-name`` or the model's own name, e.g. ``noise``,
 overrides it); the written files sum to the mixture. Time-frequency models
 (umx) refine their estimates with the multichannel Wiener filter:
-``--wiener-iterations N`` (0: the masked mixture), ``--softmask`` and
+``--wiener-iterations N`` (0: the masked mixture), ``--softmask true|false`` and
 ``--residual true|false`` (an extra ``residual`` source); defaults from the model.
 Existing outputs are not overwritten without ``--force``. A file that cannot be
 separated is reported by name and skipped; the others are still separated, and
@@ -57,6 +57,7 @@ import sys
 import time
 from pathlib import Path
 
+from sepcore.bin.common import str2bool
 from sepcore.errors import ConfigError, DataError, SepcoreError
 
 logger = logging.getLogger("sepcore.separate")
@@ -89,9 +90,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--wiener-iterations", type=int, default=None,
                    help="EM iterations of the multichannel Wiener filter (TF models; "
                         "default: the model's; 0: off)")
-    p.add_argument("--softmask", type=str2bool, nargs="?", const=True, default=None,
-                   metavar="true|false", help="Wiener filter: start from the soft mask "
-                   "(default: the model's)")
+    p.add_argument("--softmask", type=str2bool, default=None, metavar="true|false",
+                   help="Wiener filter: start from the soft mask (default: the model's)")
     p.add_argument("--residual", type=str2bool, default=None, metavar="true|false",
                    help="Wiener filter: add a 'residual' source (default: the model's)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
@@ -102,14 +102,6 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--num-jobs", type=int, default=1, help="data-dir mode: number of jobs")
     p.add_argument("inputs", nargs="*", metavar="FILE|DIR|GLOB", help="file mode: audio inputs")
     return p
-
-
-def str2bool(v: str) -> bool:
-    if v.lower() in ("true", "1", "yes"):
-        return True
-    if v.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {v!r}")
 
 
 def expand_inputs(args: list[str]) -> tuple[list[str], list[str]]:

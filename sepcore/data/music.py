@@ -34,7 +34,8 @@ from sepcore.data.datadir import DataDir
 from sepcore.errors import ConfigError, DataError
 from sepcore.io.audio import audio_num_frames, is_pipe, read_audio
 
-__all__ = ["MusicExcerptDataset", "MusicTrackDataset", "read_excerpt"]
+__all__ = ["MusicExcerptDataset", "MusicTrackDataset", "music_dataset", "music_tracks",
+           "read_excerpt"]
 
 
 def read_excerpt(spec: str, start: int, stop: int, sample_rate: int, channels: int) -> np.ndarray:
@@ -169,3 +170,20 @@ class MusicTrackDataset:
         mixture = self._read(dd.wav[utt], length)
         sources = np.stack([self._read(scp[utt], length) for scp in dd.sources])
         return utt, mixture, sources
+
+
+def music_dataset(datadir: DataDir, data_cfg: dict, *, sample_rate: int,
+                  seed: int) -> MusicExcerptDataset:
+    """The ``music`` dataset of sepcore/data/registry.py, from the config's data section."""
+    return MusicExcerptDataset(
+        datadir, segment=data_cfg["segment"], sample_rate=sample_rate, seed=seed,
+        samples_per_track=data_cfg["samples_per_track"],
+        random_mix=data_cfg["dynamic_mixing"], gain_range=data_cfg["gain_range"],
+        channel_swap=data_cfg["channel_swap"], channels=data_cfg["audio_channels"],
+    )
+
+
+def music_tracks(datadir: DataDir, data_cfg: dict, *, sample_rate: int) -> MusicTrackDataset:
+    """Whole validation tracks (or their first ``data.valid_max_seconds``)."""
+    return MusicTrackDataset(datadir, sample_rate, max_seconds=data_cfg["valid_max_seconds"],
+                             channels=data_cfg["audio_channels"])

@@ -129,8 +129,12 @@ class Demucs(nn.Module):
             _rescale(self, rescale)
 
     def receptive_field(self) -> int:
-        """The BLSTM sees the whole input: ask the chunker for its longest context (2 s)."""
-        return 2 * self.sample_rate
+        """The BLSTM sees the whole input; 1 s of context per side is what the chunker keeps.
+
+        Chunked separation then uses 10 s windows cross-faded over 2.5 s (Demucs
+        separates in segments of about that length): memory per chunk stays small.
+        """
+        return self.sample_rate
 
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
         """``[B, C, T]`` → ``[B, S, C, T]`` (mono models: ``[B, T]`` → ``[B, S, T]``)."""

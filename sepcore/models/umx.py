@@ -155,8 +155,12 @@ class UMX(nn.Module):
         self.output_mean = nn.Parameter(torch.ones(self.num_sources, self.num_bins))
 
     def receptive_field(self) -> int:
-        """The BLSTM sees the whole input: ask the chunker for its longest context (2 s)."""
-        return 2 * self.sample_rate
+        """The BLSTM sees the whole input; 1 s of context per side is what the chunker keeps.
+
+        Chunked separation then uses 10 s windows cross-faded over 2.5 s (Demucs
+        separates in segments of about that length): memory per chunk stays small.
+        """
+        return self.sample_rate
 
     @torch.no_grad()
     def fit_input_statistics(self, mixtures: Iterable[torch.Tensor]) -> tuple[torch.Tensor,
@@ -222,8 +226,11 @@ class UMX(nn.Module):
             skips = [avg] * nets
         out = torch.stack([self.decoders[k](s) for k, s in enumerate(skips)], 2)
         out = out.reshape(N, B, self.num_sources, C, F)  # net k (or the shared net's k-th block)
-        out = out * self.output_scale[:, None] + self.output_mean[:, None]
-        v = torch.relu(out).permute(1, 2, 3, 4, 0) * mag.unsqueeze(1)  # [B, S, C, F, N]
+        out = torch.addcmul(self.output_mean[:, None], out, self.output_scale[:, None])
+        if torch.is_grad_enabled():
+            v = torch.relu(out).permute(1, 2, 3, 4, 0) * mag.unsqueeze(1)  # [B, S, C, F, N]
+        else:  # separation: no copies of the track's spectrograms
+            v = out.relu_().permute(1, 2, 3, 4, 0).mul_(mag.unsqueeze(1))
         if mono_io:
             return v.squeeze(2), X.squeeze(1)
         return v, X

@@ -56,9 +56,12 @@ def istft(X: torch.Tensor, n_fft: int, hop: int, length: int,
     if window is None:
         window = hann(n_fft, X.device, X.real.dtype)
     lead = X.shape[:-2]
-    x = torch.istft(X.reshape((-1,) + X.shape[-2:]), n_fft, hop, window=window, center=True,
-                    length=length)
-    return x.reshape(lead + (length,))
+    rows = X.reshape((-1,) + X.shape[-2:])
+    out = torch.empty(rows.shape[0], length, dtype=X.real.dtype, device=X.device)
+    # one signal at a time: torch.istft's frame buffers are several times the output's size
+    for i in range(rows.shape[0]):
+        out[i] = torch.istft(rows[i], n_fft, hop, window=window, center=True, length=length)
+    return out.reshape(lead + (length,))
 
 
 class STFT(nn.Module):

@@ -19,6 +19,8 @@ every instrument). With ``iterations = 0`` the initial estimates are returned.
 Memory: the estimates ``y`` are the size of the output; the E-step's per-bin matrices
 (which make norbert need tens of GB on a whole track) are built ``block_frames``
 frames at a time, and the M-step's sums are accumulated over the same blocks. The
+E-step applies ``v_j R_j`` to the whitened mixture ``(Σ_k v_k R_k)⁻¹ x`` instead of
+building every source's ``C×C`` gain per bin. The
 separator also processes a long track in chunks (sepcore/inference.py), so memory does
 not grow with the track. Like norbert, signals are divided by ``max(1, max|x| / 10)``
 during the EM to keep the covariances in float range.
@@ -71,14 +73,13 @@ def expectation_maximization(y: torch.Tensor, x: torch.Tensor, iterations: int,
             yb = y[..., n0:n0 + block_frames]
             R += torch.einsum("scfn,sdfn->sfcd", yb, yb.conj())
         R /= (eps + v.sum(-1)).to(y.dtype)[..., None, None]
-        # E-step: the multichannel Wiener filter, a block of frames at a time
+        # E-step: the multichannel Wiener filter, a block of frames at a time;
+        # y_j = v_j R_j (Cxx^-1 x): the mixture is whitened once, never a gain per source
         for n0 in range(0, N, block_frames):
             vb = v[..., n0:n0 + block_frames].to(y.dtype)  # [S, F, nb]
             cxx = torch.einsum("sfn,sfcd->fncd", vb, R) + (eps ** 0.5) * eye
-            inv = _inverse(cxx)  # [F, nb, C, C]
-            gain = vb[..., None, None] * torch.einsum("sfcd,fnde->sfnce", R, inv)
-            y[..., n0:n0 + block_frames] = torch.einsum(
-                "sfncd,dfn->scfn", gain, x[..., n0:n0 + block_frames])
+            z = torch.einsum("fncd,dfn->fnc", _inverse(cxx), x[..., n0:n0 + block_frames])
+            y[..., n0:n0 + block_frames] = torch.einsum("sfcd,fnd->scfn", R, z) * vb[:, None]
     return y
 
 
@@ -117,8 +118,8 @@ def wiener(
         y = initial_estimates(vf[b], xf[b], softmask, residual, eps)
         if iterations:
             scale = max(1.0, float(xf[b].abs().max()) / 10.0)
-            y = expectation_maximization(y / scale, xf[b] / scale, int(iterations), eps,
-                                         block_frames) * scale
+            y = expectation_maximization(y.div_(scale), xf[b] / scale, int(iterations), eps,
+                                         block_frames).mul_(scale)
         outs.append(y)
     y = torch.stack(outs)
     return y.reshape(lead + y.shape[1:])
