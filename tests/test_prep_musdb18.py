@@ -177,3 +177,27 @@ def test_stems_format_without_ffmpeg_says_what_to_install(tmp_path, prep, capsys
     assert prep.main(["--decoded-dir", str(tmp_path / "w"), str(tmp_path / "musdb"),
                       str(tmp_path / "d")]) == 1
     assert "apt-get install -y ffmpeg" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_recipe_stages_1_and_2_on_a_replica(tmp_path):
+    """egs/musdb18/umx/run.sh prepares and validates the three sets of a replica."""
+    make_hq(tmp_path / "musdb")
+    recipe = tmp_path / "umx"
+    recipe.mkdir()
+    src = cr.REPO / "egs/musdb18/umx"
+    for name in ("run.sh", "cmd.sh"):
+        shutil.copy2(src / name, recipe / name)
+    shutil.copytree(src / "conf", recipe / "conf")
+    shutil.copytree(src / "local", recipe / "local")
+    for name in ("steps", "utils", "path.sh"):
+        (recipe / name).symlink_to(cr.REPO / name)
+    proc = cr.run_recipe_script("musdb18/umx", "./run.sh", "--stage", "1", "--stop-stage", "2",
+                                "--musdb-dir", str(tmp_path / "musdb"), cwd=str(recipe))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name, n in (("train", 1), ("valid", 2), ("test", 2)):
+        assert len((recipe / "data" / name / "wav.scp").read_text().splitlines()) == n
+    assert "validate_data_dir.sh: data/valid: OK (2 utterances, 4 sources)" in proc.stdout
+    missing = cr.run_recipe_script("musdb18/umx", "./run.sh", "--stage", "1", "--stop-stage",
+                                   "1", cwd=str(recipe))
+    assert missing.returncode == 1 and "stage 1 needs --musdb-dir" in missing.stderr

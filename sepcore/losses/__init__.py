@@ -2,13 +2,13 @@
 per-source losses for named stems (music) scored in a fixed order."""
 
 from sepcore.errors import ConfigError
-from sepcore.losses.music import FixedOrderLoss, magnitude_mse, neg_sdr, neg_si_sdr
+from sepcore.losses.music import FixedOrderLoss, l1, magnitude_mse, neg_sdr, neg_si_sdr
 from sepcore.losses.pit import PITLoss, reorder_sources
 from sepcore.losses.sisdr import pairwise_neg_si_sdr, si_sdr
 
 LOSSES = {"si_sdr": pairwise_neg_si_sdr}
 # loss.pit false: estimate k against reference k ([B, S, ...] x [B, S, ...] -> [B, S])
-SOURCE_LOSSES = {"si_sdr": neg_si_sdr, "sdr": neg_sdr, "mag_mse": magnitude_mse}
+SOURCE_LOSSES = {"si_sdr": neg_si_sdr, "sdr": neg_sdr, "mag_mse": magnitude_mse, "l1": l1}
 
 
 def build_loss(lcfg: dict):
@@ -48,6 +48,6 @@ def build_loss(lcfg: dict):
 
 
 __all__ = [
-    "LOSSES", "SOURCE_LOSSES", "FixedOrderLoss", "PITLoss", "build_loss", "magnitude_mse",
+    "LOSSES", "SOURCE_LOSSES", "FixedOrderLoss", "PITLoss", "build_loss", "l1", "magnitude_mse",
     "neg_sdr", "neg_si_sdr", "pairwise_neg_si_sdr", "reorder_sources", "si_sdr",
 ]

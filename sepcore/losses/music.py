@@ -7,6 +7,8 @@
   channels and samples (Mitsufuji et al. 2021), a time-domain loss that is also the
   challenge's metric; X-UMX (Sawata et al. 2021) trains on a weighted sum of both.
 - ``neg_si_sdr``: minus SI-SDR averaged over channels.
+- ``l1``: mean absolute error of the waveforms, Demucs's training loss (Défossez et al.
+  2019).
 
 ``FixedOrderLoss(fn)`` has ``PITLoss``'s interface (``loss, perm = f(est, ref)``) with the
 identity permutation: estimate ``k`` is always scored against reference ``k``.
@@ -46,6 +48,11 @@ def neg_sdr(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
 def neg_si_sdr(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
     """Minus SI-SDR over the last axis, averaged over any channel axes."""
     return _reduce(-si_sdr(estimates, references))
+
+
+def l1(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
+    """Mean absolute waveform error per example and source."""
+    return _reduce((estimates - references).abs())
 
 
 class FixedOrderLoss:
