@@ -83,8 +83,9 @@ def child(args) -> None:
 
     import soundfile as sf
 
-    from sepcore.api import load, separate_file
+    from sepcore.api import load
     from sepcore.inference import chunk_bounds
+    from sepcore.separate import separate_to_files
 
     model = load(args.model)
     model.set_wiener(getattr(args, "wiener_iterations", None))
@@ -123,7 +124,7 @@ def child(args) -> None:
     threading.Thread(target=report, daemon=True).start()
     outputs = [str(Path(args.out_dir) / f"x_{s}.wav") for s in model.output_names()]
     t0, c0 = time.perf_counter(), time.process_time()
-    audio_seconds = separate_file(model, args.input, outputs, plan=plan)
+    audio_seconds = separate_to_files(model, args.input, outputs, plan)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     stop.set()
     model_total = stat["model_seconds"]

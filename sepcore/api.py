@@ -25,27 +25,11 @@ from sepcore.inference import (
     ChunkPlan,
     audio_channels,
     best_permutation,
-    fit_to_range_inplace,
     plan_chunks,
     separate_chunked,
 )
-
-
-def resample(x: np.ndarray, rate_in: int, rate_out: int, length: int | None = None) -> np.ndarray:
-    """Resample along the first axis with soxr; ``length`` trims or zero-pads the result."""
-    if rate_in == rate_out:
-        y = x
-    else:
-        import soxr
-
-        y = soxr.resample(np.ascontiguousarray(x, dtype=np.float32), rate_in, rate_out, "HQ")
-    if length is not None and y.shape[0] != length:
-        if y.shape[0] > length:
-            y = y[:length]
-        else:
-            pad = [(0, length - y.shape[0])] + [(0, 0)] * (y.ndim - 1)
-            y = np.pad(y, pad)
-    return np.asarray(y, dtype=np.float32)
+from sepcore.io.audio import fit_to_range
+from sepcore.resample import resample
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -66,47 +50,6 @@ def residual_stem_name(stems: list[str], residual_name: str | None = None) -> st
     if name in stems:
         raise ConfigError(f"residual name {name!r} is also a kept stem")
     return name
-
-
-def separate_file(
-    model: SeparationModel, spec: str, outputs: list[str], *,
-    plan: ChunkPlan | None = None, stems: list[str] | None = None,
-    residual_name: str | None = None,
-) -> float:
-    """Separate one audio file (or scp pipe) into WAV files; returns its duration in s.
-
-    ``outputs``: one path per name of :meth:`SeparationModel.output_names` (every
-    source, or with ``stems`` the kept stems and the residual, see
-    :func:`keep_stems`). Written at
-    the input's rate, length, channels and sample format when WAV can hold it, else
-    16-bit PCM (mp3, ogg/vorbis, opus: :func:`sepcore.io.audio.wav_subtype`); levels
-    as :attr:`SeparationModel.match_levels` says, then one common scale so nothing
-    clips. Raises DataError naming ``spec``.
-    """
-    from sepcore.io import read_audio, write_audio
-    from sepcore.io.audio import wav_subtype
-
-    audio = read_audio(spec)
-    if audio.num_frames == 0:
-        raise DataError(f"{spec}: contains no samples (zero-length audio)")
-    subtype = wav_subtype(audio.subtype)
-    try:
-        est = model.separate_array(audio.data, audio.sample_rate, plan=plan)
-    except DataError as e:
-        raise DataError(f"{spec}: {e}") from None
-    names = list(model.sources)
-    fit_to_range_inplace(est, audio.data, subtype, match_levels=model.match_levels,
-                         limit_peak=not stems)
-    if stems:
-        est, names = keep_stems(est, audio.data, names, stems,
-                                residual_name or model.residual_name)
-        fit_to_range_inplace(est, audio.data, subtype, match_levels=False)
-    if len(outputs) != len(names):
-        raise ConfigError(f"{len(outputs)} output paths for {len(names)} outputs "
-                          f"({' '.join(names)})")
-    for i, path in enumerate(outputs):
-        write_audio(path, est[i], audio.sample_rate, subtype, format="WAV")
-    return audio.num_frames / audio.sample_rate
 
 
 def keep_stems(
@@ -215,7 +158,8 @@ class SeparationModel:
 
     def output_names(self, stems: list[str] | None = None,
                      residual_name: str | None = None) -> list[str]:
-        """Names of what :func:`separate_file` writes: every source, or ``stems`` + residual."""
+        """What :func:`sepcore.separate.separate_to_files` writes: every source, or
+        ``stems`` and their residual."""
         if not stems:
             return list(self.sources)
         unknown = [s for s in stems if s not in self.sources]
@@ -402,22 +346,10 @@ class SeparationModel:
         data = np.ascontiguousarray(x.T) if channels_first else x  # [time(, channels)]
         est = self.separate_array(data, sr, plan=plan)
         if rescale:
-            fit_to_range_inplace(est, data, "FLOAT", match_levels=self.match_levels)
+            fit_to_range(est, data, "FLOAT", match_levels=self.match_levels)
         if channels_first:
             est = np.ascontiguousarray(est.transpose(0, 2, 1))
         return torch.from_numpy(est)
-
-
-def _read_config(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    import yaml
-
-    try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ModelFileError(f"{path}: cannot parse config ({e})") from None
-    return cfg if isinstance(cfg, dict) else None
 
 
 def _from_model_file(model_pt: Path, config: dict | None, device, origin: str) -> SeparationModel:
@@ -439,6 +371,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Separat
     holds a MANIFEST (an unpacked pack) is verified too. Raises ModelFileError
     with the file's name on anything missing, tampered with or unreadable.
     """
+    from sepcore.modelfile import read_exp_config
     from sepcore.pack import MANIFEST, unpack, verify_dir
 
     p = Path(path)
@@ -448,7 +381,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Separat
             raise ModelFileError(f"{p}: no model.pt in this folder (expected an exp dir)")
         if (p / MANIFEST).is_file():
             verify_dir(p, allow_extra=True)
-        return _from_model_file(model_pt, _read_config(p / "config.yaml"), device, str(p))
+        return _from_model_file(model_pt, read_exp_config(p / "config.yaml"), device, str(p))
     if not p.exists():
         raise ModelFileError(f"{p}: no such file or folder (expected a pack, exp dir or model.pt)")
     try:
@@ -460,8 +393,8 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Separat
             root = unpack(p, tmp)
             try:
                 return _from_model_file(
-                    root / "model.pt", _read_config(root / "config.yaml"), device, str(p)
+                    root / "model.pt", read_exp_config(root / "config.yaml"), device, str(p)
                 )
             except ModelFileError as e:  # name the pack, not the temporary folder
                 raise ModelFileError(f"{p}: {str(e).replace(str(root) + '/', '')}") from None
-    return _from_model_file(p, _read_config(p.parent / "config.yaml"), device, str(p))
+    return _from_model_file(p, read_exp_config(p.parent / "config.yaml"), device, str(p))

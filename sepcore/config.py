@@ -34,7 +34,7 @@ DEFAULTS: dict = {
         "log_interval": 20,
         "checkpoint_minutes": 5.0,
         # e.g. 0.999: validate, select and save an exponential moving average of the
-        # weights (sepcore/nn/ema.py) instead of the raw weights; null: off
+        # weights (sepcore/train/ema.py) instead of the raw weights; null: off
         "ema_decay": None,
     },
     "optim": {

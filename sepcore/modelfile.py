@@ -70,7 +70,9 @@ def _upgrade(obj: dict, path) -> dict:
     return obj
 
 
-def load_model_file(path: str | os.PathLike, map_location: str = "cpu") -> LoadedModel:
+def read_model_file(path: str | os.PathLike, map_location: str = "cpu") -> dict:
+    """The model file's dict (weights included), upgraded to the current format, without
+    building the model (what a model card needs)."""
     if not os.path.isfile(path):
         raise ModelFileError(f"{path}: model file not found")
     try:
@@ -81,7 +83,24 @@ def load_model_file(path: str | os.PathLike, map_location: str = "cpu") -> Loade
         ) from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path}: not a sepcore model file (no format '{FORMAT_NAME}')")
-    obj = _upgrade(obj, path)
+    return _upgrade(obj, path)
+
+
+def read_exp_config(path: str | os.PathLike) -> dict | None:
+    """The training config saved beside a model (``config.yaml``), or None if absent."""
+    from sepcore.config import load_yaml
+    from sepcore.errors import ConfigError
+
+    if not os.path.isfile(path):
+        return None
+    try:
+        return load_yaml(path)
+    except ConfigError as e:
+        raise ModelFileError(f"cannot parse config ({e})") from None
+
+
+def load_model_file(path: str | os.PathLike, map_location: str = "cpu") -> LoadedModel:
+    obj = read_model_file(path, map_location)
     try:
         model = build_model(obj["model"])
         model.load_state_dict(obj["state_dict"])

@@ -60,19 +60,6 @@ def collect_members(exp_dir: str | os.PathLike) -> list[str]:
     return sorted(members)
 
 
-def _read_model_meta(model_pt: Path) -> dict:
-    """The model file's dict (weights included) without building the model."""
-    import torch
-
-    try:
-        obj = torch.load(model_pt, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ModelFileError(f"{model_pt}: cannot load ({type(e).__name__}: {e})") from None
-    if not isinstance(obj, dict) or obj.get("format") != "sepcore-model":
-        raise ModelFileError(f"{model_pt}: not a sepcore model file")
-    return obj
-
-
 def _fmt_seconds(s) -> str:
     try:
         s = int(round(float(s)))
@@ -81,7 +68,7 @@ def _fmt_seconds(s) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d} ({s} s)"
 
 
-def _num(v):
+def _fmt_number(v):
     return f"{v:.4g}" if isinstance(v, float) else ("unknown" if v is None else v)
 
 
@@ -107,14 +94,14 @@ def model_card(exp_dir: str | os.PathLike, members: list[str], license: str | No
     """The pack's README.md: what the model is, how it was trained, how it scores."""
     import torch
 
-    from sepcore.api import _read_config
+    from sepcore.modelfile import read_exp_config, read_model_file
     from sepcore.version import __version__
 
     exp = Path(exp_dir)
     tag = exp.resolve().name
-    meta = _read_model_meta(exp / "model.pt")
+    meta = read_model_file(exp / "model.pt")
     info = meta.get("info") or {}
-    cfg = _read_config(exp / "config.yaml") or {}
+    cfg = read_exp_config(exp / "config.yaml") or {}
     model_cfg = dict(meta.get("model") or {})
     name = model_cfg.pop("name", "?")
     num_params = info.get("num_params")
@@ -134,8 +121,8 @@ def model_card(exp_dir: str | os.PathLike, members: list[str], license: str | No
         ("parameters", f"{num_params:,}" if isinstance(num_params, int) else num_params),
         ("training time", _fmt_seconds(info.get("train_seconds"))),
         ("epochs", epochs if epochs is not None else "unknown"),
-        ("best validation loss", _num(info.get("best_valid_loss"))),
-        ("best validation SI-SDRi (dB)", _num(info.get("best_valid_si_sdri"))),
+        ("best validation loss", _fmt_number(info.get("best_valid_loss"))),
+        ("best validation SI-SDRi (dB)", _fmt_number(info.get("best_valid_si_sdri"))),
         ("training data", info.get("train_dir") or data_cfg.get("train_dir") or "unknown"),
         ("validation data", info.get("valid_dir") or "unknown"),
         ("model format version", meta.get("format_version")),

@@ -42,7 +42,7 @@ num_utts=$(wc -l < "$data/wav.scp")
 opts=(--power "$power")
 [ -n "$n_fft" ] && opts+=(--n-fft "$n_fft")
 [ -n "$hop" ] && opts+=(--hop "$hop")
-[ "$force" = true ] && opts+=(--force)
+opts+=(--force "$force")
 
 mkdir -p "$out/log"
 rm -rf "$out/.parts"

@@ -29,5 +29,5 @@ exp=$1
 
 opts=()
 [ -n "$license" ] && opts+=(--license "$license")
-[ "$force" = true ] && opts+=(--force)
+opts+=(--force "$force")
 python -m sepcore.bin.pack "${opts[@]}" "$exp"

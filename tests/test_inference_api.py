@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from inference_helpers import make_exp_dir, tone_mix
+from helpers.inference import make_exp_dir, tone_mix
 
 import sepcore
 from sepcore.errors import ConfigError

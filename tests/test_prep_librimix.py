@@ -4,7 +4,7 @@ import csv
 import os
 import shutil
 
-import corpus_replicas as cr
+import helpers.corpus_replicas as cr
 import pytest
 
 PREP = "egs/librimix/convtasnet/local/prepare_librimix.py"

@@ -3,7 +3,7 @@
 import os
 import shutil
 
-import corpus_replicas as cr
+import helpers.corpus_replicas as cr
 import pytest
 
 PREP = "egs/wsj0_2mix/convtasnet/local/prepare_wsj0mix.py"

@@ -12,15 +12,12 @@ from __future__ import annotations
 import json
 import os
 
-import corpus_replicas as cr
+import helpers.corpus_replicas as cr
 import pytest
 import soundfile as sf
+from helpers.configs import TINY_CONVTASNET, TINY_DPRNN, as_overrides
 
-TINY = {
-    "convtasnet": "--model.N 16 --model.B 8 --model.H 16 --model.Sc 8 --model.X 2 --model.R 1",
-    "dprnn": ("--model.n_filters 16 --model.bn_chan 8 --model.hid_size 8 --model.chunk_size 10 "
-              "--model.hop_size 5 --model.n_repeats 1"),
-}
+TINY = {"convtasnet": as_overrides(TINY_CONVTASNET), "dprnn": as_overrides(TINY_DPRNN)}
 COMMON = "--training.max_epochs 1 --training.batch_size 2 --data.segment 0.25 --data.num_workers 0"
 
 # recipe, corpus option, extra run.sh options, data name, default tag, test set, sources

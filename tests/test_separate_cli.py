@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from inference_helpers import make_exp_dir, tone_mix
+from helpers.inference import make_exp_dir, tone_mix
 
 import sepcore
 from sepcore.bin.separate import main

@@ -191,7 +191,7 @@ def test_data_dir_mode_with_stems_records_its_settings_and_refuses_others(music_
 
 
 def test_wiener_on_a_waveform_model_is_a_clear_error(tmp_path, capsys):
-    from inference_helpers import make_exp_dir
+    from helpers.inference import make_exp_dir
 
     exp = make_exp_dir(tmp_path)
     sf.write(tmp_path / "a.wav", song(0.2, 8000, channels=0), 8000)

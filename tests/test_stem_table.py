@@ -64,5 +64,5 @@ def test_show_results_stems_labels(tmp_path, capsys):
                               f"{tmp_path}/oracle/separate/test"]) == 0
     out = capsys.readouterr().out
     assert "| umx + Wiener | 10.00 |" in out and "| oracle | 10.00 |" in out
-    with pytest.raises(DataError, match="expected one scored separated dir"):
+    with pytest.raises(DataError, match="expected a scored separated dir"):
         show_results.main(["--stems", str(tmp_path)])

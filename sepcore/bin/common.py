@@ -1,16 +1,49 @@
-"""Shared plumbing of the entry points: clean errors and logging."""
+"""What every entry point shares: one parser builder, Kaldi-style booleans, clean errors
+and logging.
+
+Conventions (every ``sepcore/bin/*.py``): ``prog`` and the error prefix are
+``python -m sepcore.bin.<name>``; booleans are ``--x true|false`` (a bare ``--x``
+means true); the logger is ``sepcore.<name>``; ``main(argv)`` parses the arguments
+and makes one call into the library, run through :func:`run_main`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from typing import Callable
 
 from sepcore.errors import SepcoreError
+from sepcore.log import setup_logging
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+__all__ = ["add_bool", "make_parser", "prog_name", "run_main", "setup_logging", "str2bool"]
+
+def prog_name(name: str) -> str:
+    return f"python -m sepcore.bin.{name}"
+
+
+def make_parser(name: str, doc: str | None, prog: str | None = None,
+                **kwargs) -> argparse.ArgumentParser:
+    """The parser of entry point ``name``: its description is the module docstring's
+    first paragraph."""
+    description = (doc or "").strip().split("\n\n")[0] or None
+    return argparse.ArgumentParser(prog=prog or prog_name(name), description=description,
+                                   **kwargs)
+
+
+def str2bool(value: str) -> bool:
+    if value in ("true", "false"):
+        return value == "true"
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def add_bool(parser: argparse.ArgumentParser, flag: str, default: bool, help: str,
+             **kwargs) -> None:
+    """``--flag true|false`` (bare ``--flag``: true), as Kaldi and the shell steps write it."""
+    parser.add_argument(flag, type=str2bool, nargs="?", const=True, default=default,
+                        metavar="true|false",
+                        help=f"{help} (default {'true' if default else 'false'})", **kwargs)
 
 
 def run_main(main: Callable[[], int | None], prog: str | None = None) -> None:
@@ -25,19 +58,3 @@ def run_main(main: Callable[[], int | None], prog: str | None = None) -> None:
         print(f"{prog}: interrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(code or 0)
-
-
-def setup_logging(log_file: str | os.PathLike | None = None, level: int = logging.INFO) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file is not None:
-        handlers.append(logging.FileHandler(log_file, mode="a", encoding="utf-8"))
-    logging.basicConfig(level=level, format=LOG_FORMAT, handlers=handlers, force=True)
-
-
-def str2bool(v: str) -> bool:
-    """argparse type for ``true|false`` options (also 1/0, yes/no)."""
-    if v.lower() in ("true", "1", "yes"):
-        return True
-    if v.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {v!r}")

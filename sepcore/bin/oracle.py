@@ -1,7 +1,7 @@
 """Ideal ratio mask oracle estimates of a data dir, in separated-dir form (steps/oracle.sh).
 
     python -m sepcore.bin.oracle --data-dir D --out-dir O [--job J --num-jobs N]
-                                 [--power 1|2] [--n-fft N --hop H] [--force]
+                                 [--power 1|2] [--n-fft N --hop H] [--force true]
 
 Writes ``O/wav/<utt>_<source>.wav``, ``O/.parts/spk<n>.<J>.scp`` (steps/oracle.sh
 merges them into ``O/spk<n>.scp``), ``O/sources`` and ``O/oracle.json``, so
@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 
+from sepcore.bin.common import add_bool, make_parser, prog_name, run_main, setup_logging
+
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sepcore.bin.oracle",
-                                description=__doc__.split("\n\n")[0])
+    p = make_parser("oracle", __doc__)
     p.add_argument("--data-dir", required=True, help="data dir with wav.scp and spkN.scp")
     p.add_argument("--out-dir", required=True, help="separated dir to write")
     p.add_argument("--job", type=int, default=1, help="this job's id (1-based)")
@@ -26,14 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mask exponent: 1 = IRM1 (magnitude, default), 2 = IRM2 (power)")
     p.add_argument("--n-fft", type=int, default=None, help="FFT size (default: ~93 ms)")
     p.add_argument("--hop", type=int, default=None, help="hop (default: n_fft / 4)")
-    p.add_argument("--force", action="store_true", help="recompute existing estimates")
+    add_bool(p, "--force", False, "recompute existing estimates")
     return p
 
 
 def _main() -> int:
     import torch
 
-    from sepcore.bin.common import setup_logging
     from sepcore.spectral.oracle import oracle_data_dir
 
     args = build_parser().parse_args()
@@ -45,9 +45,7 @@ def _main() -> int:
 
 
 def main() -> None:
-    from sepcore.bin.common import run_main
-
-    run_main(_main, prog="python -m sepcore.bin.oracle")
+    run_main(_main, prog=prog_name("oracle"))
 
 
 if __name__ == "__main__":

@@ -5,23 +5,25 @@
 metric's improvement (``*_i``) and of its value; for the music metrics (BSS Eval v4 and
 MDX SDR) the median over tracks averaged over sources, as museval/MDX report them.
 
-``--stems`` (music): one per-stem table in the published layout for the separated dirs
-given, ``LABEL=DIR`` or ``DIR``, all scored on the same tracks, with the mixture as the
+``--stems`` (music): one per-stem table in the published layout of the separated dirs
+given as ``LABEL=DIR`` or ``DIR``, scored on the same tracks, with the mixture as the
 reference first row (sepcore/metrics/stem_table.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
 
-from sepcore.bin.common import run_main
+from sepcore.bin.common import make_parser, prog_name, run_main
 from sepcore.errors import DataError
-from sepcore.metrics.stem_table import stem_tables
+from sepcore.metrics.registry import METRICS
 
-MUSIC = ("sdr_v4", "isr_v4", "sir_v4", "sar_v4", "sdr_mdx")
+
+def _median_summary(metric: str) -> bool:
+    """Summarised as the median over tracks of each source, then the mean over sources."""
+    return metric in METRICS and METRICS[metric].summary == "median"
 
 
 def find_summaries(paths: list[str]) -> list[Path]:
@@ -39,7 +41,7 @@ def find_summaries(paths: list[str]) -> list[Path]:
 
 
 def _value(summary: dict, col: str, metric: str) -> float | None:
-    if metric in MUSIC:
+    if _median_summary(metric):
         meds = [s[col]["median"] for s in summary.get("by_source", {}).values() if col in s]
         meds = [m for m in meds if m is not None]
         return sum(meds) / len(meds) if meds else None
@@ -60,7 +62,7 @@ def tables(summaries: list[tuple[Path, dict]]) -> str:
         cols = []
         for m in metrics:
             cols += [f"{m}_i", m]
-        heads = [c + (" (median)" if c.replace("_i", "") in MUSIC else "") for c in cols]
+        heads = [c + (" (median)" if _median_summary(c.replace("_i", "")) else "") for c in cols]
         out += [f"## {data_set}", "", "| exp | utts | " + " | ".join(heads) + " |",
                 "|---|---:|" + "---:|" * len(cols)]
         for path, s in sorted(rows, key=lambda r: r[1]["exp"]):
@@ -76,40 +78,16 @@ def tables(summaries: list[tuple[Path, dict]]) -> str:
     return "\n".join(out)
 
 
-def read_summary(f: Path) -> dict:
-    try:
-        return json.loads(f.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise DataError(f"{f}: cannot read ({e})") from None
-
-
-def labelled_summaries(args: list[str]) -> list[tuple[str, dict]]:
-    """``[LABEL=]DIR`` → ``(label, summary)``; DIR must hold exactly one scored set."""
-    out = []
-    for arg in args:
-        label, sep, path = arg.partition("=")
-        if not sep:
-            label, path = "", arg
-        found = find_summaries([path])
-        if len(found) != 1:
-            raise DataError(f"{path}: expected one scored separated dir (with "
-                            f"scores/summary.json), found {len(found)}")
-        s = read_summary(found[0])
-        out.append((label or s["exp"], s))
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m sepcore.bin.show_results",
-        description="One Markdown table per data set comparing all scored experiments.",
-    )
+    p = make_parser("show_results", __doc__)
     p.add_argument("paths", nargs="+", help="exp dirs (or separated dirs, or summary.json); "
                    "with --stems: [LABEL=]separated dir")
     p.add_argument("--stems", action="store_true",
                    help="music: one per-stem table (published layout) of the given dirs")
     args = p.parse_args(argv)
     if args.stems:
+        from sepcore.metrics.stem_table import labelled_summaries, stem_tables
+
         print(stem_tables(labelled_summaries(args.paths)), end="")
         return 0
     found = find_summaries(args.paths)
@@ -118,10 +96,15 @@ def main(argv: list[str] | None = None) -> int:
             f"no scored experiment under {' '.join(args.paths)} (looked for "
             "<exp>/separate/*/scores/summary.json; run steps/score.sh first)"
         )
-    summaries = [(f, read_summary(f)) for f in found]
+    summaries = []
+    for f in found:
+        try:
+            summaries.append((f, json.loads(f.read_text(encoding="utf-8"))))
+        except (OSError, json.JSONDecodeError) as e:
+            raise DataError(f"{f}: cannot read ({e})") from None
     print(tables(summaries), end="")
     return 0
 
 
 if __name__ == "__main__":
-    run_main(main, prog="show_results.py")
+    run_main(main, prog=prog_name("show_results"))

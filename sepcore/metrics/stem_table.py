@@ -17,7 +17,9 @@ gives each system's gain over that row (the tables' values minus the mixture's).
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 from sepcore.errors import DataError
 
@@ -101,3 +103,29 @@ def stem_tables(systems: list[tuple[str, dict]]) -> str:
         out += ["Gain over the mixture (the rows above minus the mixture's row):", "", head,
                 rule] + gains + [""]
     return "\n".join(out)
+
+
+def read_summary(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise DataError(f"{path}: cannot read ({e})") from None
+
+
+def labelled_summaries(args: list[str]) -> list[tuple[str, dict]]:
+    """``[LABEL=]DIR`` (a separated dir, its ``scores`` dir or a summary.json) →
+    ``(label, summary)``; the label defaults to the exp's tag."""
+    out = []
+    for arg in args:
+        label, sep, path = arg.partition("=")
+        if not sep:
+            label, path = "", arg
+        p = Path(path)
+        found = [f for f in (p, p / "summary.json", p / "scores" / "summary.json")
+                 if f.is_file() and f.name == "summary.json"]
+        if not found:
+            raise DataError(f"{path}: expected a scored separated dir (with "
+                            f"scores/summary.json; run steps/score.sh first)")
+        s = read_summary(found[0])
+        out.append((label or s["exp"], s))
+    return out

@@ -89,6 +89,24 @@ class STFT(nn.Module):
         return istft(X, self.n_fft, self.hop, length, self.window.to(X.real.dtype))
 
 
+def _overlap_add(out: torch.Tensor, frames: torch.Tensor, hop: int) -> None:
+    """``out[..., f*hop : f*hop + n] += frames[..., f, :]`` for every frame ``f``.
+
+    With ``hop`` dividing the frame length, as ``n / hop`` shifted adds of all
+    frames at once (torch's ``fold`` is several times slower here).
+    """
+    nf, n = frames.shape[-2:]
+    if n % hop:
+        lead = frames.shape[:-2]
+        ola = F.fold(frames.reshape(-1, nf, n).transpose(1, 2), (1, out.shape[-1]),
+                     kernel_size=(1, n), stride=(1, hop))
+        out += ola.reshape(lead + (out.shape[-1],))
+        return
+    parts = frames.reshape(frames.shape[:-2] + (nf, n // hop, hop))
+    for r in range(n // hop):
+        out[..., r * hop:(r + nf) * hop] += parts[..., r, :].reshape(frames.shape[:-2] + (-1,))
+
+
 def tf_apply(
     x: torch.Tensor,
     fn: Callable[[torch.Tensor], torch.Tensor],
@@ -123,10 +141,8 @@ def tf_apply(
         if out is None:
             out = torch.zeros(lead + (total,), dtype=y.dtype, device=y.device)
         seg_len = (f1 - f0 - 1) * hop + n_fft
-        ola = F.fold(y.reshape(-1, f1 - f0, n_fft).transpose(1, 2), (1, seg_len),
-                     kernel_size=(1, n_fft), stride=(1, hop))
-        out[..., f0 * hop:f0 * hop + seg_len] += ola.reshape(lead + (seg_len,))
-    wsum = F.fold((w * w).reshape(1, n_fft, 1).expand(1, n_fft, nfr), (1, total),
-                  kernel_size=(1, n_fft), stride=(1, hop)).reshape(total)
+        _overlap_add(out[..., f0 * hop:f0 * hop + seg_len], y, hop)
+    wsum = torch.zeros(total, dtype=w.dtype, device=w.device)
+    _overlap_add(wsum, (w * w).expand(nfr, n_fft), hop)
     out = out[..., half:half + length] / wsum[half:half + length].clamp_min(1e-11)
     return out

@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from sepcore.nn.ema import WeightAverage
+from sepcore.train.ema import WeightAverage
 
 
 def test_moving_average_matches_the_closed_form():
