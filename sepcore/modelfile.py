@@ -57,8 +57,16 @@ def save_model_file(
     atomic_torch_save(model_file_dict(model, model_cfg, sample_rate, sources, info), path)
 
 
+# Format 2 names ConvTasNet's hyperparameters as every model does; format 1 used the
+# paper's letters.
+_CONVTASNET_V1_NAMES = {"N": "n_filters", "L": "kernel_size", "B": "bn_chan", "H": "hid_chan",
+                        "P": "conv_kernel_size", "X": "n_blocks", "R": "n_repeats",
+                        "Sc": "skip_chan"}
+
+
 def _upgrade(obj: dict, path) -> dict:
-    """Bring an older format version to the current layout (none older than 1 exists yet)."""
+    """Bring an older format version to the current layout; ``format_version`` keeps the
+    version the file was written in."""
     version = obj.get("format_version")
     if not isinstance(version, int) or version < 1:
         raise ModelFileError(f"{path}: invalid format_version {version!r}")
@@ -67,6 +75,10 @@ def _upgrade(obj: dict, path) -> dict:
             f"{path}: written by a newer sepcore (model format {version}, this sepcore "
             f"{__version__} reads up to {MODEL_FORMAT_VERSION}); upgrade sepcore"
         )
+    if version < 2 and isinstance(obj.get("model"), dict) and \
+            obj["model"].get("name") == "convtasnet":
+        obj = dict(obj, model={_CONVTASNET_V1_NAMES.get(k, k): v
+                               for k, v in obj["model"].items()})
     return obj
 
 

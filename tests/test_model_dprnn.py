@@ -119,6 +119,7 @@ def test_unknown_option_through_build_model():
         build_model({"name": "dprnn", "bogus": 1})
 
 
+@pytest.mark.slow
 def test_training_steps_reduce_pit_loss():
     torch.manual_seed(0)
     m = tiny(num_sources=2, mask_nonlinear="sigmoid")

@@ -162,6 +162,7 @@ def test_pack_cli_and_exp_without_model(exp, tmp_path, capsys):
     np.testing.assert_equal(is_up_to_date(exp), True)
 
 
+@pytest.mark.slow
 def test_steps_pack_sh(exp):
     import os
     import subprocess

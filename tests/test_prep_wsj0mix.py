@@ -102,6 +102,7 @@ def test_bad_name_and_wrong_rate_are_errors(tmp_path, prep, capsys):
     assert "sample rate 16000 Hz, expected 8000 Hz for wav8k" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_prepare_data_sh_runs_once(tmp_path):
     rep = cr.wsj0mix(str(tmp_path / "corpus"), num_spk=3, counts={"tr": 2, "cv": 1, "tt": 1})
     data = str(tmp_path / "data")

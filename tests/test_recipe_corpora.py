@@ -80,6 +80,7 @@ def scratch_recipe(recipe: str, where) -> str:
 
 @pytest.mark.parametrize("recipe,corpus,opts,name,tag,test_set,sources", CASES,
                          ids=[c[0] for c in CASES])
+@pytest.mark.slow
 def test_recipe_stages_1_to_5(tmp_path, replicas, recipe, corpus, opts, name, tag, test_set,
                               sources):
     rep = replicas(corpus)

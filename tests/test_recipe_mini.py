@@ -20,10 +20,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "egs" / "mini" / "convtasnet"
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     any(shutil.which(p) is None for p in ("sox", "espeak-ng", "flite", "festival")),
     reason="needs sox, espeak-ng, flite and festival (tools/install.sh)",
-)
+)]
 
 
 def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:

@@ -14,6 +14,8 @@ from helpers.datadirs import make_datadir
 
 from sepcore.modelfile import load_model_file
 
+pytestmark = pytest.mark.slow  # trains in subprocesses
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = f"model: {as_yaml_flow(TINY_CONVTASNET)}\n" + """\
 data: {segment: 0.25, dynamic_mixing: true, epoch_size: 32}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-TINY_CONVTASNET = {"name": "convtasnet", "N": 16, "L": 16, "B": 8, "H": 16, "P": 3, "X": 2,
-                   "R": 1, "Sc": 8}
+TINY_CONVTASNET = {"name": "convtasnet", "n_filters": 16, "kernel_size": 16, "bn_chan": 8,
+                   "hid_chan": 16, "conv_kernel_size": 3, "n_blocks": 2, "n_repeats": 1,
+                   "skip_chan": 8}
 TINY_DPRNN = {"name": "dprnn", "n_filters": 16, "bn_chan": 8, "hid_size": 8, "chunk_size": 10,
               "hop_size": 5, "n_repeats": 1}
 

@@ -13,8 +13,8 @@ from helpers.configs import TINY_CONVTASNET
 from sepcore.modelfile import save_model_file
 from sepcore.models import build_model
 
-# a shorter filterbank (L=8) than the training tests': finer chunk edges
-TINY = dict(TINY_CONVTASNET, num_sources=2, L=8)
+# a shorter filterbank than the training tests': finer chunk edges
+TINY = dict(TINY_CONVTASNET, num_sources=2, kernel_size=8)
 
 
 def make_exp_dir(root: Path, tag: str = "tiny", sample_rate: int = 8000,
