@@ -4,7 +4,7 @@ import os
 import shutil
 import subprocess
 
-import corpus_replicas as cr
+import helpers.corpus_replicas as cr
 import numpy as np
 import pytest
 import soundfile as sf
