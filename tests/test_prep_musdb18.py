@@ -183,15 +183,7 @@ def test_stems_format_without_ffmpeg_says_what_to_install(tmp_path, prep, capsys
 def test_recipe_stages_1_and_2_on_a_replica(tmp_path):
     """egs/musdb18/umx/run.sh prepares and validates the three sets of a replica."""
     make_hq(tmp_path / "musdb")
-    recipe = tmp_path / "umx"
-    recipe.mkdir()
-    src = cr.REPO / "egs/musdb18/umx"
-    for name in ("run.sh", "cmd.sh"):
-        shutil.copy2(src / name, recipe / name)
-    shutil.copytree(src / "conf", recipe / "conf")
-    shutil.copytree(src / "local", recipe / "local")
-    for name in ("steps", "utils", "path.sh"):
-        (recipe / name).symlink_to(cr.REPO / name)
+    recipe = cr.copy_recipe(cr.REPO / "egs/musdb18/umx", tmp_path / "umx")
     proc = cr.run_recipe_script("musdb18/umx", "./run.sh", "--stage", "1", "--stop-stage", "2",
                                 "--musdb-dir", str(tmp_path / "musdb"), cwd=str(recipe))
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -10,12 +10,12 @@ work.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tarfile
 from pathlib import Path
 
+import helpers.corpus_replicas as cr
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,24 +31,14 @@ SMALL = ["--songs", "2,1,1", "--seconds", "3", "--nj", "2", "--conf", "conf/tiny
 
 
 def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run(["./run.sh", *args], cwd=recipe, env=env, capture_output=True,
-                          text=True, timeout=600)
+    proc = cr.run_recipe_script("", "./run.sh", *args, cwd=str(recipe), timeout=600)
     assert proc.returncode == 0, f"run.sh {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
 
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("mini_music") / "umx"
-    d.mkdir()
-    for name in ("run.sh", "cmd.sh"):
-        shutil.copy2(RECIPE / name, d / name)
-    shutil.copytree(RECIPE / "conf", d / "conf")
-    shutil.copytree(RECIPE / "local", d / "local")
-    for name in ("steps", "utils", "path.sh"):
-        (d / name).symlink_to(ROOT / name)
-    return d
+    return cr.copy_recipe(RECIPE, tmp_path_factory.mktemp("mini_music") / "umx")
 
 
 def test_stages_1_to_6(recipe: Path):
