@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from sepcore.errors import ConfigError
+from sepcore.permutation import best_permutation as solve_permutation
 
 logger = logging.getLogger(__name__)
 
@@ -192,18 +193,14 @@ def source_correlation(a: np.ndarray, b: np.ndarray, block: int = 1 << 20) -> np
 def best_permutation(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
     """Order of ``cur``'s sources [S, T] that best matches ``prev`` [S, T].
 
-    Returns ``perm`` such that ``cur[perm]`` lines up with ``prev``; identity when
-    the overlap carries no information (silence).
+    Returns ``perm`` such that ``cur[perm]`` lines up with ``prev`` (the most correlated
+    assignment, sepcore/permutation.py); identity when the overlap carries no
+    information (silence).
     """
-    from scipy.optimize import linear_sum_assignment
-
     corr = source_correlation(prev, cur)  # [S(prev), S(cur)]
-    n = corr.shape[0]
-    rows, cols = linear_sum_assignment(-corr)
-    perm = np.empty(n, dtype=np.int64)
-    perm[rows] = cols
-    identity = np.arange(n)
-    # keep the current order on ties (e.g. silence), so nothing flips needlessly
+    perm = np.asarray(solve_permutation(corr.T), dtype=np.int64)
+    identity = np.arange(corr.shape[0])
+    # keep the current order on near-ties (e.g. silence), so nothing flips needlessly
     if corr[identity, identity].sum() >= corr[identity, perm].sum() - 1e-9:
         return identity
     return perm

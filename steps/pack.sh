@@ -20,7 +20,7 @@ force=false
 . "$(dirname "$0")/../utils/parse_options.sh"
 
 if [ $# -ne 1 ]; then
-  awk '/^# Usage:/{on=1} on && !/^#/{exit} on{sub(/^# ?/, ""); print}' "$0" >&2
+  "$(dirname "$0")/../utils/usage.sh" "$0" >&2
   exit 1
 fi
 exp=$1

@@ -120,6 +120,11 @@ def test_run_sh_help_and_missing_corpus_option(tmp_path):
     r = cr.run_recipe_script("", "./run.sh", "--help", cwd=d)
     assert r.returncode == 0
     assert "Usage: ./run.sh [options]" in r.stdout and "--wham-dir" in r.stdout
+    # the template's options follow the recipe's own (egs/TEMPLATE/sep.sh)
+    for option in ("--train-set", "--valid-set", "--test-sets", "--conf", "--tag", "--train-opts",
+                   "--separate-opts", "--score-opts", "--nj", "--ngpu", "--force", "--stop-stage"):
+        assert option in r.stdout.split("Options of every recipe:")[1], option
+    assert "set -euo pipefail" not in r.stdout
     r = cr.run_recipe_script("", "./run.sh", "--stage", "1", "--stop-stage", "1", cwd=d)
     assert r.returncode == 1 and "stage 1 needs --wham-dir" in r.stderr
     r = cr.run_recipe_script("", "./run.sh", "--sample-rate", "44k", cwd=d)

@@ -23,7 +23,7 @@ system=true
 while [ $# -gt 0 ]; do
   case "$1" in
     --system) system="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) "$(dirname "$0")/../utils/usage.sh" "$0"; exit 0 ;;
     *) echo "$0: unknown option '$1' (expected --system true|false)" >&2; exit 1 ;;
   esac
 done

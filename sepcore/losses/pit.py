@@ -1,42 +1,18 @@
 """Permutation-invariant training (Yu et al. 2017; Kolbæk et al. 2017).
 
 Given a pairwise loss matrix ``[B, S_est, S_ref]``, find for each example the
-assignment of estimates to references with the least mean loss. Up to 8 sources
-every permutation is scored at once on the tensor; beyond that the Hungarian
-algorithm (scipy) solves each example.
+assignment of estimates to references with the least mean loss (the solver is
+sepcore/permutation.py: every permutation at once on the tensor up to 8 sources, the
+Hungarian algorithm beyond).
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Callable
 
 import torch
 
-BRUTE_FORCE_MAX_SOURCES = 8
-
-
-def best_permutations(pairwise: torch.Tensor) -> torch.Tensor:
-    """``[B, S, S]`` loss matrix → ``[B, S]``: perm[b, j] = estimate index for reference j."""
-    batch, n_est, n_ref = pairwise.shape
-    if n_est != n_ref:
-        raise ValueError(f"PIT needs as many estimates as references, got {n_est} and {n_ref}")
-    if n_ref <= BRUTE_FORCE_MAX_SOURCES:
-        perms = torch.tensor(list(itertools.permutations(range(n_ref))), device=pairwise.device)
-        refs = torch.arange(n_ref, device=pairwise.device)
-        # cost[b, p] = sum_j pairwise[b, perms[p, j], j]
-        cost = pairwise[:, perms, refs].sum(dim=-1)
-        return perms[cost.argmin(dim=1)]
-    from scipy.optimize import linear_sum_assignment
-
-    out = []
-    for matrix in pairwise.detach().cpu().numpy():
-        est_idx, ref_idx = linear_sum_assignment(matrix)
-        perm = [0] * n_ref
-        for e, r in zip(est_idx, ref_idx):
-            perm[r] = e
-        out.append(perm)
-    return torch.tensor(out, device=pairwise.device)
+from sepcore.permutation import best_permutations
 
 
 def reorder_sources(estimates: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:

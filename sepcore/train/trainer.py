@@ -126,6 +126,7 @@ class Trainer:
         self.history_columns = [self.gain_column if c == "valid_si_sdri" else c
                                 for c in HISTORY_COLUMNS]
         self.state = new_state()
+        self.monitor = None  # training.examples / training.tensorboard (sepcore/report)
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self, name: str) -> None:
@@ -268,6 +269,12 @@ class Trainer:
     def end_epoch(self, epoch: int) -> None:
         start = time.monotonic()
         valid_loss, valid_gain = self.validate()
+        if self.monitor:
+            self.monitor.validation(self.state["steps"], self.evaluated_model, self.pit,
+                                    self.dist.device, {
+                "loss/train": self.state["epoch_loss_sum"] / max(1, self.state["epoch_batches"]),
+                "loss/valid": valid_loss, "valid/si_sdri": valid_gain,
+                "lr": self.optimizer.param_groups[0]["lr"]})
         # validation counts against training.max_minutes: the budget is wall time
         self.state["elapsed"] = self.dist.max(self.state["elapsed"] + time.monotonic() - start)
         self.lr_policy.end_epoch(valid_loss)
@@ -353,6 +360,12 @@ class Trainer:
         self.maybe_resume()
         self.fit_input_statistics()
         tcfg = self.cfg["training"]
+        if self.dist.is_main and (tcfg["examples"] or tcfg["tensorboard"]):
+            from sepcore.report.monitor import TrainingMonitor
+
+            self.monitor = TrainingMonitor(self.exp, self.valid_set, self.train_dd.source_names,
+                                           tcfg["examples"], tcfg["tensorboard"],
+                                           self.state["steps"])
         log.info("model %s: %.3f M parameters; %d training %s per epoch, batch %d",
                  self.cfg["model"]["name"], count_parameters(self.model) / 1e6,
                  len(self.train_set), "dynamic mixtures" if self.cfg["data"]["dynamic_mixing"]
@@ -368,4 +381,6 @@ class Trainer:
             if patience and self.state["bad_epochs"] >= patience:
                 log.info("early stop: no improvement for %d epochs", patience)
                 break
+        if self.monitor:
+            self.monitor.close()
         self.finish()
