@@ -1,10 +1,10 @@
-"""End-to-end smoke run of the mini music recipe (egs/mini_music/umx/run.sh, stages 1-6).
+"""End-to-end smoke run of the mini music recipe (egs/mini_music/umx/run.sh, stages 1-7).
 
 The recipe is copied to a temporary folder (steps/, utils/ and path.sh linked to this
 checkout), four 3 s songs are rendered and conf/tiny.yaml trains a few steps. Checks that
 every stage writes the files the next one reads (separation with and without the Wiener
-filter, the oracle, per-stem scores and table, the pack) and that a rerun skips finished
-work.
+filter, the oracle, per-stem scores and table, the report, the pack) and that a rerun
+skips finished work.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def recipe(tmp_path_factory) -> Path:
     return cr.copy_recipe(RECIPE, tmp_path_factory.mktemp("mini_music") / "umx")
 
 
-def test_stages_1_to_6(recipe: Path):
-    proc = run(recipe, "--stage", "1", "--stop-stage", "6", *SMALL)
+def test_stages_1_to_7(recipe: Path):
+    proc = run(recipe, "--stage", "1", "--stop-stage", "7", *SMALL)
     for s, n in (("train", 2), ("dev", 1), ("test", 1)):
         d = recipe / "data" / s
         assert len((d / "wav.scp").read_text().splitlines()) == n
@@ -68,6 +68,7 @@ def test_stages_1_to_6(recipe: Path):
                 "| oracle IRM1 (reference) |", "| system | vocals | drums | bass | other | mean |"):
         assert row in table, row
     assert table in proc.stdout
+    assert (exp / "report" / "index.html").is_file()
     with tarfile.open(exp / "umx_tiny.tar.gz") as tar:
         names = tar.getnames()
     assert any(n.endswith("model.pt") for n in names)

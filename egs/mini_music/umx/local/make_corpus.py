@@ -315,18 +315,15 @@ def sha256(path: Path) -> str:
 
 
 def write_data_dir(ddir: Path, songs: list[Song], lengths: dict, corpus: Path) -> None:
-    from sepcore.io import write_scp
+    from sepcore.data import DataDir
 
-    ddir.mkdir(parents=True, exist_ok=True)
-    utts = sorted(songs, key=lambda s: s.name.encode())
     base = corpus.resolve()
-    write_scp(ddir / "wav.scp", [(s.name, str(base / s.split / s.name / "mixture.wav"))
-                                 for s in utts])
-    for k, stem in enumerate(STEMS, 1):
-        write_scp(ddir / f"spk{k}.scp", [(s.name, str(base / s.split / s.name / f"{stem}.wav"))
-                                         for s in utts])
-    write_scp(ddir / "utt2num_samples", [(s.name, str(lengths[s.name])) for s in utts])
-    (ddir / "sources").write_text(" ".join(STEMS) + "\n", encoding="utf-8")
+
+    def files(name: str) -> list[tuple[str, str]]:
+        return [(s.name, str(base / s.split / s.name / f"{name}.wav")) for s in songs]
+
+    DataDir.write(ddir, files("mixture"), [files(stem) for stem in STEMS],
+                  source_names=list(STEMS), num_samples={s.name: lengths[s.name] for s in songs})
 
 
 def main(argv: list[str] | None = None) -> int:

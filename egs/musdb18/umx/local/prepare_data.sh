@@ -34,13 +34,8 @@ here=$(dirname "$0")
 decoded_dir=${decoded_dir:-$(dirname "$data")/musdb18_wav}
 
 stamp="corpus=$(cd "$corpus" 2>/dev/null && pwd || echo "$corpus") format=$format decoded=$decoded_dir"
-if [ -f "$data/.prepare_data.done" ] && [ "$(cat "$data/.prepare_data.done")" = "$stamp" ]; then
-  echo "$0: $data already prepared ($stamp); remove $data/.prepare_data.done to redo"
-  exit 0
-fi
-rm -f "$data/.prepare_data.done"
 mkdir -p "$data"
-python "$here/prepare_musdb18.py" --format "$format" --decoded-dir "$decoded_dir" --nj "$nj" \
+"$(dirname "$0")/../utils/run_once.sh" "$data/.prepare_data.done" "$stamp" \
+  python "$here/prepare_musdb18.py" --format "$format" --decoded-dir "$decoded_dir" --nj "$nj" \
   "$corpus" "$data"
-echo "$stamp" > "$data/.prepare_data.done"
 echo "$0: done: $data/{train,valid,test}"

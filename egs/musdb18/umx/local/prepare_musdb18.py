@@ -38,8 +38,8 @@ from pathlib import Path
 
 import soundfile as sf
 
+from sepcore.data import DataDir
 from sepcore.errors import DataError
-from sepcore.io import write_scp
 from sepcore.io.atomic import atomic_write_text
 
 PROG = "prepare_musdb18.py"
@@ -202,13 +202,9 @@ def prepare(root: Path, data_root: Path, fmt: str, decoded: Path | None, nj: int
         if not rows:
             warn(f"{name}: no songs; {data_root / name} not written")
             continue
-        out = data_root / name
-        out.mkdir(parents=True, exist_ok=True)
-        write_scp(out / "wav.scp", [(u, f["mixture"].resolve()) for u, f, _ in rows])
-        for k, stem in enumerate(STEMS, 1):
-            write_scp(out / f"spk{k}.scp", [(u, f[stem].resolve()) for u, f, _ in rows])
-        write_scp(out / "utt2num_samples", [(u, n) for u, _, n in rows])
-        atomic_write_text(out / "sources", " ".join(STEMS) + "\n")
+        DataDir.write(data_root / name, [(u, str(f["mixture"].resolve())) for u, f, _ in rows],
+                      [[(u, str(f[stem].resolve())) for u, f, _ in rows] for stem in STEMS],
+                      source_names=list(STEMS), num_samples=[(u, n) for u, _, n in rows])
     return {name: len(rows) for name, rows in sets.items()}
 
 
