@@ -31,7 +31,7 @@ SMALL = ["--songs", "2,1,1", "--seconds", "3", "--nj", "2", "--conf", "conf/tiny
 
 
 def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
-    proc = cr.run_recipe_script("", "./run.sh", *args, cwd=str(recipe), timeout=600)
+    proc = cr.run_recipe_script("", "./run.sh", *args, cwd=str(recipe), timeout=1200)
     assert proc.returncode == 0, f"run.sh {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
 
