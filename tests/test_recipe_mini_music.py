@@ -75,4 +75,5 @@ def test_stages_1_to_7(recipe: Path):
 
     # a rerun skips the finished data preparation and training
     again = run(recipe, "--stage", "1", "--stop-stage", "3", *SMALL)
-    assert "skipping" in again.stdout + again.stderr
+    assert "data already prepared (seed=0 songs=2,1,1 seconds=3)" in again.stdout + again.stderr
+    assert "is a finished experiment" not in again.stderr

@@ -346,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
                  f"{INSTALL_HINT}")
     soundfont = find_soundfont(args.soundfont)
     corpus, data_root = Path(args.corpus_dir), Path(args.data_root)
+    for split in ("train", "dev", "test"):  # a partial corpus or one of other options
+        shutil.rmtree(corpus / split, ignore_errors=True)
     songs, index = [], 0
     for split, count in zip(("train", "dev", "test"), counts):
         for _ in range(count):

@@ -31,20 +31,10 @@ if [ $# -ne 2 ]; then
 fi
 corpus=$1
 data=$2
-opts="seed=$seed songs=$songs seconds=$seconds"
-
-if [ -f "$data/.done" ] && [ "$(cat "$data/.done")" = "$opts" ]; then
-  echo "$0: $data is complete ($data/.done); skipping"
-  exit 0
-fi
 command -v fluidsynth >/dev/null || {
   echo "$0: 'fluidsynth' not found; run tools/install.sh as root" \
     "(or: apt-get install -y fluidsynth timgm6mb-soundfont)" >&2; exit 1; }
-rm -f "$data/.done"
-rm -rf "$corpus/train" "$corpus/dev" "$corpus/test"  # partial or other options: redo
-mkdir -p "$corpus" "$data"
-python3=${PYTHON:-python}
-"$python3" "$(dirname "$0")/make_corpus.py" --nj "$nj" --seed "$seed" --songs "$songs" \
-  --seconds "$seconds" "$corpus" "$data"
-echo "$opts" > "$data/.done"
-echo "$0: wrote $data/{train,dev,test} (corpus in $corpus)"
+"$(dirname "$0")/../utils/run_once.sh" "$data/.done" "seed=$seed songs=$songs seconds=$seconds" \
+  "${PYTHON:-python}" "$(dirname "$0")/make_corpus.py" --nj "$nj" --seed "$seed" \
+  --songs "$songs" --seconds "$seconds" "$corpus" "$data"
+echo "$0: $data/{train,dev,test} (corpus in $corpus)"
