@@ -34,7 +34,7 @@ def time_steps(conf: str, steps: int, threads: int | None) -> tuple[float, float
     import torch
 
     from sepcore.config import load_config
-    from sepcore.losses import build_loss
+    from sepcore.losses import build_criterion
     from sepcore.models import build_model
 
     cfg = load_config(conf)
@@ -43,7 +43,7 @@ def time_steps(conf: str, steps: int, threads: int | None) -> tuple[float, float
     torch.manual_seed(0)
     model = build_model(cfg["model"])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    pit = build_loss(cfg["loss"])
+    pit = build_criterion(cfg["loss"])
     samples = int(cfg["data"]["segment"] * cfg["data"]["sample_rate"])
     batch = cfg["training"]["batch_size"]
     channels = int(getattr(model, "audio_channels", 1))

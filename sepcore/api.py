@@ -58,12 +58,10 @@ def keep_stems(
 ) -> tuple[np.ndarray, list[str]]:
     """Keep ``stems`` of ``estimates`` and add the residual: the mixture minus their sum.
 
-    ``estimates`` ``[S, T(, C)]`` and ``mixture`` ``[T(, C)]`` at the same rate and shape.
-    Returns ``(array [len(stems) + 1, T(, C)], names)``, where the last name is
-    ``residual_name`` or, by default, ``no_<stem>`` (``no_vocals``: the accompaniment,
-    as Demucs's ``--two-stems``) or ``residual`` for several stems. The kept estimates
-    and the residual sum to the mixture exactly (in float32). The array reuses
-    ``estimates``' memory (no copy of a long track's stems).
+    ``estimates`` ``[S, T(, C)]``, ``mixture`` ``[T(, C)]`` (same rate and shape) → ``(array
+    [len(stems) + 1, T(, C)], names)``; the last name is ``residual_name`` or ``no_<stem>``
+    (``no_vocals``, as Demucs's ``--two-stems``), ``residual`` for several stems. They sum to
+    the mixture exactly (float32), in ``estimates``' memory (a one-source model: a row more).
     """
     unknown = [s for s in stems if s not in sources]
     if unknown or not stems or len(set(stems)) != len(stems):
@@ -72,7 +70,7 @@ def keep_stems(
     if estimates.shape[1:] != np.shape(mixture):
         raise DataError(f"estimates {estimates.shape[1:]} and mixture {np.shape(mixture)} "
                         f"differ in shape")
-    if len(stems) == len(sources):
+    if len(stems) == len(sources) > 1:  # (one source: enhancement, the residual is the noise)
         raise ConfigError(f"--stems {','.join(stems)}: that is every source; the residual "
                           f"would be (almost) silent")
     index = [sources.index(s) for s in stems]
@@ -84,6 +82,7 @@ def keep_stems(
     else:
         estimates[:len(index)] = estimates[index]
     k = len(index)
+    estimates = np.concatenate([estimates, estimates[:1]]) if k == len(estimates) else estimates
     estimates[k] = mixture
     for j in range(k):
         estimates[k] -= estimates[j]
@@ -147,13 +146,13 @@ class SeparationModel:
     def match_levels(self) -> bool:
         """Bring each estimate to the mixture's level (:func:`sepcore.io.fit_to_range`)?
 
-        Only for models trained with a scale-invariant loss (their output gain is
-        arbitrary): the config's ``loss.name`` starts with ``si_``; without a config,
-        mono models are assumed scale-invariant, multichannel (music) models not.
+        Only for models trained with a scale-invariant loss (output gain arbitrary): every
+        term of ``loss.name`` starts with ``si_`` (not ``si_sdr+mrstft``: MR-STFT fixes the
+        level); without a config, mono models are, multichannel (music) models are not.
         """
         loss = (self.config or {}).get("loss")
         if isinstance(loss, dict) and loss.get("name"):
-            return str(loss["name"]).startswith("si_")
+            return all(term.startswith("si_") for term in str(loss["name"]).split("+"))
         return self.audio_channels == 1
 
     def output_names(self, stems: list[str] | None = None,

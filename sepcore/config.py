@@ -59,10 +59,14 @@ DEFAULTS: dict = {
     "early_stop": {"patience": 30},
     # pit: true: each example's estimates are matched to its references by the best
     # permutation (training and validation), and chunked separation aligns the sources of
-    # neighbouring chunks; false: estimate k is trained for reference k (named stems)
-    # without PIT also sdr (MDX SDR), mag_mse (STFT magnitudes: n_fft, hop_length) and sums
-    # such as mag_mse+sdr with one weight per term (sepcore/losses: build_loss)
-    "loss": {"name": "si_sdr", "pit": True, "n_fft": 4096, "hop_length": 1024,
+    # neighbouring chunks; false: estimate k is trained for reference k (named stems).
+    # name: si_sdr | mrstft | si_sdr+mrstft (-SI-SDR + mrstft_weight * MR-STFT); the
+    # MR-STFT resolutions default to Yamamoto et al. 2020's (sepcore/losses/mrstft.py);
+    # with pit false also sdr (MDX SDR), mag_mse (STFT magnitudes: n_fft, hop_length), l1
+    # and sums such as mag_mse+sdr with one weight per term (weights)
+    "loss": {"name": "si_sdr", "pit": True, "mrstft_weight": 1.0,
+             "mrstft_fft_sizes": [1024, 2048, 512], "mrstft_hops": [120, 240, 50],
+             "mrstft_win_lengths": [600, 1200, 240], "n_fft": 4096, "hop_length": 1024,
              "weights": None},
 }
 
@@ -183,7 +187,7 @@ def validate_config(cfg: dict) -> None:
     """Every check of the values of a training config, in one place (ConfigError naming
     the key, what was expected and what was given). Keys themselves are checked by the
     merge (an unknown key is an error); the model's keys by the model."""
-    from sepcore.losses import build_loss
+    from sepcore.losses import build_criterion
 
     t, o, s = cfg["training"], cfg["optim"], cfg["scheduler"]
     decay = t["ema_decay"]
@@ -204,7 +208,7 @@ def validate_config(cfg: dict) -> None:
            "scheduler.hold_fraction", "in [0, 1)", hold)
     _check(isinstance(cfg["loss"]["pit"], bool), "loss.pit", "true or false",
            cfg["loss"]["pit"])
-    build_loss(cfg["loss"])  # names, weights and STFT sizes
+    build_criterion(cfg["loss"])  # loss.name with loss.pit, weights, STFT sizes
 
 
 def dump_config(cfg: dict) -> str:

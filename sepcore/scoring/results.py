@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from sepcore.metrics.stem_table import has_music_metrics, stem_tables
+from sepcore.scoring.breakdown import BREAKDOWNS
+from sepcore.scoring.breakdown import markdown as breakdown_markdown
 
 PERMUTATION_RULE = (
     "per utterance, the assignment of estimates to references with the highest mean SI-SDR"
@@ -89,6 +91,10 @@ def results_md(s: dict) -> str:
                                               for n in s["sources"]) + " |")
     if has_music_metrics(s):
         lines += ["", "## Per stem (published layout)", "", stem_tables([(system_label(s), s)])]
+    for kind in BREAKDOWNS:
+        if f"by_{kind}" in s:
+            lines += breakdown_markdown(kind, s[f"by_{kind}"], s["metrics"], s["sources"][0],
+                                        fmt)
     return "\n".join(lines) + "\n"
 
 

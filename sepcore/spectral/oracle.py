@@ -9,7 +9,9 @@ computed per channel, time-frequency bin by bin; where every source is silent th
 is ``1/N``. ``p = 1`` is the "IRM1" oracle of SiSEC 2018 / sigsep-mus-oracle (magnitude
 ratio, what Open-Unmix's ReLU magnitude mask can reach), ``p = 2`` is "IRM2" (power
 ratio, a single-channel Wiener filter). Default: IRM1. The masks sum to one, so the
-estimates sum to the mixture.
+estimates sum to the mixture. A data dir with a single reference (enhancement: the
+speech) has the noise as its second source, the mixture minus the speech; otherwise the
+speech's mask would be 1 everywhere and the oracle the unprocessed mixture.
 """
 
 from __future__ import annotations
@@ -68,67 +70,35 @@ def oracle_data_dir(
     ``out_dir/oracle.json`` (the method; a second run with other settings into the same
     folder is refused). Returns the number of utterances that failed.
     """
-    import json
     import logging
-    import os
-    from pathlib import Path
-
-    import numpy as np
 
     from sepcore.data.datadir import DataDir
     from sepcore.errors import DataError
-    from sepcore.io import atomic_write_text, read_audio, write_audio, write_scp
-    from sepcore.io.audio import wav_subtype
+    from sepcore.io import read_audio
+    from sepcore.io.separated import write_separated_dir
 
-    log = logging.getLogger("sepcore.oracle")
-    if num_jobs < 1 or not 1 <= job <= num_jobs:
-        raise ConfigError(f"--job {job} --num-jobs {num_jobs}: need 1 <= job <= num-jobs")
     data = DataDir.load(data_dir)
-    out = Path(out_dir)
-    (out / "wav").mkdir(parents=True, exist_ok=True)
     method = {"method": f"IRM{power:g}" if power in (1, 2) else "IRM", "power": power,
               "n_fft": n_fft, "hop": hop, "data_dir": str(data_dir)}
-    stamp = out / "oracle.json"
-    if stamp.is_file() and not force:
-        old = json.loads(stamp.read_text(encoding="utf-8"))
-        if old != method:
-            raise ConfigError(f"{stamp}: this folder holds oracle estimates made with {old}, "
-                              f"not {method}; use another out-dir (or --force)")
-    atomic_write_text(stamp, json.dumps(method, sort_keys=True) + "\n")
-    atomic_write_text(out / "sources", " ".join(data.source_names) + "\n")
-    mine = [u for i, u in enumerate(data.utts) if i % num_jobs == job - 1]
-    parts: list[list[tuple[str, str]]] = [[] for _ in data.sources]
-    failed = 0
-    for utt in mine:
-        outputs = [str(out / "wav" / f"{utt}_{name}.wav") for name in data.source_names]
-        try:
-            if force or not all(os.path.exists(o) for o in outputs):
-                mix = read_audio(data.wav[utt])
-                refs = []
-                for k, table in enumerate(data.sources, 1):
-                    ref = read_audio(table[utt])
-                    if ref.sample_rate != mix.sample_rate or ref.data.shape != mix.data.shape:
-                        raise DataError(
-                            f"{table[utt]} (spk{k}.scp, utterance {utt}): "
-                            f"{ref.sample_rate} Hz, shape {ref.data.shape}; the mixture "
-                            f"{data.wav[utt]} is {mix.sample_rate} Hz, shape {mix.data.shape}")
-                    refs.append(torch.from_numpy(ref.data.T.copy()))
-                nf, hp = default_stft(mix.sample_rate)
-                est = oracle_separate(torch.from_numpy(mix.data.T.copy()), torch.stack(refs),
-                                      n_fft or nf, hop or hp, power)
-                subtype = wav_subtype(mix.subtype)
-                for k, o in enumerate(outputs):
-                    e = est[k].T.numpy()
-                    if subtype not in ("FLOAT", "DOUBLE"):
-                        e = np.clip(e, -1.0, 1.0)
-                    write_audio(o, e, mix.sample_rate, subtype, format="WAV")
-                log.info("%s: oracle estimates written", utt)
-        except DataError as e:
-            failed += 1
-            log.error("utterance %s: %s", utt, e)
-            continue
-        for k, o in enumerate(outputs):
-            parts[k].append((utt, o))
-    for k, items in enumerate(parts, 1):
-        write_scp(out / ".parts" / f"spk{k}.{job}.scp", items)
-    return failed
+
+    def estimate(utt, mix):
+        refs = []
+        for k, table in enumerate(data.sources, 1):
+            ref = read_audio(table[utt])
+            if ref.sample_rate != mix.sample_rate or ref.data.shape != mix.data.shape:
+                raise DataError(
+                    f"{table[utt]} (spk{k}.scp, utterance {utt}): "
+                    f"{ref.sample_rate} Hz, shape {ref.data.shape}; the mixture "
+                    f"{data.wav[utt]} is {mix.sample_rate} Hz, shape {mix.data.shape}")
+            refs.append(torch.from_numpy(ref.data.T.copy()))
+        mixture = torch.from_numpy(mix.data.T.copy())
+        if len(refs) == 1:  # enhancement: the other source is the noise, mixture - speech
+            refs.append(mixture - refs[0])
+        nf, hp = default_stft(mix.sample_rate)
+        est = oracle_separate(mixture, torch.stack(refs), n_fft or nf, hop or hp, power)
+        return [(e.T if e.dim() == 2 else e).numpy() for e in est[: len(data.sources)]]
+
+    return write_separated_dir(data, out_dir, data.source_names, estimate,
+                               stamp_name="oracle.json", stamp=method, job=job,
+                               num_jobs=num_jobs, force=force,
+                               log=logging.getLogger("sepcore.oracle"))

@@ -17,7 +17,7 @@ from sepcore.data.music import MusicTrackDataset
 from sepcore.errors import ConfigError
 from sepcore.io.atomic import atomic_torch_save, atomic_write_text
 from sepcore.io.audio import is_pipe, read_audio
-from sepcore.losses import build_loss, neg_sdr, reorder_sources, si_sdr
+from sepcore.losses import build_criterion, neg_sdr, reorder_sources, si_sdr
 from sepcore.modelfile import save_model_file
 from sepcore.models import build_model, count_parameters
 from sepcore.train.distributed import Distributed
@@ -120,7 +120,7 @@ class Trainer:
         scfg = cfg["scheduler"]
         self.lr_policy = LRPolicy(self.optimizer, ocfg, scfg, tcfg["max_minutes"])
         # loss.pit false: estimate k is trained for reference k, as inference then assumes
-        self.pit = build_loss(cfg["loss"])
+        self.pit = build_criterion(cfg["loss"])
         # music: the validation gain is the MDX SDR's (mixture as the reference estimate)
         self.gain_column = "valid_sdri" if self.music else "valid_si_sdri"
         self.history_columns = [self.gain_column if c == "valid_si_sdri" else c
@@ -368,7 +368,7 @@ class Trainer:
                                            self.state["steps"])
         log.info("model %s: %.3f M parameters; %d training %s per epoch, batch %d",
                  self.cfg["model"]["name"], count_parameters(self.model) / 1e6,
-                 len(self.train_set), "dynamic mixtures" if self.cfg["data"]["dynamic_mixing"]
+                 len(self.train_set), "dynamic mixtures" if self.cfg["data"].get("dynamic_mixing")
                  else "segments", tcfg["batch_size"])
         patience = self.cfg["early_stop"]["patience"]
         while self.state["epoch"] <= tcfg["max_epochs"]:
