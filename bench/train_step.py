@@ -5,8 +5,11 @@ Usage: tools/venv/bin/python bench/train_step.py [--steps 60] [--repeats 3] [--t
                                                  [conf.yaml]
 
 Builds the model of the config (default: egs/mini/convtasnet/conf/train.yaml) and times
-full training steps (forward, PIT SI-SDR loss, backward, Adam) on random batches of the
-config's ``training.batch_size`` x ``data.segment`` seconds, after 10 warm-up steps. Each
+full training steps (forward, the config's loss, backward, Adam) on random batches of the
+config's ``training.batch_size`` x ``data.segment`` seconds (``[batch, channels, time]``
+for multichannel models such as umx), after 10 warm-up steps. Besides wall time it
+reports the process's CPU time per step divided by the threads: on a machine shared with
+other jobs that is close to what the step takes when the machine is quiet. Each
 repeat runs in a fresh process, alternating glibc's malloc and tcmalloc (preloaded from
 utils/find_tcmalloc.sh, as steps/train.sh does) so both see the same machine load; the
 median of the repeats is printed. Run it on an otherwise idle machine.
@@ -26,22 +29,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def time_steps(conf: str, steps: int, threads: int | None) -> float:
+def time_steps(conf: str, steps: int, threads: int | None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds / threads) per step."""
     import torch
 
     from sepcore.config import load_config
-    from sepcore.losses import LOSSES, PITLoss
+    from sepcore.losses import build_criterion
     from sepcore.models import build_model
 
     cfg = load_config(conf)
-    torch.set_num_threads(threads or cfg["training"]["num_threads"] or torch.get_num_threads())
+    threads = threads or cfg["training"]["num_threads"] or torch.get_num_threads()
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = build_model(cfg["model"])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    pit = PITLoss(LOSSES[cfg["loss"]["name"]])
+    pit = build_criterion(cfg["loss"])
     samples = int(cfg["data"]["segment"] * cfg["data"]["sample_rate"])
     batch = cfg["training"]["batch_size"]
-    sources = torch.randn(batch, model.num_sources, samples)
+    channels = int(getattr(model, "audio_channels", 1))
+    shape = (batch, model.num_sources) + ((channels,) if channels > 1 else ()) + (samples,)
+    sources = 0.1 * torch.randn(shape)
     mixture = sources.sum(dim=1)
 
     def step():
@@ -52,10 +59,11 @@ def time_steps(conf: str, steps: int, threads: int | None) -> float:
 
     for _ in range(10):
         step()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
-    return (time.perf_counter() - start) / steps
+    return ((time.perf_counter() - start) / steps,
+            (time.process_time() - cpu) / steps / threads)
 
 
 def main() -> None:
@@ -80,6 +88,7 @@ def main() -> None:
     else:
         print("tcmalloc not installed (Debian: libtcmalloc-minimal4): timing glibc only")
     times = {name: [] for name in allocators}
+    cpu_times = {name: [] for name in allocators}
     command = [sys.executable, os.path.abspath(__file__), args.conf, "--worker",
                "--steps", str(args.steps)] + (["--threads", str(args.threads)]
                                               if args.threads else [])
@@ -90,14 +99,17 @@ def main() -> None:
             if lib:
                 env["LD_PRELOAD"] = lib
             out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-            times[name].append(float(out.stdout.strip().splitlines()[-1]))
+            wall, cpu = json.loads(out.stdout.strip().splitlines()[-1])
+            times[name].append(wall)
+            cpu_times[name].append(cpu)
     print(f"{args.conf}: seconds per training step (median of {args.repeats}, "
           f"{args.steps} steps each)")
     base = statistics.median(times["glibc malloc"])
     for name, values in times.items():
         med = statistics.median(values)
         runs = " ".join(f"{v:.4f}" for v in values)
-        print(f"  {name:13s} {med:.4f} s/step  ({base / med:.2f}x)  runs: {runs}")
+        print(f"  {name:13s} {med:.4f} s/step  ({base / med:.2f}x)  runs: {runs}; "
+              f"CPU time / threads {statistics.median(cpu_times[name]):.4f} s/step")
 
 
 if __name__ == "__main__":

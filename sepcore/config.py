@@ -61,10 +61,13 @@ DEFAULTS: dict = {
     # permutation (training and validation), and chunked separation aligns the sources of
     # neighbouring chunks; false: estimate k is trained for reference k (named stems).
     # name: si_sdr | mrstft | si_sdr+mrstft (-SI-SDR + mrstft_weight * MR-STFT); the
-    # MR-STFT resolutions default to Yamamoto et al. 2020's (sepcore/losses/mrstft.py)
+    # MR-STFT resolutions default to Yamamoto et al. 2020's (sepcore/losses/mrstft.py);
+    # with pit false also sdr (MDX SDR), mag_mse (STFT magnitudes: n_fft, hop_length), l1
+    # and sums such as mag_mse+sdr with one weight per term (weights)
     "loss": {"name": "si_sdr", "pit": True, "mrstft_weight": 1.0,
              "mrstft_fft_sizes": [1024, 2048, 512], "mrstft_hops": [120, 240, 50],
-             "mrstft_win_lengths": [600, 1200, 240]},
+             "mrstft_win_lengths": [600, 1200, 240], "n_fft": 4096, "hop_length": 1024,
+             "weights": None},
 }
 
 FREE_FORM_SECTIONS = {"model"}
@@ -245,7 +248,7 @@ def validate_config(cfg: dict) -> None:
     """Every check of the values of a training config, in one place (ConfigError naming
     the key, what was expected and what was given). Keys themselves are checked by the
     merge (an unknown key is an error); the model's keys by the model."""
-    from sepcore.losses import build_loss
+    from sepcore.losses import build_criterion
 
     check_schema(cfg)
     t, o, s = cfg["training"], cfg["optim"], cfg["scheduler"]
@@ -265,9 +268,9 @@ def validate_config(cfg: dict) -> None:
     hold = s["hold_fraction"]
     _check(isinstance(hold, (int, float)) and not isinstance(hold, bool) and 0.0 <= hold < 1.0,
            "scheduler.hold_fraction", "in [0, 1)", hold)
-    build_loss(cfg["loss"])  # checks loss.name, the MR-STFT resolutions and weight
     _check(isinstance(cfg["loss"]["pit"], bool), "loss.pit", "true or false",
            cfg["loss"]["pit"])
+    build_criterion(cfg["loss"])  # loss.name with loss.pit, weights, STFT sizes
 
 
 def dump_config(cfg: dict) -> str:

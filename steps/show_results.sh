@@ -10,8 +10,16 @@
 # median over tracks, averaged over sources). An argument may also be a separated dir.
 # With --by: one column per metric of --metrics and per group of the data dir's utt2snr
 # (or utt2noise_type), one row per experiment (--input true: and one for the input).
+#
+# Options:
+#   --stems <false>   true (music): one per-stem table in the published layout of the
+#                     separated dirs given as [LABEL=]DIR, scored on the same tracks, with
+#                     the mixture as the reference first row, e.g.
+#                     steps/show_results.sh --stems true "umx=exp/umx/separate/test" \
+#                       "oracle IRM1=exp/oracle/separate/test"
 set -euo pipefail
 
+stems=false
 by=
 metrics=si_sdr,pesq
 input=false
@@ -25,4 +33,5 @@ fi
 
 opts=()
 [ -n "$by" ] && opts=(--by "$by" --metrics "$metrics" --input "$input")
+[ "$stems" = true ] && opts+=(--stems)
 python -m sepcore.bin.show_results ${opts[@]+"${opts[@]}"} "$@"

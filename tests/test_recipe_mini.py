@@ -16,6 +16,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+import helpers.corpus_replicas as cr
 import pytest
 from helpers.chromium import Chromium, check_in_browser, find_chromium
 
@@ -39,15 +40,7 @@ def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("mini") / "convtasnet"
-    d.mkdir()
-    for name in ("run.sh", "cmd.sh"):
-        shutil.copy2(RECIPE / name, d / name)
-    shutil.copytree(RECIPE / "conf", d / "conf")
-    shutil.copytree(RECIPE / "local", d / "local")
-    for name in ("steps", "utils", "path.sh"):
-        (d / name).symlink_to(ROOT / name)
-    return d
+    return cr.copy_recipe(RECIPE, tmp_path_factory.mktemp("mini") / "convtasnet")
 
 
 SMALL = ["--train-utts", "24", "--dev-mixtures", "3", "--test-mixtures", "4", "--nj", "2"]

@@ -5,6 +5,8 @@
 # where there is one) or 'MISSING':
 #   programs        sox, espeak-ng, flite, festival, text2wave, perl
 #   tcmalloc        optional (faster CPU training)
+#   music           optional: fluidsynth + the TimGM6mb soundfont (the mini music corpus),
+#                   ffmpeg (MUSDB18 .stem.mp4 files)
 #   tools/venv      the Python virtual environment
 #   Python modules  torch, numpy, scipy, soundfile, soxr, yaml, tqdm, pystoi, pesq,
 #                   mir_eval, fast_bss_eval, matplotlib (reports), noisereduce, pyrnnoise,
@@ -36,6 +38,17 @@ for prog in sox espeak-ng flite festival text2wave perl; do
     line "$prog" "MISSING"
     missing=1
     missing_programs="$missing_programs $prog"
+  fi
+done
+
+for item in "fluidsynth:the mini music corpus; Debian fluidsynth" \
+            "/usr/share/sounds/sf2/TimGM6mb.sf2:the mini music corpus; Debian timgm6mb-soundfont" \
+            "ffmpeg:MUSDB18 .stem.mp4 files; Debian ffmpeg"; do
+  name=${item%%:*}; why=${item#*:}
+  if path=$(command -v "$name" 2>/dev/null) || { [ -f "$name" ] && path=$name; }; then
+    line "$(basename "$name")" "OK ($path)"
+  else
+    line "$(basename "$name")" "MISSING (optional: $why)"
   fi
 done
 

@@ -2,7 +2,8 @@
 # Usage: tools/install.sh [--system true|false]
 #
 # Sets up everything sepcore needs, idempotently:
-#   1. Debian packages (sox, espeak-ng, flite, festival + a voice; tcmalloc, which makes
+#   1. Debian packages (sox, espeak-ng, flite, festival + a voice; fluidsynth + a GM
+#      soundfont for the mini music corpus; ffmpeg for MUSDB18; tcmalloc, which makes
 #      CPU training steps ~1.6x faster): installed with apt-get when run as root, otherwise
 #      the exact command is printed and the script exits non-zero (a missing tcmalloc
 #      alone is only a note). Skipped when all are already present.
@@ -33,11 +34,13 @@ torch_version=${TORCH_VERSION:-2.13.0}
 python=${PYTHON:-python3}
 
 # --- 1. Debian packages -----------------------------------------------------------
-debian_packages="sox libsox-fmt-all espeak-ng flite festival festvox-kdlpc16k libtcmalloc-minimal4"
+debian_packages="sox libsox-fmt-all espeak-ng flite festival festvox-kdlpc16k fluidsynth"
+debian_packages="$debian_packages timgm6mb-soundfont ffmpeg libtcmalloc-minimal4"
 missing_programs=""
-for prog in sox espeak-ng flite festival text2wave; do
+for prog in sox espeak-ng flite festival text2wave fluidsynth ffmpeg; do
   command -v "$prog" >/dev/null 2>&1 || missing_programs="$missing_programs $prog"
 done
+[ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || missing_programs="$missing_programs TimGM6mb.sf2"
 can_apt=$([ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && echo true || echo false)
 if ! "$root/utils/find_tcmalloc.sh" >/dev/null; then
   if [ "$can_apt" = true ]; then

@@ -8,6 +8,10 @@
 #                   holding the sets> and tag_suffix=<end of the default tag> (or tag=)
 #   prepare_data    stage 1: the corpus on disk → $data/<set>/ (local/prepare_data.sh;
 #                   require_option --corpus-dir "$corpus_dir" "the corpus folder")
+# and may define hooks run for each test set after the template's own work of a stage:
+#   recipe_separate <set>   stage 4: more separated sets, e.g. with other options, or an
+#                           oracle (egs/mini_music/umx/run.sh: Wiener filter, oracle mask)
+#   recipe_score <set>      stage 5: score them, write the recipe's own tables
 # See egs/wsj0_2mix/convtasnet/run.sh for a corpus recipe, egs/mini/convtasnet/run.sh
 # for one that makes its own corpus.
 #
@@ -129,6 +133,7 @@ if _sep_stage 4 "separating $test_sets"; then
   for set in $test_sets; do
     steps/separate.sh --nj "$nj" --cmd "$decode_cmd" --device "$device" \
       ${separate_opts_a[@]+"${separate_opts_a[@]}"} "$exp" "$data/$set" "$exp/separate/$set"
+    if declare -F recipe_separate >/dev/null; then recipe_separate "$set"; fi
   done
 fi
 
@@ -136,6 +141,7 @@ if _sep_stage 5 "scoring $test_sets"; then
   for set in $test_sets; do
     steps/score.sh --nj "$nj" --cmd "$decode_cmd" ${score_opts_a[@]+"${score_opts_a[@]}"} \
       "$data/$set" "$exp/separate/$set" > /dev/null
+    if declare -F recipe_score >/dev/null; then recipe_score "$set"; fi
   done
   echo "$0: $exp/separate/$set/scores/RESULTS.md"
   cat "$exp/separate/$set/scores/RESULTS.md"

@@ -5,6 +5,10 @@
 metric's improvement (``*_i``) and of its value; for the music metrics (BSS Eval v4 and
 MDX SDR) the median over tracks averaged over sources, as museval/MDX report them.
 
+``--stems`` (music): one per-stem table in the published layout of the separated dirs
+given as ``LABEL=DIR`` or ``DIR``, scored on the same tracks, with the mixture as the
+reference first row (sepcore/metrics/stem_table.py).
+
 ``--by snr`` (or ``noise_type``) prints instead one table per data set with a column per
 metric of ``--metrics`` and per SNR group (the ``by_snr`` breakdown of summary.json,
 written when the data dir has ``utt2snr``), and with ``--input true`` a first row for the
@@ -82,13 +86,21 @@ def tables(summaries: list[tuple[Path, dict]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = make_parser("show_results", __doc__)
-    p.add_argument("paths", nargs="+", help="exp dirs (or separated dirs, or summary.json)")
+    p.add_argument("paths", nargs="+", help="exp dirs (or separated dirs, or summary.json); "
+                   "with --stems: [LABEL=]separated dir")
     p.add_argument("--by", choices=("snr", "noise_type"), default=None,
                    help="one column per group of the data dir's utt2snr / utt2noise_type")
     p.add_argument("--metrics", default="si_sdr,pesq", help="with --by: comma-separated")
     p.add_argument("--input", choices=("true", "false"), default="false",
                    help="with --by: a first row for the unprocessed input")
+    p.add_argument("--stems", action="store_true",
+                   help="music: one per-stem table (published layout) of the given dirs")
     args = p.parse_args(argv)
+    if args.stems:
+        from sepcore.metrics.stem_table import labelled_summaries, stem_tables
+
+        print(stem_tables(labelled_summaries(args.paths)), end="")
+        return 0
     found = find_summaries(args.paths)
     if not found:
         raise DataError(

@@ -91,3 +91,17 @@ register_dataset(
     doc="clean speech (spk1.scp) + a random noise of data.noise, mixed on the fly at an SNR "
         "and level drawn from data.snr_range and data.target_level",
 )
+
+register_dataset(
+    "music", "sepcore.data.music:music_dataset", "sepcore.data.music:music_tracks",
+    defaults={
+        "segment": 6.0,            # seconds per excerpt (Open-Unmix)
+        "samples_per_track": 64,   # excerpts per training track and epoch (Open-Unmix)
+        "dynamic_mixing": True,    # every stem from a random track at a random offset
+        "gain_range": [0.25, 1.25],  # uniform gain per stem
+        "channel_swap": True,      # swap each stem's channels with probability 1/2
+        "audio_channels": 2,       # channels of every stem (= model.audio_channels)
+    },
+    doc="random excerpts of named stems (music) with Open-Unmix's augmentations; the "
+        "mixture is the sum of the augmented stems",
+)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sepcore.metrics.stem_table import has_music_metrics, stem_tables
 from sepcore.scoring.breakdown import BREAKDOWNS
 from sepcore.scoring.breakdown import markdown as breakdown_markdown
 
@@ -106,8 +107,16 @@ def results_md(s: dict) -> str:
     for c in s["scores"]:
         lines.append(f"| {c} | " + " | ".join(fmt(s["by_source"][n][c]["median"])
                                               for n in s["sources"]) + " |")
+    if has_music_metrics(s):
+        lines += ["", "## Per stem (published layout)", "", stem_tables([(system_label(s), s)])]
     for kind in BREAKDOWNS:
         if f"by_{kind}" in s:
             lines += breakdown_markdown(kind, s[f"by_{kind}"], s["metrics"], s["sources"][0],
                                         fmt)
     return "\n".join(lines) + "\n"
+
+
+def system_label(s: dict) -> str:
+    """The exp's tag, and the separated dir's name when it is not the data set's."""
+    sep_name = Path(s["separated_dir"]).name
+    return s["exp"] if sep_name in (s["data_set"], s["exp"]) else f"{s['exp']} ({sep_name})"

@@ -13,10 +13,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from sepcore.data import DataDir, build_train_dataset, build_valid_dataset
+from sepcore.data.music import MusicTrackDataset
 from sepcore.errors import ConfigError, DataError
 from sepcore.io.atomic import atomic_torch_save, atomic_write_text
 from sepcore.io.audio import is_pipe, read_audio
-from sepcore.losses import PITLoss, build_loss, reorder_sources, si_sdr
+from sepcore.losses import build_criterion, neg_sdr, reorder_sources, si_sdr
 from sepcore.modelfile import save_model_file
 from sepcore.models import build_model, count_parameters
 from sepcore.train.distributed import Distributed
@@ -103,6 +104,12 @@ class Trainer:
                                              seed=tcfg["seed"])
         self.valid_set = build_valid_dataset(self.valid_dd, dcfg, sample_rate=self.sample_rate)
         self.model = build_model(model_cfg).to(dist.device)
+        self.music = dcfg["dataset"] == "music"
+        channels = getattr(self.train_set, "channels", None)
+        if channels is not None and channels != int(getattr(self.model, "audio_channels", 1)):
+            raise ConfigError(f"data.audio_channels is {channels} but the model takes "
+                              f"{getattr(self.model, 'audio_channels', 1)} channel(s) "
+                              f"(model.audio_channels)")
         self.ddp_model = dist.wrap(self.model)
         decay = tcfg["ema_decay"]
         self.ema = WeightAverage(self.model, decay) if decay else None
@@ -112,9 +119,12 @@ class Trainer:
         )
         scfg = cfg["scheduler"]
         self.lr_policy = LRPolicy(self.optimizer, ocfg, scfg, tcfg["max_minutes"])
-        self.pairwise = build_loss(cfg["loss"])
         # loss.pit false: estimate k is trained for reference k, as inference then assumes
-        self.pit = PITLoss(self.pairwise, permute=cfg["loss"]["pit"])
+        self.pit = build_criterion(cfg["loss"])
+        # music: the validation gain is the MDX SDR's (mixture as the reference estimate)
+        self.gain_column = "valid_sdri" if self.music else "valid_si_sdri"
+        self.history_columns = [self.gain_column if c == "valid_si_sdri" else c
+                                for c in HISTORY_COLUMNS]
         self.state = new_state()
         self.monitor = None  # training.examples / training.tensorboard (sepcore/report)
 
@@ -174,8 +184,8 @@ class Trainer:
         tick = time.monotonic()
         completed = True
         for i, (mixture, sources) in enumerate(loader, start):
-            mixture = mixture.to(self.dist.device)
-            sources = sources.to(self.dist.device)
+            mixture = torch.as_tensor(mixture).to(self.dist.device)
+            sources = torch.as_tensor(sources).to(self.dist.device)
             loss, _ = self.pit(self.ddp_model(mixture), sources)
             if not torch.isfinite(loss):
                 nonfinite += 1
@@ -233,12 +243,16 @@ class Trainer:
         losses, improvements = [], []
         for index in range(self.dist.rank, len(self.valid_set), self.dist.world):
             _, mixture, sources = self.valid_set[index]
-            mixture = mixture.unsqueeze(0).to(self.dist.device)
-            sources = sources.unsqueeze(0).to(self.dist.device)
+            mixture = torch.as_tensor(mixture).unsqueeze(0).to(self.dist.device)
+            sources = torch.as_tensor(sources).unsqueeze(0).to(self.dist.device)
             estimates = model(mixture)
             loss, perm = self.pit(estimates, sources)
             ordered = reorder_sources(estimates, perm)
-            gain = si_sdr(ordered, sources) - si_sdr(mixture.unsqueeze(1), sources)
+            as_estimate = mixture.unsqueeze(1).expand_as(sources)
+            if self.music:  # SDR(estimate) - SDR(mixture), MDX's SDR
+                gain = neg_sdr(as_estimate, sources) - neg_sdr(ordered, sources)
+            else:
+                gain = si_sdr(ordered, sources) - si_sdr(as_estimate, sources)
             losses.append(float(loss))
             improvements.append(float(gain.mean()))
         return (
@@ -247,9 +261,9 @@ class Trainer:
         )
 
     def write_history(self) -> None:
-        lines = ["\t".join(HISTORY_COLUMNS)]
+        lines = ["\t".join(self.history_columns)]
         for row in self.state["history"]:
-            lines.append("\t".join(str(row[c]) for c in HISTORY_COLUMNS))
+            lines.append("\t".join(str(row[c]) for c in self.history_columns))
         atomic_write_text(self.exp / "history.tsv", "\n".join(lines) + "\n")
 
     def end_epoch(self, epoch: int) -> None:
@@ -273,15 +287,15 @@ class Trainer:
             st["bad_epochs"] += 1
         st["history"].append({
             "epoch": epoch, "steps": st["steps"], "train_loss": f"{train_loss:.4f}",
-            "valid_loss": f"{valid_loss:.4f}", "valid_si_sdri": f"{valid_gain:.3f}",
+            "valid_loss": f"{valid_loss:.4f}", self.gain_column: f"{valid_gain:.3f}",
             "lr": f"{self.optimizer.param_groups[0]['lr']:.3e}",
             "epoch_seconds": f"{st['epoch_seconds']:.1f}",
             "elapsed_minutes": f"{st['elapsed'] / 60:.2f}",
         })
         log.info(
-            "epoch %d: train loss %.3f, valid loss %.3f, valid SI-SDRi %.2f dB%s (%.1f min)",
-            epoch, train_loss, valid_loss, valid_gain, " *best*" if improved else "",
-            st["elapsed"] / 60,
+            "epoch %d: train loss %.3f, valid loss %.3f, valid %s %.2f dB%s (%.1f min)",
+            epoch, train_loss, valid_loss, "SDRi" if self.music else "SI-SDRi", valid_gain,
+            " *best*" if improved else "", st["elapsed"] / 60,
         )
         st.update(epoch=epoch + 1, batch_in_epoch=0, epoch_loss_sum=0.0, epoch_batches=0,
                   epoch_seconds=0.0)
@@ -320,7 +334,7 @@ class Trainer:
             "steps": st["steps"],
             "best_epoch": st["best_epoch"],
             "best_valid_loss": st["best_loss"],
-            "best_valid_si_sdri": st["best_si_sdri"],
+            f"best_{self.gain_column}": st["best_si_sdri"],
             "train_dir": str(self.train_dir),
             "valid_dir": str(self.valid_dir),
         }
@@ -330,12 +344,28 @@ class Trainer:
         save_model_file(self.exp / "model.pt", self.model.cpu(), self.cfg["model"],
                         self.sample_rate, self.train_dd.source_names, info)
         atomic_write_text(self.exp / DONE_MARKER, time.strftime("%Y-%m-%d %H:%M:%S\n"))
-        log.info("done: best epoch %d (valid loss %.3f, SI-SDRi %.2f dB); wrote %s",
-                 st["best_epoch"], st["best_loss"], st["best_si_sdri"] or math.nan,
-                 self.exp / "model.pt")
+        log.info("done: best epoch %d (valid loss %.3f, %s %.2f dB); wrote %s",
+                 st["best_epoch"], st["best_loss"], "SDRi" if self.music else "SI-SDRi",
+                 st["best_si_sdri"] or math.nan, self.exp / "model.pt")
+
+    def fit_input_statistics(self) -> None:
+        """Models with learnable input normalisation (umx) start from the training set's
+        statistics, as Open-Unmix does: every training track's mixture, unaugmented."""
+        fit = getattr(self.model, "fit_input_statistics", None)
+        fresh = self.state["steps"] == 0 and self.state["batch_in_epoch"] == 0
+        if not (callable(fit) and self.music and fresh and self.state["epoch"] == 1):
+            return
+        start = time.monotonic()
+        tracks = MusicTrackDataset(self.train_dd, self.sample_rate,
+                                   channels=self.train_set.channels)
+        mean, std = fit(torch.from_numpy(x) for x in tracks.mixtures())
+        log.info("input statistics from %d training tracks (%.1f s): mean magnitude %.3g, "
+                 "std %.3g (averaged over bins)", len(tracks), time.monotonic() - start,
+                 float(mean.mean()), float(std.mean()))
 
     def run(self) -> None:
         self.maybe_resume()
+        self.fit_input_statistics()
         tcfg = self.cfg["training"]
         if self.dist.is_main and (tcfg["examples"] or tcfg["tensorboard"]):
             from sepcore.report.monitor import TrainingMonitor

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,3 +208,16 @@ def run_recipe_script(recipe: str, *args: str, timeout: int = 120,
     env["PATH"] = f"{REPO / 'tools/venv/bin'}:{env['PATH']}"
     return subprocess.run(list(args), cwd=cwd or REPO / "egs" / recipe, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def copy_recipe(src: Path, dest: Path) -> Path:
+    """A runnable copy of the recipe ``src`` in ``dest`` (run.sh, cmd.sh, conf/, local/;
+    steps/, utils/ and path.sh linked to this checkout), so its data/ and exp/ stay there."""
+    dest.mkdir(parents=True)
+    for name in ("run.sh", "cmd.sh"):
+        shutil.copy2(src / name, dest / name)
+    shutil.copytree(src / "conf", dest / "conf")
+    shutil.copytree(src / "local", dest / "local")
+    for name in ("steps", "utils", "path.sh"):
+        (dest / name).symlink_to(REPO / name)
+    return dest
