@@ -227,6 +227,12 @@ SCHEMA: dict[str, tuple] = {
     "scheduler.patience": NAT_INT,
     "scheduler.min_lr": NAT_NUM,
     "early_stop.patience": _rule(NAT_INT[0], NAT_INT[1] + " (0: off)", nullable=True),
+    # the spectrogram losses' STFT (mag_mse) and the weights of a sum of losses (a+b)
+    "loss.n_fft": POS_INT,
+    "loss.hop_length": POS_INT,
+    "loss.weights": _rule(lambda v: isinstance(v, list) and all(_is_num(w) and w >= 0
+                                                                for w in v),
+                          "a list of numbers >= 0", nullable=True),
 }
 
 
