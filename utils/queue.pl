@@ -55,4 +55,12 @@ SepcoreJobs::run_cluster(
   },
   cancel_cmd => sub { my ($id) = @_; return ('qdel', $id); },
   status_cmd => sub { my ($id) = @_; return ('qstat', '-j', $id); },
+  explain => sub {
+    my ($id, $task) = @_;
+    my $out = SepcoreJobs::command_output('qacct', '-j', $id, '-t', $task);
+    return undef unless defined $out && $out =~ /^failed\s+(.*?)\s*$/m;
+    my $failed = $1;
+    my $status = $out =~ /^exit_status\s+(\S+)/m ? $1 : '?';
+    return "failed $failed, exit status $status (qacct)";
+  },
 );
