@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Usage: tools/install.sh [--system true|false]
+# Usage: tools/install.sh [--system true|false] [--slurm]
 #
 # Sets up everything sepcore needs, idempotently:
 #   1. Debian packages (sox, espeak-ng, flite, festival + a voice; tcmalloc, which makes
 #      CPU training steps ~1.6x faster): installed with apt-get when run as root, otherwise
 #      the exact command is printed and the script exits non-zero (a missing tcmalloc
 #      alone is only a note). Skipped when all are already present.
+#      --slurm: also slurm-wlm and munge, for the tests that start a one-node Slurm
+#      (tools/run_tests.sh passes it; without root it is only a note: those tests skip).
+#      No daemon is started here (a policy-rc.d denies it during the install).
 #   2. tools/venv: a Python virtual environment.
 #   3. torch (TORCH_VERSION, default 2.13.0; set TORCH_INDEX_URL for a CUDA build),
 #      then requirements.txt with that torch pinned so pip cannot replace it,
@@ -19,11 +22,13 @@
 set -euo pipefail
 
 system=true
+slurm=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --system) system="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "$0: unknown option '$1' (expected --system true|false)" >&2; exit 1 ;;
+    --slurm) slurm=true; shift ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "$0: unknown option '$1' (expected --system true|false, --slurm)" >&2; exit 1 ;;
   esac
 done
 
@@ -47,11 +52,36 @@ if ! "$root/utils/find_tcmalloc.sh" >/dev/null; then
       "(as root: apt-get install -y libtcmalloc-minimal4)" >&2
   fi
 fi
+slurm_packages="slurm-wlm munge"
+if [ "$system" = true ] && [ "$slurm" = true ]; then
+  missing_slurm=""
+  for prog in slurmctld slurmd sbatch srun munged; do
+    command -v "$prog" >/dev/null 2>&1 || missing_slurm="$missing_slurm $prog"
+  done
+  if [ -n "$missing_slurm" ] && [ "$can_apt" = true ]; then
+    missing_programs="$missing_programs$missing_slurm"
+    debian_packages="$debian_packages $slurm_packages"
+  elif [ -n "$missing_slurm" ]; then
+    echo "install.sh: note: Slurm is not installed (missing$missing_slurm); the tests that" \
+      "start a one-node Slurm will skip (as root: apt-get install -y $slurm_packages)" >&2
+  fi
+fi
 if [ "$system" = true ] && [ -n "$missing_programs" ]; then
   if [ "$can_apt" = true ]; then
     echo "install.sh: installing Debian packages ($debian_packages)"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $debian_packages >/dev/null
+    # the packages' scripts must not start munged/slurmctld/slurmd as system services
+    # (the tests start their own, on loopback): a policy-rc.d that denies, for the install
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy"
+      made_policy=true
+      trap 'rm -f "$policy"' EXIT
+    fi
+    # --no-install-recommends: slurm-wlm recommends a desktop's worth (X11 tools)
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      $debian_packages >/dev/null
+    if [ "${made_policy:-}" = true ]; then rm -f "$policy"; trap - EXIT; fi
   else
     echo "install.sh: missing programs:$missing_programs" >&2
     echo "install.sh: run as root:  apt-get update && apt-get install -y $debian_packages" >&2

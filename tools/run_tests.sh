@@ -3,14 +3,16 @@
 #  e.g.: tools/run_tests.sh -k utils
 #
 # The project's test command (what CI runs, .ci/run): sets up or checks the
-# environment with tools/install.sh (about a second when nothing is to do), then
-# runs the whole test suite from the repository root on 2 processes:
-#   tools/venv/bin/python -m pytest -n 2 -q tests [pytest arguments...]
+# environment with tools/install.sh --slurm (about a second when nothing is to do;
+# Slurm and munge for the tests that start a one-node Slurm), then runs the whole
+# test suite from the repository root on 2 processes (the Slurm tests in one
+# group, on one of them):
+#   tools/venv/bin/python -m pytest -n 2 --dist loadgroup -q tests [pytest arguments...]
 set -euo pipefail
 
 case "${1:-}" in
-  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
-tools/install.sh
-exec tools/venv/bin/python -m pytest -n 2 -q tests "$@"
+tools/install.sh --slurm
+exec tools/venv/bin/python -m pytest -n 2 --dist loadgroup -q tests "$@"

@@ -12,7 +12,9 @@ several sessions on one machine do not meet. Finished jobs stay known to ``scont
 for ``MinJobAge`` and are written to ``jobcomp.txt`` (there is no accounting database,
 so no ``sacct``). Time limits are enforced without grace (``OverTimeLimit=0``,
 ``KillWait=2``) so that a job over its limit is killed about 80 s after it starts:
-Slurm counts limits in whole minutes and checks them every ~30 s.
+Slurm counts limits in whole minutes and checks them every ~30 s. In the default
+partition two jobs may share a core (``OverSubscribe=FORCE:2``), so that a job that
+sleeps (the time-limit test's) does not hold up the tests that ask for both CPUs.
 
 The fixture skips (with the reason) when not root or when slurm-wlm/munge are not
 installed (``tools/install.sh --slurm`` installs them); a cluster that is installed but
@@ -133,8 +135,8 @@ InactiveLimit=0
 SlurmctldTimeout=30
 SlurmdTimeout=30
 {node}
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
-PartitionName=long Nodes=ALL MaxTime=INFINITE State=UP
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:2
+PartitionName=long Nodes=ALL MaxTime=INFINITE State=UP OverSubscribe=FORCE:2
 """
 
 
