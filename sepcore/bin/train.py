@@ -412,7 +412,8 @@ class Trainer:
         if self.cfg["scheduler"]["name"] == "plateau":
             self.scheduler.step(valid_loss)
         st = self.state
-        train_loss = st["epoch_loss_sum"] / max(1, st["epoch_batches"])
+        # over every rank's batches, as with one process and the global batch
+        train_loss = self.dist.mean(st["epoch_loss_sum"] / max(1, st["epoch_batches"]))
         improved = valid_loss < st["best_loss"]
         if improved:
             st.update(best_loss=valid_loss, best_epoch=epoch, best_si_sdri=valid_gain, bad_epochs=0)
