@@ -16,9 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
+from datadirs import make_datadir
 from helpers.slurm import slurm  # noqa: F401  (the session fixture)
+from test_train import env as train_env
 
-UTILS = Path(__file__).resolve().parents[1] / "utils"
+from sepcore.modelfile import load_model_file
+
+ROOT = Path(__file__).resolve().parents[1]
+UTILS = ROOT / "utils"
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("slurm")]
 
@@ -149,6 +154,54 @@ def test_signal_cancels_the_jobs(slurm, tmp_path, sig):  # noqa: F811
     assert slurm.wait_queue_empty(name="c", timeout=30), slurm.queue()
     for j in (1, 2):
         assert slurm.job(f"{m.group(2)}_{j}")["JobState"] == "CANCELLED"
+
+
+TRAIN_CONFIG = """\
+model: {name: convtasnet, N: 16, L: 16, B: 8, H: 16, P: 3, X: 2, R: 1, Sc: 8}
+data: {segment: 0.25, dynamic_mixing: true, epoch_size: 160}
+training: {batch_size: 2, max_epochs: 3, num_threads: 1, log_interval: 0}
+"""
+
+
+def history_epochs(exp: Path) -> list[str]:
+    path = exp / "history.tsv"
+    return [r.split("\t")[0] for r in path.read_text().splitlines()[1:]] if path.exists() else []
+
+
+def test_training_job_with_two_processes_resumes_after_scancel(slurm, tmp_path):  # noqa: F811
+    make_datadir(tmp_path, "train", num_utts=6, seed=1)
+    make_datadir(tmp_path, "dev", num_utts=2, seed=2)
+    (tmp_path / "c.yaml").write_text(TRAIN_CONFIG)
+    exp = tmp_path / "exp/ddp"
+    cmd = [str(ROOT / "steps/train.sh"), "--cmd", "slurm.pl", "--nproc", "2",
+           str(tmp_path / "c.yaml"), str(tmp_path / "data/train"), str(tmp_path / "data/dev"),
+           str(exp)]
+    environ = {**train_env(), **slurm.env}
+    first = subprocess.Popen(cmd, cwd=tmp_path, env=environ, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    end = time.monotonic() + 180
+    while time.monotonic() < end and not history_epochs(exp) and first.poll() is None:
+        time.sleep(0.2)
+    assert history_epochs(exp) == ["1"], first.communicate()
+    epoch1 = (exp / "history.tsv").read_text().splitlines()[1]
+    (job,) = {j.split("_")[0] for j in slurm.queue(name="train")}
+    assert slurm.job(f"{job}_1")["NumCPUs"] == "2"  # --nproc 2: the job holds 2 CPUs
+    slurm.run("scancel", job)
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 1, out + err
+    assert "CANCELLED" in err and "slurm.pl: 1 / 1 failed" in err
+    assert not (exp / ".train.done").exists()
+    assert slurm.wait_queue_empty(name="train")
+    log = (exp / "log/train.log").read_text()
+    assert "rendezvous at " in log  # srun + torchrun + c10d, as on several nodes
+    second = subprocess.run(cmd, cwd=tmp_path, env=environ, capture_output=True, text=True,
+                            timeout=300)
+    assert second.returncode == 0, second.stderr + (exp / "log/train.log").read_text()
+    assert history_epochs(exp) == ["1", "2", "3"]
+    assert (exp / "history.tsv").read_text().splitlines()[1] == epoch1  # not redone
+    assert "resumed from" in (exp / "train.log").read_text()
+    # 160 examples, batch 2 per process, 2 processes: 40 steps per epoch, 3 epochs
+    assert load_model_file(exp / "model.pt").info["steps"] == 120
 
 
 def test_task_over_its_time_limit_is_reported_with_the_reason(slurm, over_time_limit):  # noqa: F811
