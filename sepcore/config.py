@@ -18,15 +18,12 @@ from sepcore.errors import ConfigError
 
 DEFAULTS: dict = {
     "model": {"name": "convtasnet"},
+    # the keys of every dataset; the chosen data.dataset adds its own (sepcore/data/registry.py)
     "data": {
-        "sample_rate": 8000,
-        "segment": 4.0,
-        "dynamic_mixing": False,
-        "mix_snr_range": 5.0,
-        "epoch_size": None,
+        "dataset": "segment",
+        "sample_rate": None,  # null: the training data's rate (the recipe's data decides it)
         "num_workers": 0,
         "valid_max_seconds": None,
-        "min_segment": None,
     },
     "training": {
         "batch_size": 4,
@@ -36,7 +33,6 @@ DEFAULTS: dict = {
         "num_threads": None,
         "log_interval": 20,
         "checkpoint_minutes": 5.0,
-        "valid_batch_size": 1,
         # e.g. 0.999: validate, select and save an exponential moving average of the
         # weights (sepcore/nn/ema.py) instead of the raw weights; null: off
         "ema_decay": None,
@@ -55,6 +51,9 @@ DEFAULTS: dict = {
     "scheduler": {"name": "plateau", "factor": 0.5, "patience": 5, "min_lr": 1e-8,
                   "hold_fraction": 0.0},
     "early_stop": {"patience": 30},
+    # pit: true: each example's estimates are matched to its references by the best
+    # permutation (training and validation), and chunked separation aligns the sources of
+    # neighbouring chunks; false: estimate k is trained for reference k (named stems)
     "loss": {"name": "si_sdr", "pit": True},
 }
 
@@ -144,15 +143,55 @@ def load_yaml(path: str | os.PathLike) -> dict:
 
 
 def load_config(path: str | os.PathLike | None, overrides: list[str] | None = None) -> dict:
+    """Defaults ← the YAML file ← overrides, checked by :func:`validate_config`."""
+    from sepcore.data.registry import dataset_spec
+
+    file_cfg = {} if path is None else load_yaml(path)
+    over = parse_overrides(overrides or [])
+    # the chosen dataset decides which data.* keys exist, so find it first
+    name = DEFAULTS["data"]["dataset"]
+    for layer in (file_cfg, over):
+        data = layer.get("data")
+        if isinstance(data, dict) and data.get("dataset") is not None:
+            name = data["dataset"]
     cfg = copy.deepcopy(DEFAULTS)
-    if path is not None:
-        try:
-            cfg = _merge(cfg, load_yaml(path), "")
-        except ConfigError as e:
-            raise ConfigError(f"{path}: {e}") from None
-    if overrides:
-        cfg = _merge(cfg, parse_overrides(overrides), "")
+    try:
+        cfg["data"].update(copy.deepcopy(dataset_spec(str(name)).defaults))
+        cfg = _merge(cfg, file_cfg, "")
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}" if path is not None else str(e)) from None
+    cfg = _merge(cfg, over, "")
+    validate_config(cfg)
     return cfg
+
+
+def _check(ok: bool, key: str, expected: str, value) -> None:
+    if not ok:
+        raise ConfigError(f"{key} must be {expected}, got {value!r}")
+
+
+def validate_config(cfg: dict) -> None:
+    """Every check of the values of a training config, in one place (ConfigError naming
+    the key, what was expected and what was given). Keys themselves are checked by the
+    merge (an unknown key is an error); the model's keys by the model."""
+    from sepcore.losses import LOSSES
+
+    t, o, s = cfg["training"], cfg["optim"], cfg["scheduler"]
+    decay = t["ema_decay"]
+    _check(decay is None or (isinstance(decay, float) and 0.0 < decay < 1.0),
+           "training.ema_decay", "null or a number in (0, 1)", decay)
+    _check(o["name"] == "adam", "optim.name", "'adam' (the only optimizer)", o["name"])
+    _check(s["name"] in ("plateau", "cosine_time"), "scheduler.name",
+           "'plateau' or 'cosine_time'", s["name"])
+    if s["name"] == "cosine_time" and not t["max_minutes"]:
+        raise ConfigError("scheduler.name cosine_time needs a training.max_minutes budget")
+    hold = s["hold_fraction"]
+    _check(isinstance(hold, (int, float)) and not isinstance(hold, bool) and 0.0 <= hold < 1.0,
+           "scheduler.hold_fraction", "in [0, 1)", hold)
+    _check(cfg["loss"]["name"] in LOSSES, "loss.name", f"one of {', '.join(LOSSES)}",
+           cfg["loss"]["name"])
+    _check(isinstance(cfg["loss"]["pit"], bool), "loss.pit", "true or false",
+           cfg["loss"]["pit"])
 
 
 def dump_config(cfg: dict) -> str:

@@ -34,3 +34,21 @@ def test_bad_files(tmp_path):
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match="invalid YAML"):
         load_config(bad)
+
+
+def test_dead_keys_are_gone_and_values_are_checked_in_one_place():
+    for key in ("--data.min_segment", "--training.valid_batch_size"):
+        with pytest.raises(ConfigError, match="unknown config key"):
+            load_config(None, [key, "1"])
+    assert load_config(None)["data"]["sample_rate"] is None  # the data's rate
+    for override, message in (
+        (["--training.ema_decay", "1.5"], "training.ema_decay must be null or a number"),
+        (["--optim.name", "sgd"], "optim.name must be 'adam'"),
+        (["--scheduler.name", "step"], "scheduler.name must be 'plateau' or 'cosine_time'"),
+        (["--scheduler.name", "cosine_time"], "cosine_time needs a training.max_minutes"),
+        (["--scheduler.hold_fraction", "1"], r"scheduler.hold_fraction must be in \[0, 1\)"),
+        (["--loss.name", "l1"], "loss.name must be one of si_sdr"),
+        (["--loss.pit", "maybe"], "loss.pit must be true or false"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            load_config(None, override)

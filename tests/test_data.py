@@ -66,3 +66,53 @@ def test_wrong_sample_rate_is_named(tmp_path):
     dd = DataDir.load(make_datadir(tmp_path, num_utts=2, sample_rate=16000))
     with pytest.raises(DataError, match="sample rate 16000 Hz, expected 8000 Hz"):
         UtteranceDataset(dd, 8000)[0]
+
+
+def test_write_sorts_every_file_and_checks_ids(tmp_path):
+    wav = {"b": "/b.wav", "a": "/a.wav", "é": "/e.wav", "B": "/B.wav"}
+    dd = DataDir.write(tmp_path / "d", wav, [{u: f"{u}1" for u in wav}, {u: f"{u}2" for u in wav}],
+                       source_names=["x", "y"], noise={u: "n" for u in wav},
+                       num_samples={u: 5 for u in wav}, utt2spks={u: ["s", "t"] for u in wav})
+    order = ["B", "a", "b", "é"]  # LC_ALL=C: by UTF-8 bytes
+    assert dd.utts == order
+    for name in ("wav.scp", "spk1.scp", "spk2.scp", "noise1.scp", "utt2num_samples", "utt2spks"):
+        assert [ln.split()[0] for ln in (tmp_path / "d" / name).read_text().splitlines()] == order
+    assert (tmp_path / "d" / "sources").read_text() == "x y\n"
+    back = DataDir.load(tmp_path / "d")
+    assert back.utt2spks["a"] == ["s", "t"] and back.source_names == ["x", "y"]
+    # a rewrite with fewer files removes the stale ones
+    DataDir.write(tmp_path / "d", wav, [{u: "r" for u in wav}])
+    assert not (tmp_path / "d" / "spk2.scp").exists() and not (tmp_path / "d" / "noise1.scp").exists()
+    assert (tmp_path / "d" / "sources").read_text() == "spk1\n"
+    with pytest.raises(DataError, match=r"spk1.scp: no line for utterance 'b'"):
+        DataDir.write(tmp_path / "e", wav, [{"a": "x", "B": "x", "é": "x"}])
+    with pytest.raises(DataError, match="2 source names"):
+        DataDir.write(tmp_path / "e", wav, [{u: "x" for u in wav}], source_names=["p", "q"])
+
+
+def test_import_sepcore_data_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, sepcore.data, sepcore.data.datadir, sepcore.data.registry; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_dataset_registry_builds_the_configured_dataset(tmp_path):
+    from sepcore.config import load_config
+    from sepcore.data import DATASETS, build_train_dataset, build_valid_dataset
+    from sepcore.errors import ConfigError
+
+    assert "segment" in DATASETS
+    cfg = load_config(None, ["--data.segment", "0.5", "--data.epoch_size", "3"])
+    assert cfg["data"]["dataset"] == "segment"
+    dd = DataDir.load(make_datadir(tmp_path, num_utts=4))
+    train = build_train_dataset(dd, cfg["data"], sample_rate=8000, seed=1)
+    assert isinstance(train, SegmentDataset) and len(train) == 3 and train.segment == 4000
+    valid = build_valid_dataset(dd, cfg["data"], sample_rate=8000)
+    assert isinstance(valid, UtteranceDataset) and len(valid) == 4
+    with pytest.raises(ConfigError, match="data.dataset: unknown dataset 'nope'"):
+        load_config(None, ["--data.dataset", "nope"])

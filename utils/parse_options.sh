@@ -9,7 +9,8 @@
 #   --config file    sources a file of var=value lines (before the other options, so
 #                    options on the command line win).
 #   --help, -h       prints $help_message, or else the '# Usage:' comment block at the
-#                    top of the calling script, and exits 0.
+#                    top of the calling script (utils/usage.sh; of each of $usage_files
+#                    when set), and exits 0.
 # Parsing stops at the first argument that is not an option, or after '--'.
 # The options are removed from the positional parameters ("$@") of the caller.
 
@@ -17,17 +18,19 @@
 
 _po_script=${BASH_SOURCE[1]:-$0}
 _po_prog=$(basename "$_po_script")
+_po_utils=$(dirname "${BASH_SOURCE[0]}")
 
 _po_usage() {
   if [ -n "${help_message:-}" ]; then
     printf '%b\n' "$help_message"
-  elif [ -f "$_po_script" ]; then
-    # The '# Usage:' line and the comment lines right after it (blank '#' lines included).
-    awk '/^#[[:space:]]*Usage:/ { on = 1 }
-         on && !/^#/ { exit }
-         on { sub(/^# ?/, ""); print }' "$_po_script"
   else
-    echo "$_po_prog: no usage information"
+    # usage_files (an array, set by egs/TEMPLATE/sep.sh): the recipe's header, then the
+    # template's options
+    if [ -n "${usage_files+x}" ]; then
+      "$_po_utils/usage.sh" "${usage_files[@]}"
+    else
+      "$_po_utils/usage.sh" "$_po_script"
+    fi
   fi
 }
 
@@ -105,5 +108,5 @@ if [ -n "${cmd+x}" ] && [ -z "$cmd" ]; then
 fi
 
 unset -f _po_set _po_usage
-unset _po_script _po_prog
+unset _po_script _po_prog _po_utils
 true

@@ -29,8 +29,9 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sepcore.bin.common import run_main, setup_logging  # noqa: E402
+from sepcore.data import DataDir  # noqa: E402
 from sepcore.errors import ConfigError, DataError  # noqa: E402
-from sepcore.io import atomic_write_text, read_audio, read_scp, read_scp_dict  # noqa: E402
+from sepcore.io import atomic_write_text, read_audio, read_scp_dict  # noqa: E402
 
 log = logging.getLogger("score")
 
@@ -79,54 +80,11 @@ def get_parser() -> argparse.ArgumentParser:
 # inputs
 
 
-class RefDir:
-    """The parts of a data dir scoring needs (``sepcore.data.DataDir`` would import torch)."""
-
-    def __init__(self, path: Path, utts: list[str], wav: dict[str, str],
-                 sources: list[dict[str, str]], source_names: list[str]):
-        self.path, self.utts, self.wav = path, utts, wav
-        self.sources, self.source_names = sources, source_names
-
-    @property
-    def num_sources(self) -> int:
-        return len(self.sources)
-
-    @classmethod
-    def load(cls, path: str) -> RefDir:
-        path = Path(path)
-        if not path.is_dir():
-            raise DataError(f"{path}: data dir not found")
-        wav_items = read_scp(path / "wav.scp")
-        if not wav_items:
-            raise DataError(f"{path / 'wav.scp'}: empty (expected one line per utterance)")
-        wav = dict(wav_items)
-        sources = []
-        while (path / f"spk{len(sources) + 1}.scp").is_file():
-            f = path / f"spk{len(sources) + 1}.scp"
-            table = read_scp_dict(f)
-            missing = [u for u in wav if u not in table]
-            if missing:
-                raise DataError(f"{f}: no reference for utterance {missing[0]!r} "
-                                f"(listed in {path / 'wav.scp'})")
-            sources.append(table)
-        if not sources:
-            raise DataError(f"{path}: no spk1.scp (the reference sources are required)")
-        names = [f"spk{i + 1}" for i in range(len(sources))]
-        if (path / "sources").is_file():
-            given = (path / "sources").read_text(encoding="utf-8").split()
-            if len(given) != len(sources):
-                raise DataError(f"{path / 'sources'}: expected {len(sources)} source names "
-                                f"(one per spkN.scp), got {given!r}")
-            names = given
-        utts = sorted(wav, key=lambda u: u.encode("utf-8"))
-        return cls(path, utts, wav, sources, names)
-
-
 class Inputs:
     """The reference data dir and the estimates, cross-checked."""
 
     def __init__(self, ref_dir: str, sep_dir: str):
-        self.ref = RefDir.load(ref_dir)
+        self.ref = DataDir.load(ref_dir)
         self.sep_dir = Path(sep_dir)
         if not self.sep_dir.is_dir():
             raise DataError(f"{sep_dir}: separated dir not found")

@@ -9,11 +9,16 @@ used by dynamic mixing to avoid pairing a speaker with itself).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from sepcore.errors import DataError
-from sepcore.io.scp import read_int_scp, read_scp, read_scp_dict
+from sepcore.io.atomic import atomic_write_text
+from sepcore.io.scp import read_int_scp, read_scp, read_scp_dict, write_scp
+
+# Optional files, written only when given (a rewrite removes a stale one).
+OPTIONAL_FILES = ("noise1.scp", "utt2num_samples", "utt2spk", "utt2spks")
 
 
 def _check_same_ids(reference: list[str], ref_name: Path, other: dict, other_name: Path) -> None:
@@ -32,8 +37,31 @@ def _check_same_ids(reference: list[str], ref_name: Path, other: dict, other_nam
         )
 
 
+def _table(items: Mapping | Iterable | None) -> dict | None:
+    return None if items is None else dict(items.items() if isinstance(items, Mapping) else items)
+
+
 @dataclass
 class DataDir:
+    """A data dir (``data/<set>/``): the mixtures, the references and what describes them.
+
+    Args:
+        path: the folder.
+        utts: utterance ids, sorted as ``LC_ALL=C sort`` sorts them (by their UTF-8 bytes).
+        wav: ``wav.scp``: utterance → mixture (a path, or a command ending in ``|``).
+        sources: ``spk1.scp .. spkN.scp``: one utterance → reference table per source.
+        source_names: the names of spk1..N (the ``sources`` file; default ``spk1 .. spkN``).
+        noise: ``noise1.scp`` (optional): utterance → noise reference.
+        num_samples: ``utt2num_samples`` (optional): utterance → length in samples.
+        utt2spk: ``utt2spk`` (optional): utterance → the first source's speaker.
+        utt2spks: ``utt2spks`` (optional): utterance → the speaker of each source, so
+            dynamic mixing never mixes a speaker with itself.
+
+    :meth:`load` reads and cross-checks one (the same ids in every file); :meth:`write`
+    is the one writer every data preparation uses, so every data dir is sorted the same
+    way and holds the same ids in every file.
+    """
+
     path: Path
     utts: list[str]
     wav: dict[str, str]
@@ -50,6 +78,64 @@ class DataDir:
 
     def __len__(self) -> int:
         return len(self.utts)
+
+    @classmethod
+    def write(
+        cls,
+        path: str | os.PathLike,
+        wav: Mapping[str, str] | Iterable[tuple[str, str]],
+        sources: list[Mapping[str, str] | Iterable[tuple[str, str]]],
+        *,
+        source_names: list[str] | None = None,
+        noise: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        num_samples: Mapping[str, int] | Iterable[tuple[str, int]] | None = None,
+        utt2spk: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        utt2spks: Mapping[str, list[str]] | Iterable[tuple[str, list[str]]] | None = None,
+    ) -> DataDir:
+        """Write a data dir: every file sorted (``LC_ALL=C``), atomically, the same ids in
+        each; ``sources`` names spk1..N. Files of an earlier write that this one does not
+        have (a ``noise1.scp``, an ``spk3.scp``) are removed. Returns the DataDir.
+
+        Raises DataError when a table lacks an utterance of ``wav`` or has one more.
+        """
+        path = Path(path)
+        wav_t = _table(wav)
+        if not wav_t:
+            raise DataError(f"{path}: no utterances to write")
+        src_t = [_table(t) for t in sources]
+        names = list(source_names) if source_names else [f"spk{k + 1}" for k in
+                                                          range(len(src_t))]
+        if len(names) != len(src_t):
+            raise DataError(f"{path}: {len(names)} source names {names} for {len(src_t)} "
+                            "sources")
+        utts = sorted(wav_t, key=lambda u: u.encode())
+        spks = _table(utt2spks)
+        if spks is not None:
+            spks = {u: v.split() if isinstance(v, str) else list(v) for u, v in spks.items()}
+        dd = cls(path=path, utts=utts, wav=wav_t, sources=src_t, source_names=names,
+                 noise=_table(noise), num_samples=_table(num_samples),
+                 utt2spk=_table(utt2spk), utt2spks=spks)
+        tables = {f"spk{k + 1}.scp": t for k, t in enumerate(src_t)}
+        tables.update(zip(OPTIONAL_FILES, (dd.noise, dd.num_samples, dd.utt2spk,
+                                           None if spks is None else
+                                           {u: " ".join(v) for u, v in spks.items()})))
+        for name, table in tables.items():
+            if table is not None:
+                _check_same_ids(utts, path / "wav.scp", table, path / name)
+        path.mkdir(parents=True, exist_ok=True)
+        write_scp(path / "wav.scp", wav_t.items())
+        for name, table in tables.items():
+            if table is not None:
+                write_scp(path / name, table.items())
+            elif (path / name).exists():
+                (path / name).unlink()
+        k = len(src_t) + 1
+        while (path / f"spk{k}.scp").exists():
+            (path / f"spk{k}.scp").unlink()
+            k += 1
+        if src_t:
+            atomic_write_text(path / "sources", " ".join(names) + "\n")
+        return dd
 
     @classmethod
     def load(cls, path: str | os.PathLike, require_sources: bool = True) -> DataDir:

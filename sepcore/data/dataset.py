@@ -206,3 +206,18 @@ class UtteranceDataset(Dataset):
                     f"its mixture {len(mixture)}"
                 )
         return utt, torch.from_numpy(mixture), torch.from_numpy(np.stack(sources))
+
+
+def segment_dataset(datadir: DataDir, data_cfg: dict, *, sample_rate: int,
+                    seed: int) -> SegmentDataset:
+    """The ``segment`` dataset of sepcore/data/registry.py, from the config's data section."""
+    return SegmentDataset(
+        datadir, segment=data_cfg["segment"], sample_rate=sample_rate, seed=seed,
+        dynamic_mixing=data_cfg["dynamic_mixing"], epoch_size=data_cfg["epoch_size"],
+        mix_snr_range=data_cfg["mix_snr_range"],
+    )
+
+
+def utterance_dataset(datadir: DataDir, data_cfg: dict, *, sample_rate: int) -> UtteranceDataset:
+    """Whole validation utterances, cut to ``data.valid_max_seconds``."""
+    return UtteranceDataset(datadir, sample_rate, max_seconds=data_cfg["valid_max_seconds"])

@@ -34,8 +34,8 @@ import sys
 
 import soundfile as sf
 
+from sepcore.data import DataDir
 from sepcore.errors import DataError
-from sepcore.io import atomic_write_text, write_scp
 
 PROG = "prepare_librimix.py"
 SUBSETS = ("train-360", "train-100", "dev", "test")
@@ -169,19 +169,13 @@ def prepare_set(root, subset, out, n_src, task, rate) -> int:
         where, csv_len, frames = length_mismatch[0]
         warn(f"{len(length_mismatch)} mixture(s) differ in length from the CSV, e.g. {where}: "
              f"length {csv_len}, wav header {frames} (utt2num_samples uses the headers)")
-    os.makedirs(out, exist_ok=True)
-    write_scp(os.path.join(out, "wav.scp"), ((u, p[0]) for u, p in found.items()))
-    for i in range(1, n_ref + 1):
-        write_scp(os.path.join(out, f"spk{i}.scp"), ((u, p[i]) for u, p in found.items()))
-    noise_scp = os.path.join(out, "noise1.scp")
-    if use_noise:
-        write_scp(noise_scp, ((u, p[-1]) for u, p in found.items()))
-    elif os.path.exists(noise_scp):
-        os.remove(noise_scp)
-    write_scp(os.path.join(out, "utt2spk"), utt2spk)
-    write_scp(os.path.join(out, "utt2num_samples"), lengths)
     names = ["speech"] if task == "enh_single" else [f"spk{i}" for i in range(1, n_ref + 1)]
-    atomic_write_text(os.path.join(out, "sources"), " ".join(names) + "\n")
+    DataDir.write(
+        out, {u: p[0] for u, p in found.items()},
+        [{u: p[i] for u, p in found.items()} for i in range(1, n_ref + 1)], source_names=names,
+        noise={u: p[-1] for u, p in found.items()} if use_noise else None,
+        utt2spk=utt2spk, num_samples=lengths,
+    )
     return len(found)
 
 

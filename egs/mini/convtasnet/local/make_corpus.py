@@ -45,8 +45,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from sepcore.data import DataDir
 from sepcore.errors import ConfigError
-from sepcore.io import write_scp
 
 HERE = Path(__file__).resolve().parent
 SPLITS = ("train", "dev", "test")
@@ -327,11 +327,8 @@ def write_split(split, utts, lengths, corpus, data_root, seed) -> tuple[int, flo
     (sdir / "mixtures.tsv").write_text(
         "mix\tutt1\tutt2\tlevel_db\tnum_samples\n" + "\n".join(sorted(rows)) + "\n"
     )
-    ddir = data_root / split
-    ddir.mkdir(parents=True, exist_ok=True)
-    for name, items in (("wav.scp", wav), ("spk1.scp", spk1), ("spk2.scp", spk2),
-                        ("utt2spk", u2s), ("utt2spks", u2ss), ("utt2num_samples", u2n)):
-        write_scp(ddir / name, items)
+    DataDir.write(data_root / split, wav, [spk1, spk2], utt2spk=u2s, utt2spks=u2ss,
+                  num_samples=u2n)
     return len(pairs), sum(int(v) for _, v in u2n) / 8000 / 60
 
 

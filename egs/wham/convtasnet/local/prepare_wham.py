@@ -29,8 +29,8 @@ import sys
 
 import soundfile as sf
 
+from sepcore.data import DataDir
 from sepcore.errors import DataError
-from sepcore.io import atomic_write_text, write_scp
 
 PROG = "prepare_wham.py"
 SETS = ("tr", "cv", "tt")
@@ -102,18 +102,11 @@ def prepare_set(root: str, set_name: str, out: str, task: tuple, corpus: str, ra
             raise DataError(f"{path}: sample rate {info.samplerate} Hz, expected "
                             f"{RATES[rate]} Hz for wav{rate}")
         lengths.append((name, info.frames))
-    os.makedirs(out, exist_ok=True)
-    write_scp(os.path.join(out, "wav.scp"), mixes.items())
-    for i, (_, files) in enumerate(refs[: len(ref_dirs)], 1):
-        write_scp(os.path.join(out, f"spk{i}.scp"), ((n, files[n]) for n in mixes))
-    noise_scp = os.path.join(out, "noise1.scp")
-    if use_noise:
-        write_scp(noise_scp, ((n, refs[-1][1][n]) for n in mixes))
-    elif os.path.exists(noise_scp):
-        os.remove(noise_scp)
-    write_scp(os.path.join(out, "utt2spk"), utt2spk)
-    write_scp(os.path.join(out, "utt2num_samples"), lengths)
-    atomic_write_text(os.path.join(out, "sources"), " ".join(names) + "\n")
+    DataDir.write(
+        out, mixes, [{n: files[n] for n in mixes} for _, files in refs[: len(ref_dirs)]],
+        source_names=names, noise={n: refs[-1][1][n] for n in mixes} if use_noise else None,
+        utt2spk=utt2spk, num_samples=lengths,
+    )
     return len(mixes)
 
 

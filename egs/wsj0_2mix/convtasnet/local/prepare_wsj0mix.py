@@ -23,8 +23,8 @@ import sys
 
 import soundfile as sf
 
+from sepcore.data import DataDir
 from sepcore.errors import DataError
-from sepcore.io import atomic_write_text, write_scp
 
 PROG = "prepare_wsj0mix.py"
 SETS = ("tr", "cv", "tt")
@@ -100,14 +100,8 @@ def prepare_set(root: str, set_name: str, out: str, num_spk: int, rate: str) -> 
             raise DataError(f"{path}: sample rate {info.samplerate} Hz, expected "
                             f"{RATES[rate]} Hz for wav{rate}")
         lengths.append((name, info.frames))
-    os.makedirs(out, exist_ok=True)
-    write_scp(os.path.join(out, "wav.scp"), mixes.items())
-    for i, src in enumerate(sources, 1):
-        write_scp(os.path.join(out, f"spk{i}.scp"), ((n, src[n]) for n in mixes))
-    write_scp(os.path.join(out, "utt2spk"), utt2spk)
-    write_scp(os.path.join(out, "utt2num_samples"), lengths)
-    atomic_write_text(os.path.join(out, "sources"),
-                      " ".join(f"spk{i}" for i in range(1, num_spk + 1)) + "\n")
+    DataDir.write(out, mixes, [{n: src[n] for n in mixes} for src in sources],
+                  utt2spk=utt2spk, num_samples=lengths)
     return len(mixes)
 
 

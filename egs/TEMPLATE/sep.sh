@@ -1,0 +1,143 @@
+# shellcheck shell=bash
+# egs/TEMPLATE/sep.sh: the stages every recipe shares, written once (sourced, not run).
+#
+# A recipe's run.sh sets the defaults of its corpus options (and, if it likes, of the
+# options below), defines two functions and sources this file last:
+#   recipe_setup    runs after option parsing: checks the corpus options (check_choice
+#                   --mode "$mode" min max) and sets
+#                   data=<folder holding the sets>, tag_suffix=<end of the default tag>
+#                   (or tag=), and any of train_set/valid_set/test_sets it derives
+#   prepare_data    stage 1: the corpus on disk → $data/<set>/ (local/prepare_data.sh;
+#                   require_option --corpus-dir "$corpus_dir" "the corpus folder")
+# See egs/wsj0_2mix/convtasnet/run.sh for a corpus recipe, egs/mini/convtasnet/run.sh
+# for one that makes its own corpus.
+#
+# Stages (--stage N --stop-stage M runs N..M; each can run alone, a rerun skips finished work):
+#   0  tools/install.sh (the Python environment; idempotent)
+#   1  prepare_data            corpus → $data/<set>/
+#   2  utils/get_utt2num_samples.sh + utils/validate_data_dir.sh on every set
+#   3  steps/train.sh          conf + $data/{<train-set>,<valid-set>} → exp/<tag>/
+#   4  steps/separate.sh       exp/<tag> + $data/<set> → exp/<tag>/separate/<set>/, each test set
+#   5  steps/score.sh          → exp/<tag>/separate/<set>/scores/RESULTS.md, each test set
+#   6  steps/pack.sh           → exp/<tag>/<tag>.tar.gz
+# The sample rate is the data's: the config does not set it (steps/train.sh reads it from
+# the training data), so a corpus option such as --sample-rate decides it, in stage 1.
+#
+# Options of every recipe:
+#   --stage 0              first stage to run
+#   --stop-stage 100       last stage to run (default: all)
+#   --nj 4                 parallel jobs (lengths, separation, scoring)
+#   --ngpu 0               GPUs for training (0: CPU; >1: DDP) and separation (>0: cuda)
+#   --conf <yaml>          training config (default conf/train.yaml)
+#   --tag <tag>            experiment name: exp/<tag> (default <tag-prefix>[_<conf>]_<tag-suffix>,
+#                          <conf> = the --conf file name less 'train' and '.yaml', e.g. ks2)
+#   --tag-prefix <model>   first word of the default tag (default: the recipe folder's name)
+#   --train-set <set>      training set, a folder of $data
+#   --valid-set <set>      validation set (early stopping, best model)
+#   --test-sets "<sets>"   the sets separated and scored (default: the valid and test sets)
+#   --train-opts "<..>"    config overrides, e.g. "--training.batch_size 4 --optim.lr 5e-4"
+#   --separate-opts "<..>" extra options of steps/separate.sh, e.g. "--chunk-seconds 8"
+#   --score-opts "<..>"    extra options of steps/score.sh, e.g. "--metrics si_sdr,sdr"
+#   --force false          retrain a finished exp (steps/train.sh moves the old one aside)
+# Job runners: cmd.sh ($train_cmd, $decode_cmd).
+
+# Defaults; a recipe may have set any of them before sourcing this file.
+: "${stage:=0}" "${stop_stage:=100}" "${nj:=4}" "${ngpu:=0}" "${conf:=conf/train.yaml}"
+: "${tag:=}" "${tag_prefix:=$(basename "$(dirname "$(readlink -f "$0")")")}" "${train_set:=train}" "${valid_set:=dev}"
+: "${test_sets:=$valid_set test}" "${train_opts:=}" "${separate_opts:=}" "${score_opts:=}"
+: "${force:=false}"
+
+_sep_template=${BASH_SOURCE[0]}
+usage_files=("$0" "$_sep_template")
+. ./cmd.sh
+. utils/parse_options.sh
+unset usage_files
+
+if [ $# -ne 0 ]; then
+  echo "$0: unexpected argument '$1' (see $0 --help)" >&2
+  exit 1
+fi
+[ -f "$conf" ] || { echo "$0: config $conf not found" >&2; exit 1; }
+check_choice() {  # check_choice <option> <value> <allowed>...: for recipe_setup
+  local opt=$1 value=$2 allowed
+  shift 2
+  for allowed in "$@"; do [ "$value" = "$allowed" ] && return 0; done
+  local list="$*"
+  echo "$0: $opt must be ${list// / or }, got '$value'" >&2
+  exit 1
+}
+require_option() {  # require_option <option> <value> <what it is>: for prepare_data
+  [ -n "$2" ] || { echo "$0: stage 1 needs $1 <$3>" >&2; exit 1; }
+}
+data=
+tag_suffix=
+install_opts=()
+recipe_setup
+[ -n "$data" ] || { echo "$0: recipe_setup did not set data=" >&2; exit 1; }
+if [ -z "$tag" ]; then
+  conf_name=$(basename "$conf" .yaml)
+  conf_name=${conf_name#train}
+  conf_name=${conf_name#_}  # conf/train.yaml: ""; conf/train_ks2.yaml: ks2; conf/my.yaml: my
+  tag=${tag_prefix}${conf_name:+_$conf_name}${tag_suffix:+_$tag_suffix}
+fi
+exp=exp/$tag
+read -r -a train_opts_a <<< "$train_opts"
+read -r -a separate_opts_a <<< "$separate_opts"
+read -r -a score_opts_a <<< "$score_opts"
+device=$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)
+all_sets=$(printf '%s\n' "$train_set" "$valid_set" $test_sets | awk '!seen[$0]++')
+
+_sep_stage() {  # _sep_stage N "what": true if stage N is to run (and says so)
+  if [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; then
+    echo "$0: stage $1: $2"
+    _sep_start=$(date +%s)
+    return 0
+  fi
+  return 1
+}
+_sep_took() { echo "$0: stage $1 took $(( $(date +%s) - _sep_start )) s"; }
+
+if _sep_stage 0 "tools/install.sh"; then
+  "$SEPCORE_ROOT/tools/install.sh" ${install_opts[@]+"${install_opts[@]}"}
+  . ./path.sh  # again: on a fresh clone the venv exists only now
+fi
+
+if _sep_stage 1 "data preparation → $data"; then
+  prepare_data
+  _sep_took 1
+fi
+
+if _sep_stage 2 "validate data dirs, lengths"; then
+  for set in $all_sets; do
+    utils/get_utt2num_samples.sh --nj "$nj" --cmd "$train_cmd" "$data/$set"
+    utils/validate_data_dir.sh "$data/$set"
+  done
+fi
+
+if _sep_stage 3 "training → $exp"; then
+  steps/train.sh --cmd "$train_cmd" --ngpu "$ngpu" --force "$force" "$conf" \
+    "$data/$train_set" "$data/$valid_set" "$exp" -- ${train_opts_a[@]+"${train_opts_a[@]}"}
+  _sep_took 3
+fi
+
+if _sep_stage 4 "separating $test_sets"; then
+  for set in $test_sets; do
+    steps/separate.sh --nj "$nj" --cmd "$decode_cmd" --device "$device" \
+      ${separate_opts_a[@]+"${separate_opts_a[@]}"} "$exp" "$data/$set" "$exp/separate/$set"
+  done
+fi
+
+if _sep_stage 5 "scoring $test_sets"; then
+  for set in $test_sets; do
+    steps/score.sh --nj "$nj" --cmd "$decode_cmd" ${score_opts_a[@]+"${score_opts_a[@]}"} \
+      "$data/$set" "$exp/separate/$set" > /dev/null
+  done
+  echo "$0: $exp/separate/$set/scores/RESULTS.md"
+  cat "$exp/separate/$set/scores/RESULTS.md"
+fi
+
+# (a report stage goes here, before the pack that includes it)
+if _sep_stage 6 "packing"; then
+  steps/pack.sh "$exp"
+fi
+echo "$0: done (stages $stage..$stop_stage)"
