@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+import torch
 from datadirs import make_datadir
 from helpers.slurm import slurm  # noqa: F401  (the session fixture)
 from test_train import env as train_env
@@ -202,6 +204,62 @@ def test_training_job_with_two_processes_resumes_after_scancel(slurm, tmp_path):
     assert "resumed from" in (exp / "train.log").read_text()
     # 160 examples, batch 2 per process, 2 processes: 40 steps per epoch, 3 epochs
     assert load_model_file(exp / "model.pt").info["steps"] == 120
+
+
+RECIPE = ROOT / "egs" / "mini" / "convtasnet"
+SMALL = ["--conf", "conf/tiny.yaml", "--train-utts", "24", "--dev-mixtures", "3",
+         "--test-mixtures", "4", "--nj", "2", "--test-sets", "test"]
+
+
+def run_recipe(recipe: Path, environ: dict, *args: str) -> subprocess.CompletedProcess:
+    r = subprocess.run(["./run.sh", *args], cwd=recipe, env=environ, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, f"run.sh {' '.join(args)}:\n{r.stdout}\n{r.stderr}"
+    return r
+
+
+@pytest.mark.skipif(any(shutil.which(p) is None for p in ("sox", "espeak-ng", "flite")),
+                    reason="needs sox, espeak-ng and flite (tools/install.sh)")
+def test_mini_recipe_through_slurm_gives_the_outputs_of_run_pl(slurm, tmp_path):  # noqa: F811
+    recipe = tmp_path / "convtasnet"
+    recipe.mkdir()
+    for name in ("run.sh", "cmd.sh"):
+        shutil.copy2(RECIPE / name, recipe / name)
+    for name in ("conf", "local"):
+        shutil.copytree(RECIPE / name, recipe / name)
+    for name in ("steps", "utils", "path.sh"):
+        (recipe / name).symlink_to(ROOT / name)
+    environ = {**os.environ, "OMP_NUM_THREADS": "1", **slurm.env}
+    run_recipe(recipe, environ, "--stage", "1", "--stop-stage", "1", *SMALL)
+    for f in (recipe / "data").glob("*/utt2num_samples"):
+        f.unlink()  # so that stage 2 has jobs to run
+    shutil.copytree(recipe / "data", recipe / "data.orig")
+    run_recipe(recipe, environ, "--stage", "2", "--stop-stage", "5", "--tag", "local", *SMALL)
+    # the same stages again, every job through Slurm (Kaldi's cmd.sh)
+    shutil.rmtree(recipe / "data")
+    shutil.copytree(recipe / "data.orig", recipe / "data")
+    (recipe / "cmd.sh").write_text('train_cmd="slurm.pl --mem 1G"\n'
+                                   'decode_cmd="slurm.pl --mem 500M"\n')
+    run_recipe(recipe, environ, "--stage", "2", "--stop-stage", "5", "--tag", "slurm", *SMALL)
+    jobs = (slurm.folder / "log/jobcomp.txt").read_text()
+    ran = {m.group(1) for m in re.finditer(r"WorkDir=(\S+)", jobs)}
+    assert str(recipe) in ran
+    for name in ("utt2num_samples", "train", "separate", "score"):  # stages 2-5
+        assert f"Name={name} " in jobs, name
+    log = (recipe / "exp/slurm/log/train.log").read_text()
+    assert "# Running on " in log  # slurm.pl's job script, not run.pl
+    local, through = recipe / "exp/local", recipe / "exp/slurm"
+    a, b = load_model_file(local / "model.pt"), load_model_file(through / "model.pt")
+    for key, value in a.model.state_dict().items():
+        torch.testing.assert_close(value, b.model.state_dict()[key], msg=key)
+    for k in (1, 2):
+        ids = [[line.split()[0] for line in (e / f"separate/test/spk{k}.scp").read_text()
+                .splitlines()] for e in (local, through)]
+        assert len(ids[0]) == 4 and ids[0] == ids[1]
+    for name in ("per_utt.tsv", "summary.json"):  # the same estimates, to every digit
+        text = (through / "separate/test/scores" / name).read_text()
+        text = text.replace("exp/slurm", "exp/local").replace('"slurm"', '"local"')
+        assert (local / "separate/test/scores" / name).read_text() == text, name
 
 
 def test_task_over_its_time_limit_is_reported_with_the_reason(slurm, over_time_limit):  # noqa: F811
