@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from sepcore.bin.common import run_main, setup_logging
 from sepcore.config import dump_config, load_config
 from sepcore.data import DataDir, build_train_dataset, build_valid_dataset
+from sepcore.data.loader import train_loader
 from sepcore.errors import ConfigError
 from sepcore.io.atomic import atomic_torch_save, atomic_write_text
 from sepcore.io.audio import is_pipe, read_audio
@@ -287,9 +287,10 @@ class Trainer:
         self.train_set.set_epoch(epoch)
         batches = self.epoch_batches(epoch)
         start = self.state["batch_in_epoch"]
-        loader = DataLoader(
-            self.train_set, batch_sampler=batches[start:],
-            num_workers=self.cfg["data"]["num_workers"],
+        loader = train_loader(
+            self.train_set, batches[start:], num_workers=self.cfg["data"]["num_workers"],
+            seed=self.cfg["training"]["seed"], epoch=epoch,
+            pin_memory=self.dist.device.type == "cuda",
         )
         accum = max(1, int(ocfg["accum_grad"]))
         minutes = tcfg["checkpoint_minutes"]
