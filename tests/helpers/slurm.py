@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,57 +34,10 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.daemons import DaemonFolder, free_port_range
 
 PROGRAMS = ("munged", "munge", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol",
             "scancel", "srun", "sinfo")
-
-# Kills what belongs to one cluster folder: the daemons by their pid files, then any
-# process (slurmstepd, a job's processes) whose environment or command line names the
-# folder; SIGTERM first, SIGKILL after a few seconds.
-STOP_SCRIPT = r"""#!/usr/bin/env bash
-dir=$1
-ours() {
-  for p in /proc/[0-9]*; do
-    case ${p#/proc/} in $$|$BASHPID) continue ;; esac
-    if grep -qsaF "$dir" "$p/environ" "$p/cmdline"; then echo "${p#/proc/}"; fi
-  done
-}
-for f in slurmd.pid slurmctld.pid munge/munged.pid; do
-  [ -s "$dir/$f" ] && kill -TERM "$(cat "$dir/$f")" 2>/dev/null
-done
-for _ in $(seq 50); do
-  pids=$(ours)
-  [ -z "$pids" ] && exit 0
-  kill -TERM $pids 2>/dev/null
-  sleep 0.1
-done
-kill -KILL $(ours) 2>/dev/null
-exit 0
-"""
-
-
-def free_port_range(count: int) -> int:
-    """The first of ``count`` consecutive loopback ports that are free right now."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count > 65535:
-            continue
-        socks = []
-        try:
-            for port in range(base, base + count):
-                t = socket.socket()
-                socks.append(t)
-                t.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for t in socks:
-                t.close()
-    raise RuntimeError("no free range of loopback ports")
-
 
 def node_line() -> tuple[str, str]:
     """(node name, ``NodeName=...`` line) of this host as slurmd sees its hardware."""
@@ -140,79 +92,40 @@ PartitionName=long Nodes=ALL MaxTime=INFINITE State=UP OverSubscribe=FORCE:2
 """
 
 
-class SlurmCluster:
+class SlurmCluster(DaemonFolder):
     def __init__(self, folder: Path):
-        self.folder = folder
+        super().__init__(folder)
         self.conf = folder / "slurm.conf"
-        self.procs: list[subprocess.Popen] = []
-        self.watchdog: subprocess.Popen | None = None
-        self.start_seconds = 0.0
         # what slurm.pl and the Slurm commands need; slurm.pl looks at the queue every
         # second here instead of every minute
         self.env = {"SLURM_CONF": str(self.conf), "SEPCORE_QUEUE_CHECK_INTERVAL": "1",
                     "SEPCORE_QUEUE_GRACE": "2"}
 
-    def run(self, *args: str, check: bool = True, timeout: float = 60):
-        return subprocess.run(list(args), capture_output=True, text=True, check=check,
-                              env={**os.environ, **self.env}, timeout=timeout)
-
-    def _daemon(self, *args: str) -> None:
-        log = open(self.folder / "log" / f"{Path(args[0]).name}.out", "w")  # noqa: SIM115
-        self.procs.append(subprocess.Popen(list(args), stdout=log, stderr=subprocess.STDOUT,
-                                           env={**os.environ, **self.env},
-                                           start_new_session=True))
-
     def start(self) -> None:
         t0 = time.monotonic()
         f = self.folder
-        for sub in ("munge", "state", "spool", "log"):
+        self.prepare()
+        for sub in ("munge", "state", "spool"):
             (f / sub).mkdir()
         # munged insists: socket dir executable by all, key readable by its owner only
-        os.chmod(f, 0o755)
         os.chmod(f / "munge", 0o755)
         key = f / "munge" / "munge.key"
         key.write_bytes(os.urandom(1024))
         key.chmod(0o400)
-        stop = f / "stop.sh"
-        stop.write_text(STOP_SCRIPT)
-        stop.chmod(0o755)
-        self.watchdog = subprocess.Popen(
-            ["bash", "-c", f'while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; '
-                           f'exec "$0" "$1"', str(stop), str(f)],
-            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         ports = free_port_range(24)
         self.conf.write_text(slurm_conf(f, ports, ports + 1, (ports + 2, ports + 23)))
-        self._daemon("munged", "-F", f"--socket={f}/munge/munge.socket", f"--key-file={key}",
+        self.daemon("munged", "-F", f"--socket={f}/munge/munge.socket", f"--key-file={key}",
                      f"--pid-file={f}/munge/munged.pid", f"--log-file={f}/log/munged.log",
                      f"--seed-file={f}/munge/munged.seed")
-        self._wait(lambda: (f / "munge" / "munge.socket").exists(), "munged's socket")
-        self._daemon("slurmctld", "-D", "-c", "-f", str(self.conf))
-        self._daemon("slurmd", "-D", "-f", str(self.conf))
-        self._wait(self._idle, "the node to be idle")
+        self.wait(lambda: (f / "munge" / "munge.socket").exists(), "munged's socket")
+        self.daemon("slurmctld", "-D", "-c", "-f", str(self.conf))
+        self.daemon("slurmd", "-D", "-f", str(self.conf))
+        self.wait(self._idle, "the node to be idle")
         self.start_seconds = time.monotonic() - t0
 
     def _idle(self) -> bool:
         r = self.run("sinfo", "-h", "-N", "-o", "%T", check=False, timeout=10)
         return r.returncode == 0 and set(r.stdout.split()) == {"idle"}
-
-    def _wait(self, ready, what: str, timeout: float = 60) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if ready():
-                return
-            dead = [p for p in self.procs if p.poll() is not None]
-            if dead:
-                break
-            time.sleep(0.2)
-        raise RuntimeError(f"the test Slurm cluster in {self.folder} did not come up "
-                           f"(waiting for {what}):\n{self.logs()}")
-
-    def logs(self) -> str:
-        parts = []
-        for p in sorted((self.folder / "log").glob("*")):
-            lines = p.read_text(errors="replace").splitlines()[-15:]
-            parts.append(f"--- {p.name}\n" + "\n".join(lines))
-        return "\n".join(parts)
 
     def queue(self, name: str | None = None) -> list[str]:
         """Ids (array tasks as ID_T) of the jobs (named ``name``) that are pending,
@@ -242,15 +155,7 @@ class SlurmCluster:
                 self.run("scancel", "--full", "--user", "root", check=False, timeout=10)
                 self.wait_queue_empty(timeout=10)
         finally:
-            subprocess.run([self.folder / "stop.sh", str(self.folder)], timeout=60)
-            for p in self.procs:
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-            if self.watchdog:
-                self.watchdog.kill()
-                self.watchdog.wait()
+            super().stop()
 
 
 def unavailable_reason() -> str | None:
