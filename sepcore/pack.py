@@ -81,7 +81,7 @@ def _fmt_seconds(s) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d} ({s} s)"
 
 
-def _num(v):
+def _fmt_number(v):
     return f"{v:.4g}" if isinstance(v, float) else ("unknown" if v is None else v)
 
 
@@ -134,8 +134,8 @@ def model_card(exp_dir: str | os.PathLike, members: list[str], license: str | No
         ("parameters", f"{num_params:,}" if isinstance(num_params, int) else num_params),
         ("training time", _fmt_seconds(info.get("train_seconds"))),
         ("epochs", epochs if epochs is not None else "unknown"),
-        ("best validation loss", _num(info.get("best_valid_loss"))),
-        ("best validation SI-SDRi (dB)", _num(info.get("best_valid_si_sdri"))),
+        ("best validation loss", _fmt_number(info.get("best_valid_loss"))),
+        ("best validation SI-SDRi (dB)", _fmt_number(info.get("best_valid_si_sdri"))),
         ("training data", info.get("train_dir") or data_cfg.get("train_dir") or "unknown"),
         ("validation data", info.get("valid_dir") or "unknown"),
         ("model format version", meta.get("format_version")),

@@ -48,10 +48,10 @@ num_utts=$(wc -l < "$data/wav.scp")
 [ "$nj" -le "$num_utts" ] || nj=$num_utts
 
 opts=()
-[ -n "$chunk_seconds" ] && opts+=(--window-seconds "$chunk_seconds")
+[ -n "$chunk_seconds" ] && opts+=(--chunk-seconds "$chunk_seconds")
 [ -n "$hop_seconds" ] && opts+=(--hop-seconds "$hop_seconds")
 [ -n "$whole_seconds" ] && opts+=(--whole-seconds "$whole_seconds")
-[ "$force" = true ] && opts+=(--force)
+opts+=(--force "$force")
 
 mkdir -p "$out/log"
 rm -rf "$out/.parts"

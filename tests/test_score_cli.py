@@ -262,7 +262,8 @@ def test_cli_error_is_clean(tmp_path):
     p = subprocess.run([sys.executable, "-m", "sepcore.bin.score", str(data), str(sep)],
                        capture_output=True, text=True, env=_env())
     assert p.returncode == 1
-    assert p.stderr.startswith("score.py: error: ") and "Traceback" not in p.stderr
+    assert p.stderr.startswith("python -m sepcore.bin.score: error: ")
+    assert "Traceback" not in p.stderr
     assert "no estimate for utterance 'utt000'" in p.stderr
 
 

@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 from sepcore.bin import score, show_results
+from sepcore.errors import DataError
 from sepcore.metrics.music import bss_eval_v4_images, sdr_mdx, track_median
 
 SR = 8000
@@ -77,6 +78,6 @@ def test_music_scoring_end_to_end(tmp_path):
 def test_source_names_must_agree(tmp_path):
     data, sep, _ = make_music(tmp_path, n_tracks=1)
     (sep / "sources").write_text("vocals drums\n")
-    with pytest.raises(score.DataError, match=r"estimates are named vocals drums but the "
+    with pytest.raises(DataError, match=r"estimates are named vocals drums but the "
                                               r"references .* are drums vocals"):
         score.main([str(data), str(sep), "--metrics", "sdr_mdx", "--progress", "false"])

@@ -1,7 +1,15 @@
-"""Shared plumbing of the entry points: clean errors and logging."""
+"""What every entry point shares: one parser builder, Kaldi-style booleans, clean errors
+and logging.
+
+Conventions (every ``sepcore/bin/*.py``): ``prog`` and the error prefix are
+``python -m sepcore.bin.<name>``; booleans are ``--x true|false`` (a bare ``--x``
+means true); the logger is ``sepcore.<name>``; ``main(argv)`` parses the arguments
+and makes one call into the library, run through :func:`run_main`.
+"""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -10,6 +18,33 @@ from typing import Callable
 from sepcore.errors import SepcoreError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+
+
+def prog_name(name: str) -> str:
+    return f"python -m sepcore.bin.{name}"
+
+
+def make_parser(name: str, doc: str | None, prog: str | None = None,
+                **kwargs) -> argparse.ArgumentParser:
+    """The parser of entry point ``name``: its description is the module docstring's
+    first paragraph."""
+    description = (doc or "").strip().split("\n\n")[0] or None
+    return argparse.ArgumentParser(prog=prog or prog_name(name), description=description,
+                                   **kwargs)
+
+
+def str2bool(value: str) -> bool:
+    if value in ("true", "false"):
+        return value == "true"
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def add_bool(parser: argparse.ArgumentParser, flag: str, default: bool, help: str,
+             **kwargs) -> None:
+    """``--flag true|false`` (bare ``--flag``: true), as Kaldi and the shell steps write it."""
+    parser.add_argument(flag, type=str2bool, nargs="?", const=True, default=default,
+                        metavar="true|false",
+                        help=f"{help} (default {'true' if default else 'false'})", **kwargs)
 
 
 def run_main(main: Callable[[], int | None], prog: str | None = None) -> None:

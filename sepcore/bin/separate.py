@@ -3,7 +3,7 @@
 File mode (``sepcore-separate`` after ``pip install -e .``, or ``python -m sepcore.bin.separate``):
 
     sepcore-separate --model PACK|EXPDIR|model.pt [--out-dir D] [--device cpu|cuda]
-                     [--window-seconds W] [--hop-seconds H] [--force] FILES|DIRS|GLOBS...
+                     [--chunk-seconds W] [--hop-seconds H] [--force true] FILES|DIRS|GLOBS...
 
 Reads wav/flac/ogg (anything soundfile reads), resamples to the model's rate
 and back (soxr), and writes ``D/<name>_<source>.wav`` (D defaults to
@@ -12,7 +12,7 @@ as ogg/vorbis give 16-bit PCM), scaled to the mixture's level without clipping.
 A multichannel input to a mono model is separated channel by channel; every
 output then has the input's channels. A folder stands for the .wav/.flac/.ogg
 files directly inside it; quote globs to let sepcore expand them (``**`` recurses).
-Existing outputs are not overwritten without ``--force``. A file that cannot be
+Existing outputs are not overwritten without ``--force true``. A file that cannot be
 separated is reported by name and skipped; the others are still separated, and
 the exit code is 1 if any failed.
 
@@ -28,48 +28,40 @@ model's source names.
 
 Inputs up to 20 s (``--whole-seconds``) are separated in one pass; longer ones
 in chunks with overlap-add, window and hop defaulting to values derived from the
-model's receptive field (see sepcore/inference.py).
+model's receptive field (see sepcore/inference.py). The work is done by
+sepcore/separate.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
-import logging
 import os
 import sys
-import time
-from pathlib import Path
 
-import soundfile as sf
-
-from sepcore.errors import ConfigError, DataError, SepcoreError
-
-logger = logging.getLogger("sepcore.separate")
-
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga")
+from sepcore.bin.common import add_bool, make_parser, run_main, setup_logging
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=prog, description=__doc__.split("\n\n")[0],
-        epilog="See the module docstring (sepcore/bin/separate.py) for details.",
-    )
+    p = make_parser("separate", __doc__, prog=prog,
+                    epilog="See the module docstring (sepcore/bin/separate.py) for details.")
     p.add_argument("--model", required=True,
                    help="a pack (<tag>.tar.gz), an exp dir or a model.pt")
     p.add_argument("--out-dir", default=None,
                    help="output folder (file mode default: ./separated)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    p.add_argument("--window-seconds", "--chunk-seconds", dest="window_seconds", type=float,
+    # --window-seconds: the name before --chunk-seconds (the name of steps/separate.sh)
+    p.add_argument("--chunk-seconds", "--window-seconds", dest="chunk_seconds", type=float,
                    default=None, help="chunk length in seconds (default: from the model)")
     p.add_argument("--hop-seconds", type=float, default=None,
                    help="hop between chunks in seconds (default: from the model)")
     p.add_argument("--whole-seconds", type=float, default=None,
                    help="inputs up to this long are separated in one pass (default: 20, or 0 "
-                        "with --window-seconds)")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+                        "with --chunk-seconds)")
+    add_bool(p, "--force", False, "overwrite existing outputs")
     p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_bool(p, "--progress", True, "show a progress bar (file mode)")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help=argparse.SUPPRESS)  # the name before --progress false
     p.add_argument("--data-dir", default=None, help="data-dir mode: separate D/wav.scp")
     p.add_argument("--job", type=int, default=1, help="data-dir mode: this job's id (1-based)")
     p.add_argument("--num-jobs", type=int, default=1, help="data-dir mode: number of jobs")
@@ -77,194 +69,19 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
-def output_subtype(subtype: str) -> str:
-    """The input's sample format if a WAV file can hold it, else 16-bit PCM."""
-    try:
-        return subtype if sf.check_format("WAV", subtype) else "PCM_16"
-    except (TypeError, ValueError):
-        return "PCM_16"
-
-
-def expand_inputs(args: list[str]) -> tuple[list[str], list[str]]:
-    """Files named by ``args`` (files, folders, globs) in order; and errors for the rest."""
-    files, errors, seen = [], [], set()
-
-    def add(path: str) -> None:
-        key = os.path.realpath(path)
-        if key not in seen:
-            seen.add(key)
-            files.append(path)
-
-    for arg in args:
-        if os.path.isdir(arg):
-            found = sorted(
-                str(p) for p in Path(arg).iterdir()
-                if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
-            )
-            if not found:
-                errors.append(f"{arg}: no {'/'.join(AUDIO_EXTENSIONS)} files in this folder")
-            for f in found:
-                add(f)
-        elif os.path.lexists(arg):
-            add(arg)
-        elif glob.has_magic(arg):
-            found = sorted(p for p in glob.glob(arg, recursive=True) if os.path.isfile(p))
-            if not found:
-                errors.append(f"{arg}: no file matches this pattern")
-            for f in found:
-                add(f)
-        else:
-            errors.append(f"{arg}: no such file or folder")
-    return files, errors
-
-
-def separate_to_files(model, spec: str, outputs: list[str], plan) -> float:
-    """Separate one input (path or scp pipe) into ``outputs`` (one per source).
-
-    Returns the input's duration in seconds. Raises DataError naming ``spec``.
-    """
-    from sepcore.inference import fit_to_range_inplace
-    from sepcore.io import read_audio, write_audio
-
-    audio = read_audio(spec)
-    if audio.num_frames == 0:
-        raise DataError(f"{spec}: contains no samples (zero-length audio)")
-    subtype = output_subtype(audio.subtype)
-    est = model.separate_array(audio.data, audio.sample_rate, plan=plan)
-    fit_to_range_inplace(est, audio.data, subtype)
-    for i, out in enumerate(outputs):
-        write_audio(out, est[i], audio.sample_rate, subtype, format="WAV")
-    return audio.num_frames / audio.sample_rate
-
-
-def _setup(args):
-    import torch
-
-    from sepcore.api import load
-
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
-    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
-        raise ConfigError(f"--device: expected cpu or cuda, got {args.device!r}")
-    model = load(args.model, device=args.device)
-    plan = model.plan(args.window_seconds, args.hop_seconds, args.whole_seconds)
-    logger.info("model %s: %d Hz, sources %s; chunks of %.2f s every %.2f s",
-                args.model, model.sample_rate, " ".join(model.sources),
-                plan.window / model.sample_rate, plan.hop / model.sample_rate)
-    return model, plan
-
-
-def run_files(args) -> int:
-    from tqdm import tqdm
-
-    if not args.inputs:
-        raise ConfigError("no input files given (FILES|DIRS|GLOBS...)")
-    files, errors = expand_inputs(args.inputs)
-    for e in errors:
-        print(f"error: {e}", file=sys.stderr)
-    model, plan = _setup(args)
-    out_dir = Path(args.out_dir or "separated")
-    failed, done, claimed = len(errors), 0, {}
-    bar = tqdm(files, unit="file", disable=True if args.no_progress else None, file=sys.stderr)
-    for path in bar:
-        bar.set_postfix_str(os.path.basename(path))
-        try:
-            stem = Path(path).stem
-            outputs = [str(out_dir / f"{stem}_{src}.wav") for src in model.sources]
-            if stem in claimed:
-                raise DataError(f"{path}: its outputs ({outputs[0]}, ...) would overwrite those "
-                                f"of {claimed[stem]}; separate them into different --out-dir")
-            claimed[stem] = path
-            existing = [o for o in outputs if os.path.exists(o)]
-            if existing and not args.force:
-                raise DataError(f"{path}: output {existing[0]} exists (use --force to overwrite)")
-            t0 = time.time()
-            seconds = separate_to_files(model, path, outputs, plan)
-            done += 1
-            logger.debug("%s: %.1f s of audio in %.1f s", path, seconds, time.time() - t0)
-        except SepcoreError as e:
-            failed += 1
-            tqdm.write(f"error: {e}", file=sys.stderr)
-        except (MemoryError, RuntimeError, OSError, ValueError) as e:
-            failed += 1
-            tqdm.write(f"error: {path}: separation failed ({type(e).__name__}: {e})",
-                       file=sys.stderr)
-    bar.close()
-    total = len(files) + len(errors)
-    msg = f"separated {done} of {total} input(s) into {out_dir}/"
-    if failed:
-        msg += f"; {failed} failed (see the errors above)"
-    print(msg, file=sys.stderr)
-    return 1 if failed else 0
-
-
-def run_data_dir(args) -> int:
-    from sepcore.io import atomic_write_text, read_scp, write_scp
-
-    if args.inputs:
-        raise ConfigError("give either --data-dir or input files, not both")
-    if not args.out_dir:
-        raise ConfigError("--data-dir needs --out-dir")
-    if args.num_jobs < 1 or not 1 <= args.job <= args.num_jobs:
-        raise ConfigError(f"--job {args.job} --num-jobs {args.num_jobs}: need 1 <= job <= num-jobs")
-    wav = read_scp(Path(args.data_dir) / "wav.scp")
-    mine = [(u, s) for i, (u, s) in enumerate(wav) if i % args.num_jobs == args.job - 1]
-    model, plan = _setup(args)
-    out = Path(args.out_dir)
-    (out / "wav").mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "sources", " ".join(model.sources) + "\n")
-    parts: list[list[tuple[str, str]]] = [[] for _ in model.sources]
-    failed = skipped = 0
-    audio_s = busy_s = 0.0
-    for n, (utt, spec) in enumerate(mine, 1):
-        outputs = [str(out / "wav" / f"{utt}_{src}.wav") for src in model.sources]
-        try:
-            if not args.force and all(os.path.exists(o) for o in outputs):
-                skipped += 1
-            else:
-                t0 = time.time()
-                secs = separate_to_files(model, spec, outputs, plan)
-                busy = time.time() - t0
-                audio_s, busy_s = audio_s + secs, busy_s + busy
-                logger.info("%d/%d %s: %.2f s of audio in %.2f s", n, len(mine), utt, secs, busy)
-        except SepcoreError as e:
-            failed += 1
-            logger.error("utterance %s: %s", utt, e)
-            continue
-        except (MemoryError, RuntimeError, OSError, ValueError) as e:
-            failed += 1
-            logger.error("utterance %s (%s): separation failed (%s: %s)",
-                         utt, spec, type(e).__name__, e)
-            continue
-        for k, o in enumerate(outputs):
-            parts[k].append((utt, o))
-    for k, items in enumerate(parts, 1):
-        write_scp(out / ".parts" / f"spk{k}.{args.job}.scp", items)
-    logger.info("job %d/%d: %d utterances, %d separated, %d already done, %d failed; "
-                "real-time factor %.3f", args.job, args.num_jobs, len(mine),
-                len(mine) - skipped - failed, skipped, failed,
-                busy_s / audio_s if audio_s else 0.0)
-    return 1 if failed else 0
-
-
-def _main(argv: list[str] | None, prog: str) -> int:
-    from sepcore.bin.common import setup_logging
-
-    args = build_parser(prog).parse_args(argv)
-    setup_logging()
-    if args.data_dir is None:
-        logging.getLogger().setLevel(logging.WARNING)
-        return run_files(args)
-    return run_data_dir(args)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``sepcore-separate``; exits 1 with ``prog: error: ...`` on failure."""
-    from sepcore.bin.common import run_main
-
     prog = "sepcore-separate" if os.path.basename(sys.argv[0]) == "sepcore-separate" \
         else "python -m sepcore.bin.separate"
-    run_main(lambda: _main(argv, prog), prog=prog)
+
+    def _main() -> int:
+        from sepcore.separate import run
+
+        args = build_parser(prog).parse_args(argv)
+        setup_logging()
+        return run(args)
+
+    run_main(_main, prog=prog)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,12 @@ from pathlib import Path
 
 from sepcore.bin.common import run_main
 from sepcore.errors import DataError
+from sepcore.metrics.registry import METRICS
 
-MUSIC = ("sdr_v4", "isr_v4", "sir_v4", "sar_v4", "sdr_mdx")
+
+def _median_summary(metric: str) -> bool:
+    """Summarised as the median over tracks of each source, then the mean over sources."""
+    return metric in METRICS and METRICS[metric].summary == "median"
 
 
 def find_summaries(paths: list[str]) -> list[Path]:
@@ -34,7 +38,7 @@ def find_summaries(paths: list[str]) -> list[Path]:
 
 
 def _value(summary: dict, col: str, metric: str) -> float | None:
-    if metric in MUSIC:
+    if _median_summary(metric):
         meds = [s[col]["median"] for s in summary.get("by_source", {}).values() if col in s]
         meds = [m for m in meds if m is not None]
         return sum(meds) / len(meds) if meds else None
@@ -55,7 +59,7 @@ def tables(summaries: list[tuple[Path, dict]]) -> str:
         cols = []
         for m in metrics:
             cols += [f"{m}_i", m]
-        heads = [c + (" (median)" if c.replace("_i", "") in MUSIC else "") for c in cols]
+        heads = [c + (" (median)" if _median_summary(c.replace("_i", "")) else "") for c in cols]
         out += [f"## {data_set}", "", "| exp | utts | " + " | ".join(heads) + " |",
                 "|---|---:|" + "---:|" * len(cols)]
         for path, s in sorted(rows, key=lambda r: r[1]["exp"]):

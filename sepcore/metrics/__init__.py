@@ -6,6 +6,9 @@ wb at 16 kHz, other rates resampled to 16 kHz wb). Music (any channels): ``sdr_v
 ``isr_v4``, ``sir_v4``, ``sar_v4`` (BSS Eval v4 images, 1 s windows, median over windows)
 and ``sdr_mdx`` (MDX 2021 SDR).
 
+Every metric is registered, with its family, direction, rates and how it is summarised,
+in sepcore/metrics/registry.py, which scoring and show_results read.
+
 Permutation: when asked (the default for speech), the estimates are assigned to the
 references by the permutation that maximizes the mean SI-SDR; every metric then uses that
 assignment. On ordinary outputs this is the permutation mir_eval's
@@ -20,50 +23,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sepcore.metrics.bss_eval import ReferenceProjector, bss_eval_sources
-from sepcore.metrics.music import bss_eval_v4_images, sdr_mdx, track_median
-from sepcore.metrics.speech import pesq, pesq_mode, resample_for_pesq, si_sdr, stoi
-from sepcore.metrics.stoi import stoi_many
+from sepcore.metrics.bss_eval import bss_eval_sources
+from sepcore.metrics.music import sdr_mdx
+from sepcore.metrics.registry import (
+    METRIC_SETS,
+    METRICS,
+    Metric,
+    Signals,
+    compute_function,
+    parse_metrics,
+    register_metric,
+    register_set,
+)
+from sepcore.metrics.speech import pesq, si_sdr, stoi
 
-SPEECH_METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi", "estoi", "pesq")
-MUSIC_METRICS = ("sdr_v4", "isr_v4", "sir_v4", "sar_v4", "sdr_mdx")
-METRICS = SPEECH_METRICS + MUSIC_METRICS
-DEFAULT_METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi", "pesq")
-METRIC_SETS = {
-    "default": DEFAULT_METRICS,
-    "speech": SPEECH_METRICS,
-    "music": MUSIC_METRICS,
-}
-_BSS_V3 = ("sdr", "sir", "sar")
-_BSS_V4 = ("sdr_v4", "isr_v4", "sir_v4", "sar_v4")
+SPEECH_METRICS = METRIC_SETS["speech"]
+MUSIC_METRICS = METRIC_SETS["music"]
+DEFAULT_METRICS = METRIC_SETS["default"]
 
 __all__ = [
-    "DEFAULT_METRICS", "METRICS", "METRIC_SETS", "MUSIC_METRICS", "SPEECH_METRICS",
+    "DEFAULT_METRICS", "METRICS", "METRIC_SETS", "MUSIC_METRICS", "Metric", "SPEECH_METRICS",
     "UttScores", "best_permutation", "bss_eval_sources", "compute_metrics", "parse_metrics",
-    "pesq", "score_utterance", "sdr_mdx", "si_sdr", "stoi",
+    "pesq", "register_metric", "register_set", "score_utterance", "sdr_mdx", "si_sdr", "stoi",
 ]
-
-
-def parse_metrics(spec: str | list[str] | tuple[str, ...]) -> list[str]:
-    """``"si_sdr,pesq"``, ``"default"``, ``"music"`` ... → ordered unique metric names.
-
-    Raises ValueError naming an unknown metric.
-    """
-    items = spec.replace(",", " ").split() if isinstance(spec, str) else list(spec)
-    out: list[str] = []
-    for item in items:
-        names = METRIC_SETS.get(item, (item,))
-        for name in names:
-            if name not in METRICS:
-                raise ValueError(
-                    f"unknown metric {name!r} (known: {', '.join(METRICS)}; sets: "
-                    f"{', '.join(METRIC_SETS)})"
-                )
-            if name not in out:
-                out.append(name)
-    if not out:
-        raise ValueError("no metric given")
-    return out
 
 
 def best_permutation(score: np.ndarray) -> list[int]:
@@ -124,8 +106,9 @@ def score_utterance(
     """Score estimates ``[S, T(, C)]`` against references ``[S, T(, C)]``.
 
     ``input_metrics``: which metrics to compute for the mixture ``[T(, C)]`` (default: all
-    of ``metrics`` if ``mix`` is given; a caller with cached mixture scores passes the rest).
-    Raises ValueError for shapes that do not fit (callers add the utterance and files).
+    of ``metrics`` that have an input score, if ``mix`` is given; a caller with cached
+    mixture scores passes the rest). Raises ValueError for shapes that do not fit
+    (callers add the utterance and files).
     """
     metrics = parse_metrics(metrics)
     est3, ref3 = _as_3d(est), _as_3d(ref)
@@ -136,7 +119,7 @@ def score_utterance(
     S, T, C = ref3.shape
     if input_metrics is None:
         input_metrics = metrics if mix is not None else []
-    input_metrics = [m for m in metrics if m in input_metrics]
+    input_metrics = [m for m in metrics if m in input_metrics and METRICS[m].input_score]
     mix3 = None
     if input_metrics:
         if mix is None:
@@ -144,102 +127,36 @@ def score_utterance(
         mix3 = np.asarray(mix, dtype=np.float64).reshape(T, -1) if np.ndim(mix) <= 2 else None
         if mix3 is None or mix3.shape != (T, C):
             raise ValueError(f"mixture shape {np.shape(mix)} does not fit references {ref.shape}")
-    speech = [m for m in set(metrics) | set(input_metrics) if m in SPEECH_METRICS]
-    if speech and C != 1:
+    mono = [m for m in set(metrics) | set(input_metrics) if METRICS[m].channels == "mono"]
+    if mono and C != 1:
         raise ValueError(
-            f"speech metrics ({', '.join(sorted(speech))}) need mono audio, got {C} channels "
+            f"speech metrics ({', '.join(sorted(mono))}) need mono audio, got {C} channels "
             "(use the music metrics for multi-channel stems)"
         )
     silent = [not np.any(ref3[j]) for j in range(S)]
-    est2, ref2 = est3[:, :, 0], ref3[:, :, 0]
 
     if compute_permutation:
+        est2, ref2 = est3[:, :, 0], ref3[:, :, 0]
         pair = si_sdr(est2[:, None, :], ref2[None, :, :]) if C == 1 else np.stack(
             [[-np.sum((ref3[j] - est3[k]) ** 2) for j in range(S)] for k in range(S)])
         perm = best_permutation(np.asarray(pair))
     else:
         perm = list(range(S))
-    res = UttScores(perm=perm, values={}, inputs={})
-    ests = est3[perm]  # ests[j] is the estimate of reference j
-    nan = [float("nan")] * S
-
-    def put(target: dict, name: str, vals) -> None:
-        target[name] = [float("nan") if silent[j] else float(v) for j, v in enumerate(vals)]
-
-    def put_rows(names, table, est_wanted, mix_wanted) -> None:
-        """``table`` has S rows for the estimates (if any are wanted), then S for the mixture."""
-        first_mix_row = S if est_wanted else 0
-        for i, m in enumerate(names):
-            if m in est_wanted:
-                put(res.values, m, table[:S, i])
-            if m in mix_wanted:
-                put(res.inputs, m, table[first_mix_row:first_mix_row + S, i])
-
-    # SI-SDR
-    if "si_sdr" in metrics:
-        put(res.values, "si_sdr", si_sdr(ests[:, :, 0], ref2))
-    if "si_sdr" in input_metrics:
-        put(res.inputs, "si_sdr", si_sdr(mix3[None, :, 0], ref2))
-    # BSS Eval v3: one projector (Gram matrix) for the estimates and the mixture
-    v3_est = [m for m in _BSS_V3 if m in metrics]
-    v3_mix = [m for m in _BSS_V3 if m in input_metrics]
-    if v3_est or v3_mix:
-        proj = ReferenceProjector(ref2)
-        targets = [ests[j, :, 0] for j in range(S)] + ([mix3[:, 0]] if v3_mix else [])
-        pairs = ([(j, j) for j in range(S)] if v3_est else []) + (
-            [(S, j) for j in range(S)] if v3_mix else [])
-        out = proj.sources_metrics(np.stack(targets), pairs)
-        put_rows(_BSS_V3, out, v3_est, v3_mix)
-    # STOI / ESTOI: the reference is processed once for the estimate and the mixture
-    for m, ext in (("stoi", False), ("estoi", True)):
-        want_e, want_m = m in metrics, m in input_metrics
-        if not (want_e or want_m):
-            continue
-        ve, vm = list(nan), list(nan)
-        for j in range(S):
-            if silent[j]:
-                continue
-            degs = ([ests[j, :, 0]] if want_e else []) + ([mix3[:, 0]] if want_m else [])
-            vals = stoi_many(ref2[j], np.stack(degs), sample_rate, extended=ext)
-            if want_e:
-                ve[j] = vals[0]
-            if want_m:
-                vm[j] = vals[-1]
-        if want_e:
-            put(res.values, m, ve)
-        if want_m:
-            put(res.inputs, m, vm)
-    # PESQ (resample each signal once)
-    if "pesq" in metrics or "pesq" in input_metrics:
-        _, _, note = pesq_mode(sample_rate)
-        if note:
-            res.notes.append(note)
-        rr = [None if silent[j] else resample_for_pesq(ref2[j], sample_rate) for j in range(S)]
-        if "pesq" in metrics:
-            put(res.values, "pesq", [
-                nan[j] if silent[j] else pesq(rr[j], resample_for_pesq(ests[j, :, 0], sample_rate),
-                                              sample_rate, resampled=True) for j in range(S)])
-        if "pesq" in input_metrics:
-            mr = resample_for_pesq(mix3[:, 0], sample_rate)
-            put(res.inputs, "pesq", [nan[j] if silent[j] else pesq(rr[j], mr, sample_rate,
-                                                                   resampled=True)
-                                     for j in range(S)])
-    # Music: v4 images (1 s windows, median per track) and MDX SDR
-    v4_est = [m for m in _BSS_V4 if m in metrics]
-    v4_mix = [m for m in _BSS_V4 if m in input_metrics]
-    if v4_est or v4_mix:
-        targets = np.concatenate([ests] + ([mix3[None]] if v4_mix else []), axis=0)
-        pairs = ([(j, j) for j in range(S)] if v4_est else []) + (
-            [(S, j) for j in range(S)] if v4_mix else [])
-        groups = [list(range(S))] + ([[S]] if v4_mix else [])
-        fw = bss_eval_v4_images(ref3, targets, pairs, groups=groups, win=sample_rate,
-                                hop=sample_rate)
-        med = track_median(fw)  # [pairs, 4]
-        put_rows(_BSS_V4, med, v4_est, v4_mix)
-    if "sdr_mdx" in metrics:
-        put(res.values, "sdr_mdx", [sdr_mdx(ref3[j], ests[j]) for j in range(S)])
-    if "sdr_mdx" in input_metrics:
-        put(res.inputs, "sdr_mdx", [sdr_mdx(ref3[j], mix3) for j in range(S)])
+    signals = Signals(ests=est3[perm], refs=ref3, mix=mix3, sample_rate=sample_rate,
+                      silent=silent)
+    # metrics computed by the same function are computed in one call (shared work)
+    calls: dict[str, tuple[list[str], list[str]]] = {}
+    for m in metrics:
+        calls.setdefault(METRICS[m].compute, ([], []))[0].append(m)
+    for m in input_metrics:
+        calls.setdefault(METRICS[m].compute, ([], []))[1].append(m)
+    res = UttScores(perm=perm, values={}, inputs={}, notes=signals.notes)
+    for target, (want_est, want_mix) in calls.items():
+        out_est, out_mix = compute_function(target)(signals, want_est, want_mix)
+        for target_dict, out in ((res.values, out_est), (res.inputs, out_mix)):
+            for name, vals in out.items():
+                target_dict[name] = [float("nan") if silent[j] else float(v)
+                                     for j, v in enumerate(vals)]
     res.values = {m: res.values[m] for m in metrics}
     res.inputs = {m: res.inputs[m] for m in metrics if m in res.inputs}
     return res

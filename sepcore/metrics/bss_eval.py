@@ -135,7 +135,7 @@ def _toeplitz_energy(col: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(b * x.reshape(b.shape), axis=0)
 
 
-def _factor(matrix: np.ndarray):
+def psd_solver(matrix: np.ndarray):
     """Return ``solve(b)`` for a symmetric PSD matrix: Cholesky, least squares if singular."""
     try:
         factor = scipy.linalg.cho_factor(matrix, lower=True, check_finite=False)
@@ -171,3 +171,20 @@ def bss_eval_sources_pairwise(
     k, s = ests.shape[0], refs.shape[0]
     pairs = [(a, b) for a in range(k) for b in range(s)]
     return proj.sources_metrics(ests, pairs).T.reshape(3, k, s)
+
+
+BSS_V3 = ("sdr", "sir", "sar")
+
+
+def compute_bss_v3(u, est: list[str], mix: list[str]):
+    """The registry's compute function of sdr/sir/sar (sepcore/metrics/registry.py): one
+    projector (Gram matrix of the references) serves the estimates and the mixture."""
+    num = u.refs.shape[0]
+    proj = ReferenceProjector(u.refs[:, :, 0])
+    targets = [u.ests[j, :, 0] for j in range(num)] + ([u.mix[:, 0]] if mix else [])
+    pairs = ([(j, j) for j in range(num)] if est else []) + (
+        [(num, j) for j in range(num)] if mix else [])
+    out = proj.sources_metrics(np.stack(targets), pairs)
+    first_mix = num if est else 0
+    return ({m: out[:num, i] for i, m in enumerate(BSS_V3) if m in est},
+            {m: out[first_mix:first_mix + num, i] for i, m in enumerate(BSS_V3) if m in mix})

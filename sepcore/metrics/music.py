@@ -27,7 +27,7 @@ import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
-from sepcore.metrics.bss_eval import FILTER_LEN, _factor
+from sepcore.metrics.bss_eval import FILTER_LEN, psd_solver
 
 MDX_DELTA = 1e-7
 _EPS = np.finfo(np.float64).eps  # museval adds eps * I to the Gram matrix
@@ -125,14 +125,14 @@ def bss_eval_v4_images(
     # d[k, c, m, a] = <r_m(. - a), x_{k,c}> = xc_{(k,c), m}[a]
     d = xc[M:, :, L - 1:].reshape(K, C, M, L)
     used = sorted({k for k, _ in pairs})
-    solve_all = _factor(gram)
+    solve_all = psd_solver(gram)
     rhs = d[used].transpose(2, 3, 0, 1).reshape(M * L, len(used) * C)
     c_all = solve_all(rhs).reshape(M, L, len(used), C)  # filter m -> channel c of target k
     c_all = {k: c_all[:, :, n, :] for n, k in enumerate(used)}
     c_one = {}
     for j in sorted({j for _, j in pairs}):
         rows = slice(j * C * L, (j + 1) * C * L)
-        solve_j = _factor(gram[rows, rows])
+        solve_j = psd_solver(gram[rows, rows])
         ks = sorted({k for k, jj in pairs if jj == j})
         rhs = d[ks][:, :, j * C:(j + 1) * C, :].transpose(2, 3, 0, 1).reshape(C * L, -1)
         cj = solve_j(rhs).reshape(C, L, len(ks), C)
@@ -199,3 +199,28 @@ def track_median(framewise: np.ndarray) -> np.ndarray:
     if np.any(ok):
         out[ok] = np.nanmedian(framewise[ok], axis=-1)
     return out
+
+
+BSS_V4 = ("sdr_v4", "isr_v4", "sir_v4", "sar_v4")
+
+
+def compute_bss_v4(u, est: list[str], mix: list[str]):
+    """The registry's compute function of the v4 metrics: images, 1 s windows, the median
+    over windows; the estimates and the mixture share the references' projections."""
+    num, rate = u.refs.shape[0], u.sample_rate
+    targets = np.concatenate([u.ests] + ([u.mix[None]] if mix else []), axis=0)
+    pairs = ([(j, j) for j in range(num)] if est else []) + (
+        [(num, j) for j in range(num)] if mix else [])
+    groups = [list(range(num))] + ([[num]] if mix else [])
+    med = track_median(bss_eval_v4_images(u.refs, targets, pairs, groups=groups, win=rate,
+                                          hop=rate))
+    first_mix = num if est else 0
+    return ({m: med[:num, i] for i, m in enumerate(BSS_V4) if m in est},
+            {m: med[first_mix:first_mix + num, i] for i, m in enumerate(BSS_V4) if m in mix})
+
+
+def compute_sdr_mdx(u, est: list[str], mix: list[str]):
+    """The registry's compute function of sdr_mdx."""
+    num = u.refs.shape[0]
+    return ({"sdr_mdx": [sdr_mdx(u.refs[j], u.ests[j]) for j in range(num)]} if est else {},
+            {"sdr_mdx": [sdr_mdx(u.refs[j], u.mix) for j in range(num)]} if mix else {})

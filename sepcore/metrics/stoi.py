@@ -168,3 +168,27 @@ def _row_col_normalize(x: np.ndarray) -> np.ndarray:
     x = x + EPS * np.random.standard_normal(x.shape)
     x = x - np.mean(x, axis=1, keepdims=True)
     return x / np.sqrt(np.sum(np.square(x), axis=1, keepdims=True))
+
+
+def compute_stoi(u, est: list[str], mix: list[str]):
+    """The registry's compute function of stoi/estoi: each reference is analysed once for
+    the estimate and the mixture."""
+    num = u.refs.shape[0]
+    out_est: dict[str, list[float]] = {}
+    out_mix: dict[str, list[float]] = {}
+    for name, extended in (("stoi", False), ("estoi", True)):
+        want_e, want_m = name in est, name in mix
+        if not (want_e or want_m):
+            continue
+        ve, vm = [math.nan] * num, [math.nan] * num
+        for j in range(num):
+            if u.silent[j]:
+                continue
+            degs = ([u.ests[j, :, 0]] if want_e else []) + ([u.mix[:, 0]] if want_m else [])
+            vals = stoi_many(u.refs[j, :, 0], np.stack(degs), u.sample_rate, extended=extended)
+            ve[j], vm[j] = vals[0], vals[-1]
+        if want_e:
+            out_est[name] = ve
+        if want_m:
+            out_mix[name] = vm
+    return out_est, out_mix

@@ -1,0 +1,202 @@
+"""Separating audio files, or the utterances of a data dir, with a trained model.
+
+The library half of ``sepcore-separate`` / ``python -m sepcore.bin.separate`` (whose
+docstring describes both modes); ``args`` is that entry point's parsed arguments.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import soundfile as sf
+
+from sepcore.errors import ConfigError, DataError, SepcoreError
+
+logger = logging.getLogger("sepcore.separate")
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga")
+
+
+def output_subtype(subtype: str) -> str:
+    """The input's sample format if a WAV file can hold it, else 16-bit PCM."""
+    try:
+        return subtype if sf.check_format("WAV", subtype) else "PCM_16"
+    except (TypeError, ValueError):
+        return "PCM_16"
+
+
+def expand_inputs(args: list[str]) -> tuple[list[str], list[str]]:
+    """Files named by ``args`` (files, folders, globs) in order; and errors for the rest."""
+    files, errors, seen = [], [], set()
+
+    def add(path: str) -> None:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+
+    for arg in args:
+        if os.path.isdir(arg):
+            found = sorted(
+                str(p) for p in Path(arg).iterdir()
+                if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+            )
+            if not found:
+                errors.append(f"{arg}: no {'/'.join(AUDIO_EXTENSIONS)} files in this folder")
+            for f in found:
+                add(f)
+        elif os.path.lexists(arg):
+            add(arg)
+        elif glob.has_magic(arg):
+            found = sorted(p for p in glob.glob(arg, recursive=True) if os.path.isfile(p))
+            if not found:
+                errors.append(f"{arg}: no file matches this pattern")
+            for f in found:
+                add(f)
+        else:
+            errors.append(f"{arg}: no such file or folder")
+    return files, errors
+
+
+def separate_to_files(model, spec: str, outputs: list[str], plan) -> float:
+    """Separate one input (path or scp pipe) into ``outputs`` (one per source).
+
+    Returns the input's duration in seconds. Raises DataError naming ``spec``.
+    """
+    from sepcore.inference import fit_to_range_inplace
+    from sepcore.io import read_audio, write_audio
+
+    audio = read_audio(spec)
+    if audio.num_frames == 0:
+        raise DataError(f"{spec}: contains no samples (zero-length audio)")
+    subtype = output_subtype(audio.subtype)
+    est = model.separate_array(audio.data, audio.sample_rate, plan=plan)
+    fit_to_range_inplace(est, audio.data, subtype)
+    for i, out in enumerate(outputs):
+        write_audio(out, est[i], audio.sample_rate, subtype, format="WAV")
+    return audio.num_frames / audio.sample_rate
+
+
+def _setup(args):
+    import torch
+
+    from sepcore.api import load
+
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
+        raise ConfigError(f"--device: expected cpu or cuda, got {args.device!r}")
+    model = load(args.model, device=args.device)
+    plan = model.plan(args.chunk_seconds, args.hop_seconds, args.whole_seconds)
+    logger.info("model %s: %d Hz, sources %s; chunks of %.2f s every %.2f s",
+                args.model, model.sample_rate, " ".join(model.sources),
+                plan.window / model.sample_rate, plan.hop / model.sample_rate)
+    return model, plan
+
+
+def run_files(args) -> int:
+    """File mode: separate ``args.inputs`` (files, folders, globs) into ``args.out_dir``."""
+    from tqdm import tqdm
+
+    if not args.inputs:
+        raise ConfigError("no input files given (FILES|DIRS|GLOBS...)")
+    files, errors = expand_inputs(args.inputs)
+    for e in errors:
+        print(f"error: {e}", file=sys.stderr)
+    model, plan = _setup(args)
+    out_dir = Path(args.out_dir or "separated")
+    failed, done, claimed = len(errors), 0, {}
+    bar = tqdm(files, unit="file", disable=None if args.progress else True, file=sys.stderr)
+    for path in bar:
+        bar.set_postfix_str(os.path.basename(path))
+        try:
+            stem = Path(path).stem
+            outputs = [str(out_dir / f"{stem}_{src}.wav") for src in model.sources]
+            if stem in claimed:
+                raise DataError(f"{path}: its outputs ({outputs[0]}, ...) would overwrite those "
+                                f"of {claimed[stem]}; separate them into different --out-dir")
+            claimed[stem] = path
+            existing = [o for o in outputs if os.path.exists(o)]
+            if existing and not args.force:
+                raise DataError(f"{path}: output {existing[0]} exists (use --force to overwrite)")
+            t0 = time.time()
+            seconds = separate_to_files(model, path, outputs, plan)
+            done += 1
+            logger.debug("%s: %.1f s of audio in %.1f s", path, seconds, time.time() - t0)
+        except SepcoreError as e:
+            failed += 1
+            tqdm.write(f"error: {e}", file=sys.stderr)
+        except (MemoryError, RuntimeError, OSError, ValueError) as e:
+            failed += 1
+            tqdm.write(f"error: {path}: separation failed ({type(e).__name__}: {e})",
+                       file=sys.stderr)
+    bar.close()
+    total = len(files) + len(errors)
+    msg = f"separated {done} of {total} input(s) into {out_dir}/"
+    if failed:
+        msg += f"; {failed} failed (see the errors above)"
+    print(msg, file=sys.stderr)
+    return 1 if failed else 0
+
+
+def run_data_dir(args) -> int:
+    """Data-dir mode: this job's share of ``args.data_dir``/wav.scp (see the module doc)."""
+    from sepcore.io import atomic_write_text, read_scp, write_scp
+
+    if args.inputs:
+        raise ConfigError("give either --data-dir or input files, not both")
+    if not args.out_dir:
+        raise ConfigError("--data-dir needs --out-dir")
+    if args.num_jobs < 1 or not 1 <= args.job <= args.num_jobs:
+        raise ConfigError(f"--job {args.job} --num-jobs {args.num_jobs}: need 1 <= job <= num-jobs")
+    wav = read_scp(Path(args.data_dir) / "wav.scp")
+    mine = [(u, s) for i, (u, s) in enumerate(wav) if i % args.num_jobs == args.job - 1]
+    model, plan = _setup(args)
+    out = Path(args.out_dir)
+    (out / "wav").mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "sources", " ".join(model.sources) + "\n")
+    parts: list[list[tuple[str, str]]] = [[] for _ in model.sources]
+    failed = skipped = 0
+    audio_s = busy_s = 0.0
+    for n, (utt, spec) in enumerate(mine, 1):
+        outputs = [str(out / "wav" / f"{utt}_{src}.wav") for src in model.sources]
+        try:
+            if not args.force and all(os.path.exists(o) for o in outputs):
+                skipped += 1
+            else:
+                t0 = time.time()
+                secs = separate_to_files(model, spec, outputs, plan)
+                busy = time.time() - t0
+                audio_s, busy_s = audio_s + secs, busy_s + busy
+                logger.info("%d/%d %s: %.2f s of audio in %.2f s", n, len(mine), utt, secs, busy)
+        except SepcoreError as e:
+            failed += 1
+            logger.error("utterance %s: %s", utt, e)
+            continue
+        except (MemoryError, RuntimeError, OSError, ValueError) as e:
+            failed += 1
+            logger.error("utterance %s (%s): separation failed (%s: %s)",
+                         utt, spec, type(e).__name__, e)
+            continue
+        for k, o in enumerate(outputs):
+            parts[k].append((utt, o))
+    for k, items in enumerate(parts, 1):
+        write_scp(out / ".parts" / f"spk{k}.{args.job}.scp", items)
+    logger.info("job %d/%d: %d utterances, %d separated, %d already done, %d failed; "
+                "real-time factor %.3f", args.job, args.num_jobs, len(mine),
+                len(mine) - skipped - failed, skipped, failed,
+                busy_s / audio_s if audio_s else 0.0)
+    return 1 if failed else 0
+
+
+def run(args) -> int:
+    """File mode without ``args.data_dir``, data-dir mode with it."""
+    if args.data_dir is None:
+        logging.getLogger().setLevel(logging.WARNING)
+        return run_files(args)
+    return run_data_dir(args)
