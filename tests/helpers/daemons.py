@@ -11,10 +11,15 @@ without tearing down (SIGKILL, a crash), so no daemon outlives the test run.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
+
+import pytest
 
 STOP_SCRIPT = r"""#!/usr/bin/env bash
 dir=$1
@@ -121,3 +126,19 @@ class DaemonFolder:
         if self.watchdog:
             self.watchdog.kill()
             self.watchdog.wait()
+
+
+def running(cls, prefix: str, unavailable: str | None, what: str):
+    """The body of a session fixture: skip with the reason ``unavailable``, or start a
+    ``cls`` in a fresh /tmp folder, yield it and stop it."""
+    if unavailable:
+        pytest.skip(unavailable)
+    cluster = cls(Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp")))
+    try:
+        cluster.start()
+        print(f"\ntest {what} up in {cluster.start_seconds:.1f} s ({cluster.folder})",
+              file=sys.stderr)
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.folder, ignore_errors=True)

@@ -21,13 +21,11 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from helpers.daemons import DaemonFolder, free_port_range
+from helpers.daemons import DaemonFolder, free_port_range, running
 
 PROGRAMS = ("sge_qmaster", "sge_execd", "qsub", "qstat", "qdel", "qconf", "qacct")
 CELL = Path("/var/lib/gridengine/default/common")
@@ -188,15 +186,4 @@ def unavailable_reason() -> str | None:
 
 @pytest.fixture(scope="session")
 def gridengine():
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    cluster = GridEngine(Path(tempfile.mkdtemp(prefix="sepcore-sge-", dir="/tmp")))
-    try:
-        cluster.start()
-        print(f"\ntest Grid Engine up in {cluster.start_seconds:.1f} s ({cluster.folder})",
-              file=sys.stderr)
-        yield cluster
-    finally:
-        cluster.stop()
-        shutil.rmtree(cluster.folder, ignore_errors=True)
+    yield from running(GridEngine, "sepcore-sge-", unavailable_reason(), "Grid Engine")

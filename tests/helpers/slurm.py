@@ -28,13 +28,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from helpers.daemons import DaemonFolder, free_port_range
+from helpers.daemons import DaemonFolder, free_port_range, running
 
 PROGRAMS = ("munged", "munge", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol",
             "scancel", "srun", "sinfo")
@@ -170,15 +168,4 @@ def unavailable_reason() -> str | None:
 
 @pytest.fixture(scope="session")
 def slurm():
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    cluster = SlurmCluster(Path(tempfile.mkdtemp(prefix="sepcore-slurm-", dir="/tmp")))
-    try:
-        cluster.start()
-        print(f"\ntest Slurm cluster up in {cluster.start_seconds:.1f} s ({cluster.folder})",
-              file=sys.stderr)
-        yield cluster
-    finally:
-        cluster.stop()
-        shutil.rmtree(cluster.folder, ignore_errors=True)
+    yield from running(SlurmCluster, "sepcore-slurm-", unavailable_reason(), "Slurm cluster")
