@@ -130,10 +130,13 @@ class GridEngine(DaemonFolder):
         conf = f / "conf"
         conf.mkdir()
         glob = self.run("qconf", "-sconf").stdout
-        # jobs of root; finished jobs in qacct's file within a second (default 15 s)
+        # jobs of root; the execd's spool here, not the system's (/var/spool/gridengine,
+        # where the job files of another cluster would meet ours); finished jobs in
+        # qacct's file within a second (default 15 s)
         (conf / "global").write_text("".join(
             "min_uid 0\n" if line.startswith("min_uid") else
             "min_gid 0\n" if line.startswith("min_gid") else
+            f"execd_spool_dir {f}/spool/execd\n" if line.startswith("execd_spool_dir") else
             "reporting_params accounting=true reporting=false flush_time=00:00:01 "
             "joblog=false sharelog=00:00:00 accounting_flush_time=00:00:00\n"
             if line.startswith("reporting_params") else line + "\n"
