@@ -16,7 +16,9 @@ from test_train import env
 
 from sepcore.modelfile import load_model_file
 
-pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+
+
 
 TORCHRUN = str(Path(sys.executable).parent / "torchrun")
 CONFIG = """\
@@ -38,6 +40,7 @@ def train_args(tmp_path: Path, exp: Path, batch: int) -> list[str]:
             "--exp-dir", str(exp), "--device", "cpu", "--training.batch_size", str(batch)]
 
 
+@pytest.mark.slow
 def test_two_nodes_train_the_model_of_one_process_with_the_global_batch(tmp_path):
     make_datadir(tmp_path, "train", num_utts=6, seed=1)
     make_datadir(tmp_path, "dev", num_utts=2, seed=2)  # even: both ranks validate one
@@ -66,3 +69,17 @@ def test_two_nodes_train_the_model_of_one_process_with_the_global_batch(tmp_path
     h2 = (tmp_path / "two/history.tsv").read_text().splitlines()
     # same losses, to the printed digits (train loss: mean over the ranks' batches)
     assert [r.split("\t")[:5] for r in h1] == [r.split("\t")[:5] for r in h2]
+
+
+def test_several_nodes_need_slurm_and_a_job(tmp_path):
+    make_datadir(tmp_path, "train", num_utts=2, seed=1)
+    (tmp_path / "c.yaml").write_text(CONFIG)
+    data = str(tmp_path / "data/train")
+    r = subprocess.run([str(ROOT / "steps/train.sh"), "--num-nodes", "2", str(tmp_path / "c.yaml"),
+                        data, data, str(tmp_path / "exp")], env=env(), capture_output=True,
+                       text=True)
+    assert r.returncode == 1 and "--num-nodes 2 needs --cmd slurm.pl (got 'run.pl')" in r.stderr
+    r = subprocess.run([str(ROOT / "utils/slurm_torchrun.sh"), "-m", "sepcore.bin.train"],
+                       env={k: v for k, v in env().items() if not k.startswith("SLURM_")},
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "not inside a Slurm job" in r.stderr
