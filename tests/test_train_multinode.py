@@ -17,9 +17,6 @@ from test_train import env
 from sepcore.modelfile import load_model_file
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-
 TORCHRUN = str(Path(sys.executable).parent / "torchrun")
 CONFIG = """\
 model: {name: convtasnet, N: 16, L: 16, B: 8, H: 16, P: 3, X: 2, R: 1, Sc: 8}
