@@ -2,8 +2,8 @@
 
 All the tests that use the cluster share one xdist group, so that one worker starts it
 once. The time-limit test needs ~80 s of wall time (Slurm's limits are whole minutes),
-so its job is submitted by a module fixture when the first test of this file starts
-and checked by the last one.
+so its job is submitted by a fixture when the first test of this file starts and
+checked by the last one, after the training and recipe tests.
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ def job_id_from_out(out: Path) -> str | None:
     return m.group(1) if m else None
 
 
-@pytest.fixture(scope="module", autouse=True)
+# session scope: xdist may run other modules' tests between this file's, and a module
+# fixture would then be torn down and submitted again, for the last test to wait on
+@pytest.fixture(scope="session", autouse=True)
 def over_time_limit(slurm, tmp_path_factory):  # noqa: F811
     """A task that sleeps past its --time 0:01 (one minute), submitted at once."""
     cwd = tmp_path_factory.mktemp("timelimit")
