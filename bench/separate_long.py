@@ -84,8 +84,8 @@ def child(args) -> None:
     import soundfile as sf
 
     from sepcore.api import load
-    from sepcore.bin.separate import separate_to_files
     from sepcore.inference import chunk_bounds
+    from sepcore.separate import separate_to_files
 
     model = load(args.model)
     plan = model.plan()

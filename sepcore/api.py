@@ -24,27 +24,11 @@ from sepcore.errors import ConfigError, DataError, ModelFileError
 from sepcore.inference import (
     ChunkPlan,
     best_permutation,
-    fit_to_range_inplace,
     plan_chunks,
     separate_chunked,
 )
-
-
-def resample(x: np.ndarray, rate_in: int, rate_out: int, length: int | None = None) -> np.ndarray:
-    """Resample along the first axis with soxr; ``length`` trims or zero-pads the result."""
-    if rate_in == rate_out:
-        y = x
-    else:
-        import soxr
-
-        y = soxr.resample(np.ascontiguousarray(x, dtype=np.float32), rate_in, rate_out, "HQ")
-    if length is not None and y.shape[0] != length:
-        if y.shape[0] > length:
-            y = y[:length]
-        else:
-            pad = [(0, length - y.shape[0])] + [(0, 0)] * (y.ndim - 1)
-            y = np.pad(y, pad)
-    return np.asarray(y, dtype=np.float32)
+from sepcore.io.audio import fit_to_range
+from sepcore.resample import resample
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -180,22 +164,10 @@ class SeparationModel:
         data = np.ascontiguousarray(x.T) if channels_first else x  # [time(, channels)]
         est = self.separate_array(data, sr, plan=plan)
         if rescale:
-            fit_to_range_inplace(est, data, "FLOAT")
+            fit_to_range(est, data, "FLOAT")
         if channels_first:
             est = np.ascontiguousarray(est.transpose(0, 2, 1))
         return torch.from_numpy(est)
-
-
-def _read_config(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    import yaml
-
-    try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ModelFileError(f"{path}: cannot parse config ({e})") from None
-    return cfg if isinstance(cfg, dict) else None
 
 
 def _from_model_file(model_pt: Path, config: dict | None, device, origin: str) -> SeparationModel:
@@ -217,6 +189,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Separat
     holds a MANIFEST (an unpacked pack) is verified too. Raises ModelFileError
     with the file's name on anything missing, tampered with or unreadable.
     """
+    from sepcore.modelfile import read_exp_config
     from sepcore.pack import MANIFEST, unpack, verify_dir
 
     p = Path(path)
@@ -226,7 +199,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Separat
             raise ModelFileError(f"{p}: no model.pt in this folder (expected an exp dir)")
         if (p / MANIFEST).is_file():
             verify_dir(p, allow_extra=True)
-        return _from_model_file(model_pt, _read_config(p / "config.yaml"), device, str(p))
+        return _from_model_file(model_pt, read_exp_config(p / "config.yaml"), device, str(p))
     if not p.exists():
         raise ModelFileError(f"{p}: no such file or folder (expected a pack, exp dir or model.pt)")
     try:
@@ -238,8 +211,8 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Separat
             root = unpack(p, tmp)
             try:
                 return _from_model_file(
-                    root / "model.pt", _read_config(root / "config.yaml"), device, str(p)
+                    root / "model.pt", read_exp_config(root / "config.yaml"), device, str(p)
                 )
             except ModelFileError as e:  # name the pack, not the temporary folder
                 raise ModelFileError(f"{p}: {str(e).replace(str(root) + '/', '')}") from None
-    return _from_model_file(p, _read_config(p.parent / "config.yaml"), device, str(p))
+    return _from_model_file(p, read_exp_config(p.parent / "config.yaml"), device, str(p))

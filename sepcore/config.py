@@ -34,8 +34,14 @@ DEFAULTS: dict = {
         "log_interval": 20,
         "checkpoint_minutes": 5.0,
         # e.g. 0.999: validate, select and save an exponential moving average of the
-        # weights (sepcore/nn/ema.py) instead of the raw weights; null: off
+        # weights (sepcore/train/ema.py) instead of the raw weights; null: off
         "ema_decay": None,
+        # at every validation, save the estimates of this many fixed validation utterances
+        # under exp/<tag>/examples/step<k>/ (sepcore/report/monitor.py); 0: off
+        "examples": 0,
+        # write scalars and the examples as TensorBoard events under exp/<tag>/tensorboard/
+        # (needs the optional tensorboard package)
+        "tensorboard": False,
     },
     "optim": {
         "name": "adam",
@@ -180,6 +186,11 @@ def validate_config(cfg: dict) -> None:
     decay = t["ema_decay"]
     _check(decay is None or (isinstance(decay, float) and 0.0 < decay < 1.0),
            "training.ema_decay", "null or a number in (0, 1)", decay)
+    ex = t["examples"]
+    _check(isinstance(ex, int) and not isinstance(ex, bool) and ex >= 0, "training.examples",
+           "a number of validation utterances >= 0", ex)
+    _check(isinstance(t["tensorboard"], bool), "training.tensorboard", "true or false",
+           t["tensorboard"])
     _check(o["name"] == "adam", "optim.name", "'adam' (the only optimizer)", o["name"])
     _check(s["name"] in ("plateau", "cosine_time"), "scheduler.name",
            "'plateau' or 'cosine_time'", s["name"])

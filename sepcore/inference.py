@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from sepcore.errors import ConfigError
+from sepcore.permutation import best_permutation as solve_permutation
 
 logger = logging.getLogger(__name__)
 
@@ -192,18 +193,14 @@ def source_correlation(a: np.ndarray, b: np.ndarray, block: int = 1 << 20) -> np
 def best_permutation(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
     """Order of ``cur``'s sources [S, T] that best matches ``prev`` [S, T].
 
-    Returns ``perm`` such that ``cur[perm]`` lines up with ``prev``; identity when
-    the overlap carries no information (silence).
+    Returns ``perm`` such that ``cur[perm]`` lines up with ``prev`` (the most correlated
+    assignment, sepcore/permutation.py); identity when the overlap carries no
+    information (silence).
     """
-    from scipy.optimize import linear_sum_assignment
-
     corr = source_correlation(prev, cur)  # [S(prev), S(cur)]
-    n = corr.shape[0]
-    rows, cols = linear_sum_assignment(-corr)
-    perm = np.empty(n, dtype=np.int64)
-    perm[rows] = cols
-    identity = np.arange(n)
-    # keep the current order on ties (e.g. silence), so nothing flips needlessly
+    perm = np.asarray(solve_permutation(corr.T), dtype=np.int64)
+    identity = np.arange(corr.shape[0])
+    # keep the current order on near-ties (e.g. silence), so nothing flips needlessly
     if corr[identity, identity].sum() >= corr[identity, perm].sum() - 1e-9:
         return identity
     return perm
@@ -285,55 +282,3 @@ def separate_chunked(
         if progress is not None:
             progress(k + 1, len(bounds))
     return out
-
-
-def fit_to_range_inplace(
-    estimates: np.ndarray, mixture: np.ndarray, subtype: str, block: int = 1 << 20
-) -> np.ndarray:
-    """:func:`sepcore.io.fit_to_range`, computed in place and in blocks of time.
-
-    The same gains and peak limit (each estimate projected onto the mixture, an
-    RMS gain for one orthogonal to it, then one common scale so the peak stays
-    at 0.99, or at the mixture's peak for float files), without the float64
-    copies of the whole signal that a 60-minute file would pay several hundred MB
-    for. ``estimates`` is float32 ``[S, T(, C)]``, ``mixture`` ``[T(, C)]``;
-    returns ``estimates``, scaled.
-    """
-    est = estimates
-    n, total = est.shape[0], est.shape[1]
-    mix = np.asarray(mixture)
-    same = mix.size * n == est.size
-    energy, dot, peaks = np.zeros(n), np.zeros(n), np.zeros(n)
-    mix_energy = mix_peak = 0.0
-    for t0 in range(0, total, block):
-        blk = est[:, t0:t0 + block]
-        np.nan_to_num(blk, copy=False)
-        a = blk.reshape(n, -1).astype(np.float64)
-        if a.size == 0:
-            continue
-        energy += np.einsum("st,st->s", a, a)
-        peaks = np.maximum(peaks, np.abs(a).max(axis=1))
-        if same:
-            b = mix[t0:t0 + block].reshape(-1).astype(np.float64)
-            dot += a @ b
-            mix_energy += float(b @ b)
-            mix_peak = max(mix_peak, float(np.abs(b).max()))
-    if not same and mix.size:
-        mix_peak = float(np.abs(mix).max())
-    gains = np.ones(n)
-    for i in range(n):
-        if energy[i] == 0.0 or mix_energy == 0.0:
-            continue
-        g = dot[i] / energy[i]
-        if abs(g) * np.sqrt(energy[i]) < 0.01 * np.sqrt(mix_energy):  # orthogonal to the mix
-            g = np.sqrt(mix_energy / energy[i]) / n
-        gains[i] = g
-    limit = 0.99
-    if subtype in ("FLOAT", "DOUBLE") and mix.size:  # float files may exceed full scale
-        limit = max(limit, mix_peak)
-    peak = float(np.max(np.abs(gains) * peaks)) if est.size else 0.0
-    if peak > limit:
-        gains = gains * (limit / peak)
-    for i in range(n):
-        est[i] *= np.float32(gains[i])
-    return est

@@ -57,8 +57,16 @@ def save_model_file(
     atomic_torch_save(model_file_dict(model, model_cfg, sample_rate, sources, info), path)
 
 
+# Format 2 names ConvTasNet's hyperparameters as every model does; format 1 used the
+# paper's letters.
+_CONVTASNET_V1_NAMES = {"N": "n_filters", "L": "kernel_size", "B": "bn_chan", "H": "hid_chan",
+                        "P": "conv_kernel_size", "X": "n_blocks", "R": "n_repeats",
+                        "Sc": "skip_chan"}
+
+
 def _upgrade(obj: dict, path) -> dict:
-    """Bring an older format version to the current layout (none older than 1 exists yet)."""
+    """Bring an older format version to the current layout; ``format_version`` keeps the
+    version the file was written in."""
     version = obj.get("format_version")
     if not isinstance(version, int) or version < 1:
         raise ModelFileError(f"{path}: invalid format_version {version!r}")
@@ -67,10 +75,16 @@ def _upgrade(obj: dict, path) -> dict:
             f"{path}: written by a newer sepcore (model format {version}, this sepcore "
             f"{__version__} reads up to {MODEL_FORMAT_VERSION}); upgrade sepcore"
         )
+    if version < 2 and isinstance(obj.get("model"), dict) and \
+            obj["model"].get("name") == "convtasnet":
+        obj = dict(obj, model={_CONVTASNET_V1_NAMES.get(k, k): v
+                               for k, v in obj["model"].items()})
     return obj
 
 
-def load_model_file(path: str | os.PathLike, map_location: str = "cpu") -> LoadedModel:
+def read_model_file(path: str | os.PathLike, map_location: str = "cpu") -> dict:
+    """The model file's dict (weights included), upgraded to the current format, without
+    building the model (what a model card needs)."""
     if not os.path.isfile(path):
         raise ModelFileError(f"{path}: model file not found")
     try:
@@ -81,7 +95,24 @@ def load_model_file(path: str | os.PathLike, map_location: str = "cpu") -> Loade
         ) from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path}: not a sepcore model file (no format '{FORMAT_NAME}')")
-    obj = _upgrade(obj, path)
+    return _upgrade(obj, path)
+
+
+def read_exp_config(path: str | os.PathLike) -> dict | None:
+    """The training config saved beside a model (``config.yaml``), or None if absent."""
+    from sepcore.config import load_yaml
+    from sepcore.errors import ConfigError
+
+    if not os.path.isfile(path):
+        return None
+    try:
+        return load_yaml(path)
+    except ConfigError as e:
+        raise ModelFileError(f"cannot parse config ({e})") from None
+
+
+def load_model_file(path: str | os.PathLike, map_location: str = "cpu") -> LoadedModel:
+    obj = read_model_file(path, map_location)
     try:
         model = build_model(obj["model"])
         model.load_state_dict(obj["state_dict"])

@@ -60,19 +60,6 @@ def collect_members(exp_dir: str | os.PathLike) -> list[str]:
     return sorted(members)
 
 
-def _read_model_meta(model_pt: Path) -> dict:
-    """The model file's dict (weights included) without building the model."""
-    import torch
-
-    try:
-        obj = torch.load(model_pt, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ModelFileError(f"{model_pt}: cannot load ({type(e).__name__}: {e})") from None
-    if not isinstance(obj, dict) or obj.get("format") != "sepcore-model":
-        raise ModelFileError(f"{model_pt}: not a sepcore model file")
-    return obj
-
-
 def _fmt_seconds(s) -> str:
     try:
         s = int(round(float(s)))
@@ -103,18 +90,19 @@ def _history_epochs(path: Path) -> int | None:
     return max(0, len(lines) - 1)
 
 
-def model_card(exp_dir: str | os.PathLike, members: list[str], license: str | None = None) -> str:
-    """The pack's README.md: what the model is, how it was trained, how it scores."""
+def card_fields(exp_dir: str | os.PathLike, license: str | None = None,
+                meta: dict | None = None) -> list[tuple[str, str]]:
+    """The model card's (field, value) rows: what the model is and how it was trained
+    (``meta``: model.pt's dict, if already read)."""
     import torch
 
-    from sepcore.api import _read_config
+    from sepcore.modelfile import read_exp_config, read_model_file
     from sepcore.version import __version__
 
     exp = Path(exp_dir)
-    tag = exp.resolve().name
-    meta = _read_model_meta(exp / "model.pt")
+    meta = meta or read_model_file(exp / "model.pt")
     info = meta.get("info") or {}
-    cfg = _read_config(exp / "config.yaml") or {}
+    cfg = read_exp_config(exp / "config.yaml") or {}
     model_cfg = dict(meta.get("model") or {})
     name = model_cfg.pop("name", "?")
     num_params = info.get("num_params")
@@ -125,7 +113,7 @@ def model_card(exp_dir: str | os.PathLike, members: list[str], license: str | No
            or "unspecified (ask the model's author before reuse)")
     sources = meta.get("sources") or []
     data_cfg = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
-    rows = [
+    return [
         ("model", f"{name} ({', '.join(f'{k}={v}' for k, v in sorted(model_cfg.items()))})"),
         ("corpus", cfg.get("corpus") or info.get("corpus") or "unspecified"),
         ("task", cfg.get("task") or info.get("task") or "unspecified"),
@@ -144,6 +132,19 @@ def model_card(exp_dir: str | os.PathLike, members: list[str], license: str | No
         ("packed with", f"sepcore {__version__}, torch {torch.__version__}"),
         ("licence", lic),
     ]
+
+
+def model_card(exp_dir: str | os.PathLike, members: list[str], license: str | None = None) -> str:
+    """The pack's README.md: what the model is, how it was trained, how it scores."""
+    from sepcore.modelfile import read_exp_config, read_model_file
+
+    exp = Path(exp_dir)
+    tag = exp.resolve().name
+    meta = read_model_file(exp / "model.pt")
+    info = meta.get("info") or {}
+    cfg = read_exp_config(exp / "config.yaml") or {}
+    name = (meta.get("model") or {}).get("name", "?")
+    rows = card_fields(exp, license, meta)
     description = cfg.get("description") or info.get("description")
     out = [f"# {tag}", "",
            f"A sepcore source separation model ({name}), packed from `exp/{tag}`.", ""]

@@ -68,15 +68,14 @@ def separate_to_files(model, spec: str, outputs: list[str], plan) -> float:
 
     Returns the input's duration in seconds. Raises DataError naming ``spec``.
     """
-    from sepcore.inference import fit_to_range_inplace
-    from sepcore.io import read_audio, write_audio
+    from sepcore.io import fit_to_range, read_audio, write_audio
 
     audio = read_audio(spec)
     if audio.num_frames == 0:
         raise DataError(f"{spec}: contains no samples (zero-length audio)")
     subtype = output_subtype(audio.subtype)
     est = model.separate_array(audio.data, audio.sample_rate, plan=plan)
-    fit_to_range_inplace(est, audio.data, subtype)
+    fit_to_range(est, audio.data, subtype)
     for i, out in enumerate(outputs):
         write_audio(out, est[i], audio.sample_rate, subtype, format="WAV")
     return audio.num_frames / audio.sample_rate

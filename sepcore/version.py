@@ -3,4 +3,4 @@
 __version__ = "0.1.0"
 
 # Bumped whenever the layout of model.pt changes; readers accept every version <= this.
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2

@@ -20,7 +20,7 @@ force=false
 . "$(dirname "$0")/../utils/parse_options.sh"
 
 if [ $# -ne 1 ]; then
-  awk '/^# Usage:/{on=1} on && !/^#/{exit} on{sub(/^# ?/, ""); print}' "$0" >&2
+  "$(dirname "$0")/../utils/usage.sh" "$0" >&2
   exit 1
 fi
 exp=$1
@@ -29,5 +29,5 @@ exp=$1
 
 opts=()
 [ -n "$license" ] && opts+=(--license "$license")
-[ "$force" = true ] && opts+=(--force)
+opts+=(--force "$force")
 python -m sepcore.bin.pack "${opts[@]}" "$exp"

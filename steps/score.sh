@@ -33,7 +33,7 @@ use_cache=true
 . "$(dirname "$0")/../utils/parse_options.sh"
 
 if [ $# -ne 2 ]; then
-  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2
+  "$(dirname "$0")/../utils/usage.sh" "$0" >&2
   exit 1
 fi
 data=$1; dir=$2

@@ -35,7 +35,7 @@ force=false
 . "$(dirname "$0")/../utils/parse_options.sh"
 
 if [ $# -ne 3 ]; then
-  awk '/^# Usage:/{on=1} on && !/^#/{exit} on{sub(/^# ?/, ""); print}' "$0" >&2
+  "$(dirname "$0")/../utils/usage.sh" "$0" >&2
   exit 1
 fi
 exp=$1; data=$2; out=$3

@@ -11,7 +11,7 @@ set -euo pipefail
 . "$(dirname "$0")/../utils/parse_options.sh"
 
 if [ $# -lt 1 ]; then
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  "$(dirname "$0")/../utils/usage.sh" "$0" >&2
   exit 1
 fi
 

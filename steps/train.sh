@@ -34,7 +34,7 @@ tcmalloc=true
 . "$(dirname "$0")/../utils/parse_options.sh"
 
 if [ $# -lt 4 ]; then
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+  "$(dirname "$0")/../utils/usage.sh" "$0" >&2
   exit 1
 fi
 config=$1; train_dir=$2; valid_dir=$3; exp=$4; shift 4

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from datadirs import make_datadir
+from helpers.datadirs import make_datadir
 
 from sepcore.data import DataDir, SegmentDataset, UtteranceDataset
 from sepcore.errors import DataError

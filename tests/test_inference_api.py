@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from inference_helpers import make_exp_dir, tone_mix
+from helpers.inference import make_exp_dir, tone_mix
 
 import sepcore
 from sepcore.errors import ConfigError
@@ -27,6 +27,7 @@ def test_separate_returns_sources_at_input_rate_and_length(model):
     assert 0.1 < float(est.sum(0).norm() / np.linalg.norm(x)) < 2.0
 
 
+@pytest.mark.slow
 def test_multichannel_layouts(model):
     x = tone_mix(0.7, 8000)
     both = np.stack([x, 0.5 * x])  # [channels, time]
@@ -56,6 +57,7 @@ def test_repr_and_sources(model):
     assert "convtasnet" in repr(model)
 
 
+@pytest.mark.slow
 def test_import_sepcore_is_light():
     code = ("import sys, sepcore; assert 'torch' not in sys.modules, 'torch imported'; "
             "assert callable(sepcore.load); print(sepcore.__version__)")

@@ -135,6 +135,7 @@ def stems(seed, n_src=2, seconds=3.3, sr=8000, chans=2):
     return refs, ests
 
 
+@pytest.mark.slow
 def test_v4_framewise_equals_museval_algorithm():
     refs, ests = stems(0)
     ests[1, 8000:16000] = 0.0  # a silent estimate window: NaN for every source there
@@ -150,6 +151,7 @@ def test_v4_framewise_equals_museval_algorithm():
     assert np.max(np.abs(mine[ok] - ref[ok])) < 1e-8  # in fact to rounding
 
 
+@pytest.mark.slow
 def test_v4_single_window_equals_mir_eval_images():
     mir_eval = pytest.importorskip("mir_eval")
     refs, ests = stems(1, n_src=2, seconds=0.6)
@@ -178,6 +180,7 @@ def test_sdr_mdx_formula_and_track_median():
     assert np.isnan(track_median(np.array([[np.nan, np.nan]]))[0])
 
 
+@pytest.mark.slow
 def test_music_metrics_through_compute_metrics():
     refs, ests = stems(3)
     mix = refs.sum(0)
@@ -197,6 +200,7 @@ def test_music_metrics_through_compute_metrics():
     assert res[0]["input_sdr_v4"] == pytest.approx(np.nanmedian(mref[0, 0]), abs=0.01)
 
 
+@pytest.mark.slow
 def test_swapped_stems_score_low_without_permutation():
     refs, ests = stems(4)
     good = score_utterance(ests, refs, None, 8000, ["sdr_v4", "sdr_mdx"],

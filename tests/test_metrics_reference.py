@@ -53,6 +53,7 @@ def random_case(seed, n_src=2, seconds=1.0, sr=8000, kind="white"):
 @pytest.mark.parametrize("kind,n_src,seed", [
     ("white", 2, 0), ("coloured", 2, 1), ("speech", 2, 2), ("white", 3, 3), ("speech", 3, 4),
 ])
+@pytest.mark.slow
 def test_bss_eval_equals_mir_eval(kind, n_src, seed):
     refs, ests, _ = random_case(seed, n_src, kind=kind)
     shuffle = np.random.default_rng(seed).permutation(n_src)
@@ -71,6 +72,7 @@ def test_bss_eval_equals_mir_eval(kind, n_src, seed):
     assert np.max(np.abs(a - np.array([sdr, sir, sar]))) < 1e-6
 
 
+@pytest.mark.slow
 def test_pairwise_equals_mir_eval_every_pair():
     refs, ests, _ = random_case(5, 2, kind="coloured")
     pw = bss_eval_sources_pairwise(refs, ests)
@@ -81,6 +83,7 @@ def test_pairwise_equals_mir_eval_every_pair():
             assert pw[:, k, j] == pytest.approx([sdr[j], sir[j], sar[j]], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_mixture_input_scores_equal_mir_eval():
     refs, ests, mix = random_case(6, 2, kind="speech")
     res = compute_metrics(ests, refs, mix, 8000, "sdr,sir,sar")
@@ -110,6 +113,7 @@ def test_si_sdr_definition():
     assert np.isnan(si_sdr(est, np.zeros(4000)))
 
 
+@pytest.mark.slow
 def test_scaled_estimate_changes_only_scale_dependent_metrics():
     refs, ests, mix = random_case(7, 2, kind="speech")
     base = compute_metrics(ests, refs, mix, 8000, "si_sdr,sdr,sir,sar,sdr_mdx")
@@ -127,6 +131,7 @@ def test_scaled_estimate_changes_only_scale_dependent_metrics():
     assert scaled[1]["sdr_mdx"] == pytest.approx(base[1]["sdr_mdx"])
 
 
+@pytest.mark.slow
 def test_wrong_permutation_and_swapped_reference_change_the_numbers():
     refs, ests, mix = random_case(8, 2, kind="speech")
     good = score_utterance(ests, refs, mix, 8000, ["si_sdr", "sdr"], compute_permutation=False)

@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "egs" / "mini" / "convtasnet"
 SPLITS = ("train", "dev", "test")
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     any(shutil.which(p) is None for p in ("sox", "espeak-ng", "flite", "festival")),
     reason="needs sox, espeak-ng, flite and festival (tools/install.sh)",
-)
+)]
 
 
 def make(tmp: Path, seed: int = 0) -> tuple[Path, Path]:

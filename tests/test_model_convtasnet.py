@@ -4,8 +4,8 @@ import torch
 from sepcore.errors import ConfigError
 from sepcore.models import build_model, count_parameters
 
-SMALL = {"name": "convtasnet", "N": 32, "L": 16, "B": 16, "H": 32, "P": 3, "X": 3, "R": 2,
-         "Sc": 16}
+SMALL = {"name": "convtasnet", "n_filters": 32, "kernel_size": 16, "bn_chan": 16, "hid_chan": 32,
+         "conv_kernel_size": 3, "n_blocks": 3, "n_repeats": 2, "skip_chan": 16}
 
 
 def test_paper_default_size():
@@ -74,7 +74,7 @@ def test_receptive_field_bounds_the_influence():
 
 def test_bad_configs_are_clear_errors():
     with pytest.raises(ConfigError, match="unknown option"):
-        build_model({**SMALL, "n_filters": 3})
+        build_model({**SMALL, "hid_size": 3})  # a DPRNN option
     with pytest.raises(ConfigError, match="unknown model"):
         build_model({"name": "tasnet9000"})
     with pytest.raises(ConfigError, match="causal"):

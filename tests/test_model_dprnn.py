@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from helpers.configs import TINY_DPRNN
 
 from sepcore.errors import ConfigError
 from sepcore.losses import PITLoss, pairwise_neg_si_sdr
@@ -10,7 +11,9 @@ from sepcore.models.dprnn import DPRNN
 
 torch.set_num_threads(1)
 
-TINY = dict(n_filters=16, kernel_size=8, bn_chan=16, hid_size=8, chunk_size=10, n_repeats=2)
+# the shared tiny DPRNN, with a shorter filterbank, a wider bottleneck and two blocks
+TINY = {**{k: v for k, v in TINY_DPRNN.items() if k not in ("name", "hop_size")},
+        "kernel_size": 8, "bn_chan": 16, "n_repeats": 2}
 
 
 def tiny(**kw):
@@ -116,6 +119,7 @@ def test_unknown_option_through_build_model():
         build_model({"name": "dprnn", "bogus": 1})
 
 
+@pytest.mark.slow
 def test_training_steps_reduce_pit_loss():
     torch.manual_seed(0)
     m = tiny(num_sources=2, mask_nonlinear="sigmoid")

@@ -30,6 +30,7 @@ def float64():
     torch.set_default_dtype(default)
 
 
+@pytest.mark.slow
 def test_global_layer_norm_is_the_paper_formula():
     norm = GlobalLayerNorm(6)
     with torch.no_grad():
@@ -59,6 +60,7 @@ def test_prelu_equals_torch_prelu(channels):
     assert list(fast.state_dict()) == ["weight"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dilation", [1, 2, 7, 32])
 @pytest.mark.parametrize("taps", [2, 3, 5])
 @pytest.mark.parametrize("bias", [True, False])

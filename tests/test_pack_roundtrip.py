@@ -7,7 +7,7 @@ import tarfile
 import numpy as np
 import pytest
 import torch
-from inference_helpers import make_exp_dir, tone_mix
+from helpers.inference import make_exp_dir, tone_mix
 
 import sepcore
 from sepcore.errors import ModelFileError
@@ -162,6 +162,7 @@ def test_pack_cli_and_exp_without_model(exp, tmp_path, capsys):
     np.testing.assert_equal(is_up_to_date(exp), True)
 
 
+@pytest.mark.slow
 def test_steps_pack_sh(exp):
     import os
     import subprocess

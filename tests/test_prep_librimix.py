@@ -4,7 +4,7 @@ import csv
 import os
 import shutil
 
-import corpus_replicas as cr
+import helpers.corpus_replicas as cr
 import pytest
 
 PREP = "egs/librimix/convtasnet/local/prepare_librimix.py"
@@ -73,7 +73,7 @@ def test_train_100_and_parent_folder(tmp_path, prep, rep2, capsys):
 
 def test_libri3mix_16k_max(tmp_path, prep):
     rep = cr.librimix(str(tmp_path / "c"), n_src=3, rate="16k", mode="max", counts={"dev": 2})
-    args = ["--n-src", "3", "--sample-rate", "16k", "--mode", "max", "--sets", "dev"]
+    args = ["--num-sources", "3", "--sample-rate", "16k", "--mode", "max", "--sets", "dev"]
     assert prep.main([*args, "--task", "sep_noisy", rep.root, str(tmp_path / "d")]) == 0
     check(tmp_path / "d/dev", rep, "dev", "mix_both", ["s1", "s2", "s3"], "spk1 spk2 spk3",
           True, "16k", "max")

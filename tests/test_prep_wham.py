@@ -3,7 +3,7 @@
 import os
 import shutil
 
-import corpus_replicas as cr
+import helpers.corpus_replicas as cr
 import pytest
 
 PREP = "egs/wham/convtasnet/local/prepare_wham.py"

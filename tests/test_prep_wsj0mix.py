@@ -3,7 +3,7 @@
 import os
 import shutil
 
-import corpus_replicas as cr
+import helpers.corpus_replicas as cr
 import pytest
 
 PREP = "egs/wsj0_2mix/convtasnet/local/prepare_wsj0mix.py"
@@ -48,7 +48,7 @@ def test_wsj0_3mix_16k_max_from_parent_folder(tmp_path, prep):
     rep = cr.wsj0mix(str(tmp_path / "corpus"), num_spk=3, rate="16k", mode="max",
                      counts={"tt": 3})
     parent = os.path.dirname(rep.root)  # the folder holding 3speakers/
-    args = ["--num-spk", "3", "--sample-rate", "16k", "--mode", "max", "--sets", "tt"]
+    args = ["--num-sources", "3", "--sample-rate", "16k", "--mode", "max", "--sets", "tt"]
     assert prep.main([*args, parent, str(tmp_path / "data")]) == 0
     check_data_dir(tmp_path / "data/tt", rep, "tt", 3, "16k", "max")
     assert cr.lines(tmp_path / "data/tt/spk3.scp")[0].endswith(".wav")
@@ -102,11 +102,12 @@ def test_bad_name_and_wrong_rate_are_errors(tmp_path, prep, capsys):
     assert "sample rate 16000 Hz, expected 8000 Hz for wav8k" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_prepare_data_sh_runs_once(tmp_path):
     rep = cr.wsj0mix(str(tmp_path / "corpus"), num_spk=3, counts={"tr": 2, "cv": 1, "tt": 1})
     data = str(tmp_path / "data")
     runs = [
-        cr.run_recipe_script(recipe, "local/prepare_data.sh", "--num-spk", "3", rep.root, data)
+        cr.run_recipe_script(recipe, "local/prepare_data.sh", "--num-sources", "3", rep.root, data)
         for recipe in ("wsj0_3mix/convtasnet", "wsj0_3mix/dprnn")
     ]
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr + runs[1].stderr

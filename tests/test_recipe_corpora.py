@@ -12,15 +12,12 @@ from __future__ import annotations
 import json
 import os
 
-import corpus_replicas as cr
+import helpers.corpus_replicas as cr
 import pytest
 import soundfile as sf
+from helpers.configs import TINY_CONVTASNET, TINY_DPRNN, as_overrides
 
-TINY = {
-    "convtasnet": "--model.N 16 --model.B 8 --model.H 16 --model.Sc 8 --model.X 2 --model.R 1",
-    "dprnn": ("--model.n_filters 16 --model.bn_chan 8 --model.hid_size 8 --model.chunk_size 10 "
-              "--model.hop_size 5 --model.n_repeats 1"),
-}
+TINY = {"convtasnet": as_overrides(TINY_CONVTASNET), "dprnn": as_overrides(TINY_DPRNN)}
 COMMON = "--training.max_epochs 1 --training.batch_size 2 --data.segment 0.25 --data.num_workers 0"
 
 # recipe, corpus option, extra run.sh options, data name, default tag, test set, sources
@@ -83,6 +80,7 @@ def scratch_recipe(recipe: str, where) -> str:
 
 @pytest.mark.parametrize("recipe,corpus,opts,name,tag,test_set,sources", CASES,
                          ids=[c[0] for c in CASES])
+@pytest.mark.slow
 def test_recipe_stages_1_to_5(tmp_path, replicas, recipe, corpus, opts, name, tag, test_set,
                               sources):
     rep = replicas(corpus)
@@ -122,6 +120,11 @@ def test_run_sh_help_and_missing_corpus_option(tmp_path):
     r = cr.run_recipe_script("", "./run.sh", "--help", cwd=d)
     assert r.returncode == 0
     assert "Usage: ./run.sh [options]" in r.stdout and "--wham-dir" in r.stdout
+    # the template's options follow the recipe's own (egs/TEMPLATE/sep.sh)
+    for option in ("--train-set", "--valid-set", "--test-sets", "--conf", "--tag", "--train-opts",
+                   "--separate-opts", "--score-opts", "--nj", "--ngpu", "--force", "--stop-stage"):
+        assert option in r.stdout.split("Options of every recipe:")[1], option
+    assert "set -euo pipefail" not in r.stdout
     r = cr.run_recipe_script("", "./run.sh", "--stage", "1", "--stop-stage", "1", cwd=d)
     assert r.returncode == 1 and "stage 1 needs --wham-dir" in r.stderr
     r = cr.run_recipe_script("", "./run.sh", "--sample-rate", "44k", cwd=d)

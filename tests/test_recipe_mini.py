@@ -1,4 +1,4 @@
-"""End-to-end smoke run of the mini recipe (egs/mini/convtasnet/run.sh, stages 1-6).
+"""End-to-end smoke run of the mini recipe (egs/mini/convtasnet/run.sh, stages 1-7).
 
 The recipe is copied to a temporary folder (steps/, utils/ and path.sh linked to this
 checkout), a tiny corpus is synthesized and conf/tiny.yaml trains for a few seconds.
@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
+from helpers.chromium import Chromium, check_in_browser, find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "egs" / "mini" / "convtasnet"
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     any(shutil.which(p) is None for p in ("sox", "espeak-ng", "flite", "festival")),
     reason="needs sox, espeak-ng, flite and festival (tools/install.sh)",
-)
+)]
 
 
 def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
@@ -51,8 +53,8 @@ def recipe(tmp_path_factory) -> Path:
 SMALL = ["--train-utts", "24", "--dev-mixtures", "3", "--test-mixtures", "4", "--nj", "2"]
 
 
-def test_stages_1_to_6(recipe: Path):
-    proc = run(recipe, "--stage", "1", "--stop-stage", "6", "--conf", "conf/tiny.yaml", *SMALL)
+def test_stages_1_to_7(recipe: Path):
+    proc = run(recipe, "--stage", "1", "--stop-stage", "7", "--conf", "conf/tiny.yaml", *SMALL)
     exp = recipe / "exp" / "convtasnet_tiny"
     for s in ("train", "dev", "test"):
         lines = (recipe / "data" / s / "wav.scp").read_text().splitlines()
@@ -69,6 +71,19 @@ def test_stages_1_to_6(recipe: Path):
         assert summary  # scored
         assert (sep / "scores" / "RESULTS.md").is_file()
     assert "RESULTS" in proc.stdout or "si_sdr" in proc.stdout.lower()
+    # stage 6: the report, opened in headless Chromium when it is installed
+    index = exp / "report" / "index.html"
+    assert f"report: {index.relative_to(recipe)}" in proc.stdout
+    html = index.read_text()
+    for s in ("dev", "test"):
+        assert f"Set {s}" in html
+    assert "Examples during training" in html  # conf/tiny.yaml: training.examples 2
+    if find_chromium():
+        with Chromium() as browser:
+            page = check_in_browser(browser, index)
+        results = (exp / "separate/test/scores/RESULTS.md").read_text()
+        numbers = re.findall(r"(?<=\| )-?\d+\.\d{4}(?= \|)", results)
+        assert numbers and [n for n in numbers if n not in page["text"]] == []
     pack = exp / "convtasnet_tiny.tar.gz"
     with tarfile.open(pack) as tar:
         names = tar.getnames()

@@ -88,6 +88,7 @@ def counting(monkeypatch):
     return calls
 
 
+@pytest.mark.slow
 def test_jobs_merge_outputs_and_cache(tmp_path, counting):
     data, sep = make_dirs(tmp_path)
     score_all(data, sep, 2, "--metrics", "si_sdr,sdr")
@@ -183,6 +184,7 @@ def test_resume_recomputes_only_missing(tmp_path, counting, monkeypatch):
     assert len(rows) == 8
 
 
+@pytest.mark.slow
 def test_default_metrics_and_silent_reference(tmp_path):
     data, sep = make_dirs(tmp_path, n_utts=2, seconds=1.5)
     sf.write(data / "wav" / "utt001_2.wav", np.zeros(int(1.5 * SR)), SR, subtype="FLOAT")
@@ -256,6 +258,7 @@ def _env():
     return env
 
 
+@pytest.mark.slow
 def test_cli_error_is_clean(tmp_path):
     data, sep = make_dirs(tmp_path, n_utts=2)
     (sep / "spk2.scp").write_text("")
@@ -267,6 +270,7 @@ def test_cli_error_is_clean(tmp_path):
     assert "no estimate for utterance 'utt000'" in p.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (ROOT / "utils" / "run.pl").exists(), reason="utils/run.pl missing")
 def test_score_sh_and_show_results_sh(tmp_path):
     data, sep = make_dirs(tmp_path, n_utts=4)
@@ -291,6 +295,7 @@ def test_score_sh_and_show_results_sh(tmp_path):
     assert p.returncode == 0 and "Usage: steps/score.sh" in p.stdout
 
 
+@pytest.mark.slow
 def test_silent_estimate_is_counted(tmp_path):
     data, sep = make_dirs(tmp_path, n_utts=2)
     write_est(sep, "utt000", 2, np.zeros(SR))

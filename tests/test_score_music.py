@@ -47,6 +47,7 @@ def make_music(root, n_tracks=2, seconds=2.5):
     return data, sep, tracks
 
 
+@pytest.mark.slow
 def test_music_scoring_end_to_end(tmp_path):
     data, sep, tracks = make_music(tmp_path)
     args = [str(data), str(sep), "--metrics", "music", "--compute-permutation", "false",

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from inference_helpers import make_exp_dir, tone_mix
+from helpers.inference import make_exp_dir, tone_mix
 
 import sepcore
 from sepcore.bin.separate import main
@@ -159,6 +159,7 @@ def _env():
     return env
 
 
+@pytest.mark.slow
 def test_steps_separate_sh(exp, tmp_path):
     d = _data_dir(tmp_path)
     out = tmp_path / "exp_sep"
@@ -198,6 +199,7 @@ def test_python_m_help():
     assert "--model" in p.stdout and "--out-dir" in p.stdout and "--data-dir" in p.stdout
 
 
+@pytest.mark.slow
 def test_console_script_has_the_same_interface(exp, tmp_path):
     script = Path(sys.executable).parent / "sepcore-separate"
     if not script.exists():

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from datadirs import make_datadir
+from helpers.configs import TINY_CONVTASNET, as_yaml_flow
+from helpers.datadirs import make_datadir
 
 from sepcore.modelfile import load_model_file
 
+pytestmark = pytest.mark.slow  # trains in subprocesses
+
 ROOT = Path(__file__).resolve().parents[1]
-TINY = """\
-model: {name: convtasnet, N: 16, L: 16, B: 8, H: 16, P: 3, X: 2, R: 1, Sc: 8}
+TINY = f"model: {as_yaml_flow(TINY_CONVTASNET)}\n" + """\
 data: {segment: 0.25, dynamic_mixing: true, epoch_size: 32}
 training: {batch_size: 2, max_epochs: 2, num_threads: 1, log_interval: 0}
 """
@@ -129,7 +131,7 @@ def test_cosine_time_schedule_ends_annealed_at_the_budget(setup):
     assert run.returncode == 0, run.stderr
     rows = [r.split("\t") for r in (exp / "history.tsv").read_text().splitlines()[1:]]
     # the LR of the last step, taken a step before the budget ran out: well down the cosine
-    # (the exact values are tests/test_lr_schedule.py's; a loaded machine makes steps slower)
+    # (the exact values are tests/test_train_lr.py's; a loaded machine makes steps slower)
     assert float(rows[-1][5]) < 0.05 * 1e-3
     assert float(rows[-1][7]) >= 0.05  # it stopped on the budget, not on max_epochs
     assert len(rows) < 80

@@ -4,6 +4,10 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # runs the script in subprocesses
+
 ROOT = Path(__file__).resolve().parents[1]
 ITEMS = ["sox", "espeak-ng", "flite", "festival", "text2wave", "perl", "tools/venv", "torch",
          "numpy", "scipy", "soundfile", "soxr", "yaml", "tqdm", "pystoi", "pesq", "mir_eval",

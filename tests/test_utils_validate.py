@@ -108,6 +108,7 @@ def test_missing_wav_scp(data):
     assert code == 1 and "data/wav.scp: file not found" in err
 
 
+@pytest.mark.slow
 def test_get_utt2num_samples(data):
     (data / "utt2num_samples").unlink()
     r = run(data.parent, UTILS / "get_utt2num_samples.sh", "--nj", "2", "data")

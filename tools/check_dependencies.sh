@@ -7,14 +7,16 @@
 #   tcmalloc        optional (faster CPU training)
 #   tools/venv      the Python virtual environment
 #   Python modules  torch, numpy, scipy, soundfile, soxr, yaml, tqdm, pystoi, pesq,
-#                   mir_eval, fast_bss_eval, sepcore (installed in the venv);
-#                   pytest and xdist (optional: only for the tests)
+#                   mir_eval, fast_bss_eval, matplotlib (reports), sepcore (installed
+#                   in the venv); pytest, xdist, tensorboard (optional: for the tests;
+#                   tensorboard also for training.tensorboard)
+#   chromium        optional: the report tests' headless browser
 # Prints the command that fixes what is missing (tools/install.sh) and exits 1
 # if anything required is missing.
 set -uo pipefail
 
 case "${1:-}" in
-  -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) "$(dirname "$0")/../utils/usage.sh" "$0"; exit 0 ;;
   "") ;;
   *) echo "check_dependencies.sh: unexpected argument '$1' (see --help)" >&2; exit 1 ;;
 esac
@@ -42,6 +44,12 @@ else
   line tcmalloc "MISSING (optional: CPU training steps ~1.6x faster; Debian libtcmalloc-minimal4)"
 fi
 
+if path=$(command -v chromium 2>/dev/null); then
+  line chromium "OK ($path)"
+else
+  line chromium "MISSING (optional: the report tests' browser; Debian chromium)"
+fi
+
 if [ -x "$venv/bin/python" ]; then
   line "tools/venv" "OK ($("$venv/bin/python" --version 2>&1))"
   # One interpreter for all modules. torch is imported (it can be installed but
@@ -55,8 +63,8 @@ import importlib.util
 REQUIRED = {"torch": "torch", "numpy": "numpy", "scipy": "scipy", "soundfile": "soundfile",
             "soxr": "soxr", "yaml": "PyYAML", "tqdm": "tqdm", "pystoi": "pystoi",
             "pesq": "pesq", "mir_eval": "mir_eval", "fast_bss_eval": "fast-bss-eval",
-            "sepcore": "sepcore"}
-OPTIONAL = {"pytest": "pytest", "xdist": "pytest-xdist"}
+            "matplotlib": "matplotlib", "sepcore": "sepcore"}
+OPTIONAL = {"pytest": "pytest", "xdist": "pytest-xdist", "tensorboard": "tensorboard"}
 for name, dist in {**REQUIRED, **OPTIONAL}.items():
     kind = "MISSING" if name in REQUIRED else "MISSING-OPTIONAL"
     try:

@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     --system) system="$2"; shift 2 ;;
     --slurm) slurm=true; shift ;;
     --gridengine) gridengine=true; shift ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) "$(dirname "$0")/../utils/usage.sh" "$0"; exit 0 ;;
     *) echo "$0: unknown option '$1' (expected --system true|false, --slurm, --gridengine)" >&2; exit 1 ;;
   esac
 done

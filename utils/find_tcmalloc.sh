@@ -7,7 +7,7 @@
 # back to the kernel and page-faults them in again at the next; tcmalloc keeps them
 # (bench/train_step.py measures the difference).
 set -uo pipefail
-[ $# -eq 0 ] || { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
+[ $# -eq 0 ] || { "$(dirname "$0")/usage.sh" "$0" >&2; exit 1; }
 
 for ldconfig in ldconfig /sbin/ldconfig /usr/sbin/ldconfig; do
   if command -v "$ldconfig" >/dev/null 2>&1; then

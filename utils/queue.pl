@@ -1,7 +1,7 @@
 #!/usr/bin/env perl
 # Usage: queue.pl [options] [JOB=1:N] <log-file> <command> [args...]
 #  e.g.: queue.pl --gpu 1 --mem 8G JOB=1:4 exp/log/separate.JOB.log \
-#          python -m sepcore.bin.separate --part JOB ...
+#          python -m sepcore.bin.separate --job JOB --num-jobs 4 ...
 #
 # The same interface as run.pl, on a Grid Engine cluster: writes a job script
 # <log-dir>/q/<name>.sh (one task per job id), submits it with 'qsub -t 1:N',

@@ -1,7 +1,7 @@
 #!/usr/bin/env perl
 # Usage: run.pl [options] [JOB=1:N] <log-file> <command> [args...]
 #  e.g.: run.pl --max-jobs-run 2 JOB=1:4 exp/log/separate.JOB.log \
-#          python -m sepcore.bin.separate --part JOB ...
+#          python -m sepcore.bin.separate --job JOB --num-jobs 4 ...
 #
 # Runs the command locally, once per job id (JOB in the command and in the log
 # name is replaced by the id; without JOB=... it runs once). Each log starts with

@@ -3,10 +3,9 @@
 #
 # A recipe's run.sh sets the defaults of its corpus options (and, if it likes, of the
 # options below), defines two functions and sources this file last:
-#   recipe_setup    runs after option parsing: checks the corpus options (check_choice
-#                   --mode "$mode" min max) and sets
-#                   data=<folder holding the sets>, tag_suffix=<end of the default tag>
-#                   (or tag=), and any of train_set/valid_set/test_sets it derives
+#   recipe_setup    runs after option parsing: checks the corpus options (e.g.
+#                   check_choice --mode "$mode" min max) and sets data=<the folder
+#                   holding the sets> and tag_suffix=<end of the default tag> (or tag=)
 #   prepare_data    stage 1: the corpus on disk → $data/<set>/ (local/prepare_data.sh;
 #                   require_option --corpus-dir "$corpus_dir" "the corpus folder")
 # See egs/wsj0_2mix/convtasnet/run.sh for a corpus recipe, egs/mini/convtasnet/run.sh
@@ -19,14 +18,16 @@
 #   3  steps/train.sh          conf + $data/{<train-set>,<valid-set>} → exp/<tag>/
 #   4  steps/separate.sh       exp/<tag> + $data/<set> → exp/<tag>/separate/<set>/, each test set
 #   5  steps/score.sh          → exp/<tag>/separate/<set>/scores/RESULTS.md, each test set
-#   6  steps/pack.sh           → exp/<tag>/<tag>.tar.gz
-# The sample rate is the data's: the config does not set it (steps/train.sh reads it from
-# the training data), so a corpus option such as --sample-rate decides it, in stage 1.
+#   6  steps/report.sh         → exp/<tag>/report/index.html (model card, curves, listening)
+#   7  steps/pack.sh           → exp/<tag>/<tag>.tar.gz
+# The sample rate is the data's: the config does not set it (training reads it from the
+# training data), so a corpus option such as --sample-rate decides it, in stage 1.
 #
 # Options of every recipe:
 #   --stage 0              first stage to run
 #   --stop-stage 100       last stage to run (default: all)
-#   --nj 4                 parallel jobs (lengths, separation, scoring)
+#   --nj 4                 parallel jobs (lengths, separation, scoring; a recipe's header
+#                          names its own default)
 #   --ngpu 0               GPUs for training (0: CPU; >1: DDP) and separation (>0: cuda)
 #   --conf <yaml>          training config (default conf/train.yaml)
 #   --tag <tag>            experiment name: exp/<tag> (default <tag-prefix>[_<conf>]_<tag-suffix>,
@@ -38,13 +39,16 @@
 #   --train-opts "<..>"    config overrides, e.g. "--training.batch_size 4 --optim.lr 5e-4"
 #   --separate-opts "<..>" extra options of steps/separate.sh, e.g. "--chunk-seconds 8"
 #   --score-opts "<..>"    extra options of steps/score.sh, e.g. "--metrics si_sdr,sdr"
+#   --report-opts "<..>"   extra options of steps/report.sh, e.g. "--num-utts 5"
 #   --force false          retrain a finished exp (steps/train.sh moves the old one aside)
 # Job runners: cmd.sh ($train_cmd, $decode_cmd).
 
 # Defaults; a recipe may have set any of them before sourcing this file.
 : "${stage:=0}" "${stop_stage:=100}" "${nj:=4}" "${ngpu:=0}" "${conf:=conf/train.yaml}"
-: "${tag:=}" "${tag_prefix:=$(basename "$(dirname "$(readlink -f "$0")")")}" "${train_set:=train}" "${valid_set:=dev}"
+: "${tag:=}" "${tag_prefix:=$(basename "$(dirname "$(readlink -f "$0")")")}"
+: "${train_set:=train}" "${valid_set:=dev}"
 : "${test_sets:=$valid_set test}" "${train_opts:=}" "${separate_opts:=}" "${score_opts:=}"
+: "${report_opts:=}"
 : "${force:=false}"
 
 _sep_template=${BASH_SOURCE[0]}
@@ -84,6 +88,7 @@ exp=exp/$tag
 read -r -a train_opts_a <<< "$train_opts"
 read -r -a separate_opts_a <<< "$separate_opts"
 read -r -a score_opts_a <<< "$score_opts"
+read -r -a report_opts_a <<< "$report_opts"
 device=$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)
 all_sets=$(printf '%s\n' "$train_set" "$valid_set" $test_sets | awk '!seen[$0]++')
 
@@ -136,8 +141,12 @@ if _sep_stage 5 "scoring $test_sets"; then
   cat "$exp/separate/$set/scores/RESULTS.md"
 fi
 
-# (a report stage goes here, before the pack that includes it)
-if _sep_stage 6 "packing"; then
+if _sep_stage 6 "report"; then
+  index=$(steps/report.sh ${report_opts_a[@]+"${report_opts_a[@]}"} "$exp")
+  echo "$0: report: $index (open it in a browser; the folder can be zipped alone)"
+fi
+
+if _sep_stage 7 "packing"; then
   steps/pack.sh "$exp"
 fi
 echo "$0: done (stages $stage..$stop_stage)"

@@ -10,15 +10,14 @@ and makes one call into the library, run through :func:`run_main`.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from typing import Callable
 
 from sepcore.errors import SepcoreError
+from sepcore.log import setup_logging
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
-
+__all__ = ["add_bool", "make_parser", "prog_name", "run_main", "setup_logging", "str2bool"]
 
 def prog_name(name: str) -> str:
     return f"python -m sepcore.bin.{name}"
@@ -59,10 +58,3 @@ def run_main(main: Callable[[], int | None], prog: str | None = None) -> None:
         print(f"{prog}: interrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(code or 0)
-
-
-def setup_logging(log_file: str | os.PathLike | None = None, level: int = logging.INFO) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file is not None:
-        handlers.append(logging.FileHandler(log_file, mode="a", encoding="utf-8"))
-    logging.basicConfig(level=level, format=LOG_FORMAT, handlers=handlers, force=True)

@@ -8,12 +8,11 @@ MDX SDR) the median over tracks averaged over sources, as museval/MDX report the
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
 
-from sepcore.bin.common import run_main
+from sepcore.bin.common import make_parser, prog_name, run_main
 from sepcore.errors import DataError
 from sepcore.metrics.registry import METRICS
 
@@ -76,10 +75,7 @@ def tables(summaries: list[tuple[Path, dict]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m sepcore.bin.show_results",
-        description="One Markdown table per data set comparing all scored experiments.",
-    )
+    p = make_parser("show_results", __doc__)
     p.add_argument("paths", nargs="+", help="exp dirs (or separated dirs, or summary.json)")
     args = p.parse_args(argv)
     found = find_summaries(args.paths)
@@ -99,4 +95,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    run_main(main, prog="show_results.py")
+    run_main(main, prog=prog_name("show_results"))

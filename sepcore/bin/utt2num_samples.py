@@ -9,18 +9,13 @@ decoded). The output is sorted (``LC_ALL=C``) and written atomically. Used by
 
 from __future__ import annotations
 
-import argparse
-
-from sepcore.bin.common import run_main
+from sepcore.bin.common import make_parser, prog_name, run_main
 from sepcore.errors import DataError
 from sepcore.io import audio_num_frames, read_scp, write_scp
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m sepcore.bin.utt2num_samples",
-        description="Write '<utt> <number of samples>' lines for an scp file of audio.",
-    )
+    parser = make_parser("utt2num_samples", __doc__)
     parser.add_argument("scp", help="input scp, e.g. data/train/wav.scp")
     parser.add_argument("out", help="output file, e.g. data/train/utt2num_samples")
     args = parser.parse_args(argv)
@@ -38,4 +33,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    run_main(main, prog="utt2num_samples.py")
+    run_main(main, prog=prog_name("utt2num_samples"))

@@ -60,6 +60,22 @@ class _Lengths:
 
 
 class SegmentDataset(Dataset):
+    """Random fixed-length training examples ``(mixture [T], sources [S, T])`` of a data dir.
+
+    Args:
+        datadir: the training data dir (needs spk1..N.scp).
+        segment: example length in seconds; shorter utterances are zero-padded at a
+            random offset.
+        sample_rate: the data's rate (checked on every read).
+        seed: with the epoch and the index, decides every random choice.
+        dynamic_mixing: mix the sources of different utterances (and speakers, where
+            utt2spks or utt2spk tell them) at random levels instead of reading the
+            data dir's mixtures.
+        epoch_size: examples per epoch (default: the number of utterances).
+        mix_snr_range: with dynamic mixing, each source but the first is set to a
+            level uniform in +-this many dB relative to the first.
+    """
+
     def __init__(
         self,
         datadir: DataDir,

@@ -96,7 +96,9 @@ def write_audio(
 
 
 
-def fit_to_range(estimates: np.ndarray, mixture: np.ndarray, subtype: str) -> np.ndarray:
+def fit_to_range(
+    estimates: np.ndarray, mixture: np.ndarray, subtype: str, block: int = 1 << 20
+) -> np.ndarray:
     """Bring estimates ``[sources, frames(, channels)]`` to the mixture's level, unclipped.
 
     A scale-invariant loss leaves each output's gain (and sign) arbitrary: Asteroid
@@ -108,26 +110,50 @@ def fit_to_range(estimates: np.ndarray, mixture: np.ndarray, subtype: str) -> np
     sample would reach full scale, all estimates are scaled down together so that
     the peak is 0.99 (for FLOAT files: the mixture's peak, if that is higher):
     nothing clips, and the sources keep their relative levels.
+
+    Computed in place (a float32 ``estimates`` is scaled and returned; any other is
+    first copied to float32) and in blocks of ``block`` frames, without the float64
+    copies of the whole signal that a 60-minute file would pay several hundred MB for.
+    ``estimates`` is ``[S, T(, C)]``, ``mixture`` ``[T(, C)]``.
     """
-    est = np.nan_to_num(np.asarray(estimates, dtype=np.float64))
-    mix = np.asarray(mixture, dtype=np.float64).reshape(-1)
-    n = est.shape[0]
-    flat = est.reshape(n, -1)
-    mix_energy = float(mix @ mix) if flat.shape[1] == mix.size else 0.0
+    estimates = np.asarray(estimates)
+    if estimates.dtype != np.float32 or not estimates.flags.writeable:
+        estimates = estimates.astype(np.float32)
+    est = estimates
+    n, total = est.shape[0], est.shape[1]
+    mix = np.asarray(mixture)
+    same = mix.size * n == est.size
+    energy, dot, peaks = np.zeros(n), np.zeros(n), np.zeros(n)
+    mix_energy = mix_peak = 0.0
+    for t0 in range(0, total, block):
+        blk = est[:, t0:t0 + block]
+        np.nan_to_num(blk, copy=False)
+        a = blk.reshape(n, -1).astype(np.float64)
+        if a.size == 0:
+            continue
+        energy += np.einsum("st,st->s", a, a)
+        peaks = np.maximum(peaks, np.abs(a).max(axis=1))
+        if same:
+            b = mix[t0:t0 + block].reshape(-1).astype(np.float64)
+            dot += a @ b
+            mix_energy += float(b @ b)
+            mix_peak = max(mix_peak, float(np.abs(b).max()))
+    if not same and mix.size:
+        mix_peak = float(np.abs(mix).max())
     gains = np.ones(n)
     for i in range(n):
-        energy = float(flat[i] @ flat[i])
-        if energy == 0.0 or mix_energy == 0.0:
+        if energy[i] == 0.0 or mix_energy == 0.0:
             continue
-        g = float(flat[i] @ mix) / energy
-        if abs(g) * np.sqrt(energy) < 0.01 * np.sqrt(mix_energy):  # orthogonal to the mixture
-            g = np.sqrt(mix_energy / energy) / n
+        g = dot[i] / energy[i]
+        if abs(g) * np.sqrt(energy[i]) < 0.01 * np.sqrt(mix_energy):  # orthogonal to the mix
+            g = np.sqrt(mix_energy / energy[i]) / n
         gains[i] = g
-    est = est * gains.reshape((n,) + (1,) * (est.ndim - 1))
     limit = 0.99
     if subtype in ("FLOAT", "DOUBLE") and mix.size:  # float files may exceed full scale
-        limit = max(limit, float(np.max(np.abs(mix))))
-    peak = float(np.max(np.abs(est))) if est.size else 0.0
+        limit = max(limit, mix_peak)
+    peak = float(np.max(np.abs(gains) * peaks)) if est.size else 0.0
     if peak > limit:
-        est *= limit / peak
-    return est.astype(np.float32)
+        gains = gains * (limit / peak)
+    for i in range(n):
+        est[i] *= np.float32(gains[i])
+    return est

@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import torch
 
+from sepcore.metrics.sisdr import si_sdr as _si_sdr
+
 EPS = 1e-8
 
 
 def si_sdr(estimate: torch.Tensor, reference: torch.Tensor, eps: float = EPS) -> torch.Tensor:
-    """SI-SDR in dB over the last axis; any leading shape (broadcast)."""
-    estimate = estimate - estimate.mean(dim=-1, keepdim=True)
-    reference = reference - reference.mean(dim=-1, keepdim=True)
-    dot = (estimate * reference).sum(dim=-1, keepdim=True)
-    energy = reference.pow(2).sum(dim=-1, keepdim=True) + eps
-    target = dot / energy * reference
-    noise = estimate - target
-    ratio = target.pow(2).sum(dim=-1) / (noise.pow(2).sum(dim=-1) + eps)
-    return 10 * torch.log10(ratio + eps)
+    """SI-SDR in dB over the last axis; any leading shape (broadcast). The formula is
+    sepcore/metrics/sisdr.py's; ``eps`` keeps the loss finite for silent signals."""
+    return _si_sdr(estimate, reference, eps=eps)
 
 
 def pairwise_neg_si_sdr(estimates: torch.Tensor, references: torch.Tensor) -> torch.Tensor:

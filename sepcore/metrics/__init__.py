@@ -18,7 +18,6 @@ depend on which metrics are requested.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +35,7 @@ from sepcore.metrics.registry import (
     register_set,
 )
 from sepcore.metrics.speech import pesq, si_sdr, stoi
+from sepcore.permutation import best_permutation as solve_permutation
 
 SPEECH_METRICS = METRIC_SETS["speech"]
 MUSIC_METRICS = METRIC_SETS["music"]
@@ -49,27 +49,10 @@ __all__ = [
 
 
 def best_permutation(score: np.ndarray) -> list[int]:
-    """``score[k, j]`` (estimate k, reference j) → ``perm[j]`` maximizing the mean score.
-
-    NaN entries (silent references) count as a constant, so they do not sway the choice.
-    Exhaustive (in itertools order, first best wins) up to 8 sources, Hungarian beyond.
-    """
-    score = np.where(np.isnan(score), -1e9, np.asarray(score, dtype=np.float64))
-    k, s = score.shape
-    if s <= 8:
-        best, best_val = None, -np.inf
-        for perm in itertools.permutations(range(k), s):
-            val = score[list(perm), np.arange(s)].sum()
-            if val > best_val:
-                best, best_val = list(perm), val
-        return best
-    from scipy.optimize import linear_sum_assignment
-
-    rows, cols = linear_sum_assignment(-score)
-    perm = [0] * s
-    for r, c in zip(rows, cols):
-        perm[c] = int(r)
-    return perm
+    """``score[k, j]`` (estimate k, reference j) → ``perm[j]`` maximizing the mean score
+    (sepcore/permutation.py). NaN entries (silent references) count as a constant, so they
+    do not sway the choice."""
+    return solve_permutation(np.where(np.isnan(score), -1e9, np.asarray(score, np.float64)))
 
 
 @dataclass

@@ -7,33 +7,14 @@ import warnings
 
 import numpy as np
 
+from sepcore.metrics.sisdr import si_sdr
+
 log = logging.getLogger(__name__)
 
 PESQ_RATE = 16000
 
-
-def si_sdr(est: np.ndarray, ref: np.ndarray, zero_mean: bool = True) -> np.ndarray:
-    """Scale-invariant SDR in dB over the last axis (leading axes broadcast).
-
-    SI-SDR = 10 log10(|α s|² / |α s - ŝ|²), α = <ŝ, s> / |s|² (Le Roux et al. 2019), computed
-    in float64 after removing the mean of both signals (as the paper, pb_bss_eval/Asteroid's
-    ``get_metrics`` and sepcore's training loss do; ``zero_mean=False`` skips that). A
-    silent reference gives NaN (undefined).
-    """
-    est = np.asarray(est, dtype=np.float64)
-    ref = np.asarray(ref, dtype=np.float64)
-    if zero_mean:
-        est = est - est.mean(axis=-1, keepdims=True)
-        ref = ref - ref.mean(axis=-1, keepdims=True)
-    est, ref = np.broadcast_arrays(est, ref)
-    ref_energy = np.sum(ref**2, axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = np.sum(est * ref, axis=-1, keepdims=True) / ref_energy
-        proj = alpha * ref
-        noise = est - proj
-        out = 10.0 * np.log10(np.sum(proj**2, axis=-1) / np.sum(noise**2, axis=-1))
-    out = np.where(ref_energy[..., 0] == 0, np.nan, out)
-    return out if out.ndim else float(out)
+__all__ = ["compute_pesq", "compute_si_sdr", "pesq", "pesq_mode", "resample_for_pesq", "si_sdr",
+           "stoi"]
 
 
 def stoi(ref: np.ndarray, deg: np.ndarray, sample_rate: int, extended: bool = False) -> float:
@@ -62,9 +43,9 @@ def resample_for_pesq(x: np.ndarray, sample_rate: int) -> np.ndarray:
     _, rate, _ = pesq_mode(sample_rate)
     if rate == sample_rate:
         return np.asarray(x, np.float64)
-    import soxr
+    from sepcore.resample import resample
 
-    return soxr.resample(np.asarray(x, np.float64), sample_rate, rate).astype(np.float64)
+    return resample(x, sample_rate, rate, dtype=np.float64)
 
 
 def pesq(ref: np.ndarray, deg: np.ndarray, sample_rate: int, resampled: bool = False) -> float:

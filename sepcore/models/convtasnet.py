@@ -1,14 +1,19 @@
 """Conv-TasNet (Luo & Mesgarani, "Conv-TasNet: Surpassing ideal time-frequency
 magnitude masking for speech separation", IEEE/ACM TASLP 2019).
 
-A learned encoder (1-D conv, ``N`` filters of ``L`` samples, hop ``L // 2``), a
-temporal convolutional network (``R`` repeats of ``X`` dilated depthwise-separable
-blocks with ``H`` channels, kernel ``P``, bottleneck ``B``, skip channels ``Sc``)
-that estimates one mask per source, and a transposed-conv decoder.
+A learned encoder (1-D conv, ``n_filters`` filters of ``kernel_size`` samples, hop
+``kernel_size // 2``), a temporal convolutional network (``n_repeats`` repeats of
+``n_blocks`` dilated depthwise-separable blocks with ``hid_chan`` channels, kernel
+``conv_kernel_size``, bottleneck ``bn_chan``, skip channels ``skip_chan``) that
+estimates one mask per source, and a transposed-conv decoder.
 
 Defaults are the paper's best non-causal configuration (Table II: N=512, L=16,
 B=128, H=512, Sc=128, P=3, X=8, R=3, gLN; 4.98 M parameters: 5.05 M
 in Asteroid, which keeps the last block's residual conv although nothing uses it).
+The hyperparameters are named as Asteroid names them and as every sepcore model does
+(``n_filters``, ``kernel_size``, ``bn_chan``, ...); the paper's letters are in the
+class docstring. Model files of format 1 used the letters: sepcore/modelfile.py
+renames them on load.
 
 Causality: with ``causal: true`` the TCN pads only on the left and the norm is
 cumulative (cLN), so no frame sees a later frame. As in the paper, the encoder
@@ -61,26 +66,51 @@ class TCNBlock(nn.Module):
 
 
 class ConvTasNet(nn.Module):
+    """Conv-TasNet: learned encoder, TCN mask estimator, learned decoder.
+
+    Luo & Mesgarani, "Conv-TasNet: Surpassing ideal time-frequency magnitude masking for
+    speech separation", IEEE/ACM TASLP 27(8), 2019. The paper's letters are given with
+    each argument; the defaults are its best non-causal configuration (Table II).
+
+    Args:
+        num_sources: number of sources to estimate (set from the data dir by training).
+        n_filters: encoder filters / basis signals (N, 512).
+        kernel_size: encoder filter length in samples (L, 16); even, the hop is half of it.
+        bn_chan: bottleneck channels of the TCN's input and residual path (B, 128).
+        hid_chan: channels inside each convolutional block (H, 512).
+        conv_kernel_size: kernel of the dilated depthwise convolutions (P, 3).
+        n_blocks: blocks per repeat, dilations 1, 2, ..., 2**(n_blocks - 1) (X, 8).
+        n_repeats: repeats of those blocks (R, 3).
+        skip_chan: skip-connection channels (Sc, 128); 0: the masks come from the
+            residual path instead.
+        norm: ``gLN`` (default), ``cLN`` (default when causal), ``chanLN`` or ``BN``.
+        causal: pad the TCN on the left only and use a cumulative norm.
+        mask_nonlinear: ``sigmoid`` (default), ``relu``, ``softmax`` or ``linear``.
+    """
+
     def __init__(
         self,
         num_sources: int = 2,
-        N: int = 512,
-        L: int = 16,
-        B: int = 128,
-        H: int = 512,
-        P: int = 3,
-        X: int = 8,
-        R: int = 3,
-        Sc: int = 128,
+        n_filters: int = 512,
+        kernel_size: int = 16,
+        bn_chan: int = 128,
+        hid_chan: int = 512,
+        conv_kernel_size: int = 3,
+        n_blocks: int = 8,
+        n_repeats: int = 3,
+        skip_chan: int = 128,
         norm: str | None = None,
         causal: bool = False,
         mask_nonlinear: str = "sigmoid",
     ):
         super().__init__()
+        N, L, B, H = n_filters, kernel_size, bn_chan, hid_chan  # the paper's letters
+        P, X, R, Sc = conv_kernel_size, n_blocks, n_repeats, skip_chan
         if num_sources < 1:
             raise ConfigError(f"num_sources must be >= 1, got {num_sources}")
         if L < 2 or L % 2:
-            raise ConfigError(f"L (encoder window) must be an even number >= 2, got {L}")
+            raise ConfigError(f"kernel_size (encoder window) must be an even number >= 2, "
+                              f"got {L}")
         check_mask_nonlinearity(mask_nonlinear)
         norm = norm or ("cLN" if causal else "gLN")
         if causal and norm not in CAUSAL_NORMS:

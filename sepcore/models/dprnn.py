@@ -83,6 +83,31 @@ class DualPathBlock(nn.Module):
 
 
 class DPRNN(nn.Module):
+    """DPRNN-TasNet: learned encoder, dual-path RNN mask estimator, learned decoder.
+
+    Luo, Chen & Yoshioka, "Dual-path RNN: efficient long sequence modeling for
+    time-domain single-channel speech separation", ICASSP 2020. Defaults as Asteroid's
+    ``DPRNNTasNet`` (the paper's best: ``kernel_size=2``, ``chunk_size=250``).
+
+    Args:
+        num_sources: number of sources to estimate (set from the data dir by training).
+        n_filters: encoder filters (64).
+        kernel_size: encoder filter length in samples (16); even, the hop is half of it.
+        bn_chan: bottleneck channels the dual-path blocks work on (128).
+        hid_size: units of each RNN (128).
+        chunk_size: frames per chunk (100).
+        hop_size: hop between chunks in frames (default ``chunk_size // 2``).
+        n_repeats: dual-path blocks (6).
+        norm: ``gLN`` (default), ``chanLN`` or ``BN``, after each RNN's projection.
+        bidirectional: whether the inter-chunk RNN is bidirectional (the intra-chunk one
+            always is).
+        rnn_type: ``lstm`` (default), ``gru`` or ``rnn``.
+        num_layers: layers of each RNN (1).
+        dropout: dropout between RNN layers (with ``num_layers > 1``).
+        mask_nonlinear: ``sigmoid`` (default), ``relu``, ``softmax`` or ``linear``.
+        encoder_activation: ``linear`` (default) or ``relu`` after the encoder.
+    """
+
     def __init__(
         self,
         num_sources: int = 2,

@@ -43,7 +43,7 @@ recipe_setup() {
 prepare_data() {
   require_option --librimix-dir "$librimix_dir" \
     "the Libri2Mix folder holding wav8k/ or wav16k/"
-  local/prepare_data.sh --n-src "$n_src" --task "$task" --sample-rate "$sample_rate" \
+  local/prepare_data.sh --num-sources "$n_src" --task "$task" --sample-rate "$sample_rate" \
     --mode "$mode" --sets "$train_set,dev,test" "$librimix_dir" "$data"
 }
 

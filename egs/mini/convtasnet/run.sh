@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Usage: ./run.sh [options]
-#  e.g.: ./run.sh                      (every stage: install, data, train, separate, score, pack)
+#  e.g.: ./run.sh                      (every stage: install, data, train, separate, score, report, pack)
 #        ./run.sh --stage 3 --conf conf/tiny.yaml --tag tiny
 #
 # ConvTasNet on a synthetic mini corpus made on this machine (no download): two-speaker

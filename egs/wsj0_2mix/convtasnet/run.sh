@@ -35,7 +35,7 @@ recipe_setup() {
 
 prepare_data() {
   require_option --wsj0-2mix-dir "$wsj0_2mix_dir" "the 2speakers folder of wsj0-2mix"
-  local/prepare_data.sh --num-spk 2 --sample-rate "$sample_rate" --mode "$mode" \
+  local/prepare_data.sh --num-sources 2 --sample-rate "$sample_rate" --mode "$mode" \
     "$wsj0_2mix_dir" "$data"
 }
 

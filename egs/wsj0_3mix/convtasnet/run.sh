@@ -35,7 +35,7 @@ recipe_setup() {
 
 prepare_data() {
   require_option --wsj0-3mix-dir "$wsj0_3mix_dir" "the 3speakers folder of wsj0-3mix"
-  local/prepare_data.sh --num-spk 3 --sample-rate "$sample_rate" --mode "$mode" \
+  local/prepare_data.sh --num-sources 3 --sample-rate "$sample_rate" --mode "$mode" \
     "$wsj0_3mix_dir" "$data"
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Usage: local/prepare_data.sh [options] <librimix-dir> <data-dir>
-#  e.g.: local/prepare_data.sh --n-src 2 --task sep_clean --sample-rate 8k --mode min /data/LibriMix/Libri2Mix data/sep_clean_8k_min
+#  e.g.: local/prepare_data.sh --num-sources 2 --task sep_clean --sample-rate 8k --mode min /data/LibriMix/Libri2Mix data/sep_clean_8k_min
 # Makes <data-dir>/{train-360,dev,test}/ (wav.scp, spk1..N.scp, sources, [noise1.scp],
 # utt2spk, utt2num_samples) from the published LibriMix layout
 #   <librimix-dir>/wav{8k,16k}/{min,max}/metadata/mixture_<subset>_<mix_type>.csv
@@ -11,14 +11,14 @@
 # train-100 13900, dev 3000, test 3000); a missing CSV or folder is an error. Skips the
 # work when <data-dir> was already prepared with the same arguments.
 # Options:
-#   --n-src 2                  2 (Libri2Mix) or 3 (Libri3Mix)
+#   --num-sources 2                  2 (Libri2Mix) or 3 (Libri3Mix)
 #   --task sep_clean           sep_clean, sep_noisy or enh_single
 #   --sample-rate 8k           8k or 16k
 #   --mode min                 min or max
 #   --sets train-360,dev,test  which subsets to prepare (train-100 is the small train set)
 set -euo pipefail
 
-n_src=2
+num_sources=2
 task=sep_clean
 sample_rate=8k
 mode=min
@@ -35,14 +35,9 @@ corpus=$1
 data=$2
 here=$(dirname "$0")
 
-stamp="corpus=$(cd "$corpus" 2>/dev/null && pwd || echo "$corpus") n_src=$n_src task=$task"
+stamp="corpus=$(cd "$corpus" 2>/dev/null && pwd || echo "$corpus") num_sources=$num_sources task=$task"
 stamp="$stamp sample_rate=$sample_rate mode=$mode sets=$sets"
-if [ -f "$data/.prepare_data.done" ] && [ "$(cat "$data/.prepare_data.done")" = "$stamp" ]; then
-  echo "$0: $data already prepared ($stamp); remove $data/.prepare_data.done to redo"
-  exit 0
-fi
-rm -f "$data/.prepare_data.done"
-python "$here/prepare_librimix.py" --n-src "$n_src" --task "$task" --sample-rate "$sample_rate" \
+utils/run_once.sh "$data/.prepare_data.done" "$stamp" \
+  python "$here/prepare_librimix.py" --num-sources "$num_sources" --task "$task" --sample-rate "$sample_rate" \
   --mode "$mode" --sets "$sets" "$corpus" "$data"
-echo "$stamp" > "$data/.prepare_data.done"
 echo "$0: done: $data ($sets)"

@@ -57,15 +57,15 @@ def warn(msg: str) -> None:
     print(f"{PROG}: warning: {msg}", file=sys.stderr)
 
 
-def find_root(corpus: str, n_src: int, rate: str, mode: str) -> str:
+def find_root(corpus: str, num_sources: int, rate: str, mode: str) -> str:
     sub = os.path.join(f"wav{rate}", mode)
-    for root in (os.path.join(corpus, sub), os.path.join(corpus, f"Libri{n_src}Mix", sub)):
+    for root in (os.path.join(corpus, sub), os.path.join(corpus, f"Libri{num_sources}Mix", sub)):
         if os.path.isdir(root):
             return root
     raise DataError(
-        f"{os.path.join(corpus, sub)}: folder not found (expected the Libri{n_src}Mix layout "
+        f"{os.path.join(corpus, sub)}: folder not found (expected the Libri{num_sources}Mix layout "
         f"wav{{8k,16k}}/{{min,max}}/{{metadata,train-360,...}}/; also tried "
-        f"{os.path.join(corpus, f'Libri{n_src}Mix', sub)})"
+        f"{os.path.join(corpus, f'Libri{num_sources}Mix', sub)})"
     )
 
 
@@ -110,9 +110,9 @@ def read_rows(path: str, columns: list[str]) -> list[tuple[int, dict]]:
     return rows
 
 
-def prepare_set(root, subset, out, n_src, task, rate) -> int:
+def prepare_set(root, subset, out, num_sources, task, rate) -> int:
     mix_type, n_ref, use_noise = TASKS[task]
-    n_ref = n_ref or n_src
+    n_ref = n_ref or num_sources
     csv_path = os.path.join(root, "metadata", f"mixture_{subset}_{mix_type}.csv")
     ref_cols = [f"source_{i}_path" for i in range(1, n_ref + 1)]
     cols = ["mixture_ID", "mixture_path", *ref_cols] + (["noise_path"] if use_noise else [])
@@ -154,7 +154,7 @@ def prepare_set(root, subset, out, n_src, task, rate) -> int:
         if row["length"].strip() != str(info.frames):
             length_mismatch.append((where, row["length"], info.frames))
         lengths.append((utt, info.frames))
-    published = PUBLISHED[n_src][subset]
+    published = PUBLISHED[num_sources][subset]
     if not found:
         raise DataError(f"{os.path.join(root, subset, mix_type)}: none of the {len(rows)} "
                         f"mixtures listed in {csv_path} found there")
@@ -164,7 +164,7 @@ def prepare_set(root, subset, out, n_src, task, rate) -> int:
              f"{len(found)} found (partial corpus?)")
     if len(found) != published:
         warn(f"{os.path.join(root, subset, mix_type)}: found {len(found)} mixtures, the "
-             f"published Libri{n_src}Mix {subset} set has {published} (partial corpus?)")
+             f"published Libri{num_sources}Mix {subset} set has {published} (partial corpus?)")
     if length_mismatch:
         where, csv_len, frames = length_mismatch[0]
         warn(f"{len(length_mismatch)} mixture(s) differ in length from the CSV, e.g. {where}: "
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("corpus_dir", help="the Libri2Mix/ or Libri3Mix/ folder (or its parent)")
     p.add_argument("data_dir", help="output: <data_dir>/<subset>/ for each subset")
-    p.add_argument("--n-src", type=int, choices=(2, 3), default=2)
+    p.add_argument("--num-sources", type=int, choices=(2, 3), default=2)
     p.add_argument("--task", choices=tuple(TASKS), default="sep_clean")
     p.add_argument("--sample-rate", choices=tuple(RATES), default="8k")
     p.add_argument("--mode", choices=("min", "max"), default="min")
@@ -197,9 +197,9 @@ def main(argv: list[str] | None = None) -> int:
             raise DataError(f"--sets: unknown subset(s) {bad or args.sets!r}; expected "
                             f"{','.join(SUBSETS)}")
         corpus = os.path.abspath(args.corpus_dir)
-        root = find_root(corpus, args.n_src, args.sample_rate, args.mode)
+        root = find_root(corpus, args.num_sources, args.sample_rate, args.mode)
         for s in sets:
-            n = prepare_set(root, s, os.path.join(args.data_dir, s), args.n_src, args.task,
+            n = prepare_set(root, s, os.path.join(args.data_dir, s), args.num_sources, args.task,
                             args.sample_rate)
             print(f"{PROG}: {args.task} {s}: {n} mixtures from {os.path.join(root, s)} -> "
                   f"{os.path.join(args.data_dir, s)}", file=sys.stderr)

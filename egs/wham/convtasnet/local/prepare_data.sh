@@ -37,15 +37,10 @@ here=$(dirname "$0")
 
 stamp="corpus=$(cd "$corpus" 2>/dev/null && pwd || echo "$corpus") reverb=$reverb task=$task"
 stamp="$stamp sample_rate=$sample_rate mode=$mode sets=$sets"
-if [ -f "$data/.prepare_data.done" ] && [ "$(cat "$data/.prepare_data.done")" = "$stamp" ]; then
-  echo "$0: $data already prepared ($stamp); remove $data/.prepare_data.done to redo"
-  exit 0
-fi
-rm -f "$data/.prepare_data.done"
 opts=()
 [ "$reverb" = true ] && opts+=(--reverb)
 [ -n "$task" ] && opts+=(--task "$task")
-python "$here/prepare_wham.py" "${opts[@]}" --sample-rate "$sample_rate" --mode "$mode" \
+utils/run_once.sh "$data/.prepare_data.done" "$stamp" \
+  python "$here/prepare_wham.py" "${opts[@]}" --sample-rate "$sample_rate" --mode "$mode" \
   --sets "$sets" "$corpus" "$data"
-echo "$stamp" > "$data/.prepare_data.done"
 echo "$0: done: $data ($sets)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Usage: local/prepare_data.sh [options] <wsj0-mix-dir> <data-dir>
-#  e.g.: local/prepare_data.sh --num-spk 2 --sample-rate 8k --mode min /data/wsj0-mix/2speakers data/8k_min
+#  e.g.: local/prepare_data.sh --num-sources 2 --sample-rate 8k --mode min /data/wsj0-mix/2speakers data/8k_min
 # Makes <data-dir>/{tr,cv,tt}/ (wav.scp, spk1..N.scp, sources, utt2spk, utt2num_samples)
 # from the published wsj0-{2,3}mix layout
 #   <wsj0-mix-dir>/wav{8k,16k}/{min,max}/{tr,cv,tt}/{mix,s1,s2[,s3]}/<name>.wav
@@ -9,13 +9,13 @@
 # empty folder is an error. Skips the work when <data-dir> was already prepared with
 # the same arguments.
 # Options:
-#   --num-spk 2          2 (wsj0-2mix) or 3 (wsj0-3mix)
+#   --num-sources 2          2 (wsj0-2mix) or 3 (wsj0-3mix)
 #   --sample-rate 8k     8k or 16k
 #   --mode min           min or max
 #   --sets tr,cv,tt      which splits to prepare
 set -euo pipefail
 
-num_spk=2
+num_sources=2
 sample_rate=8k
 mode=min
 sets=tr,cv,tt
@@ -31,14 +31,9 @@ corpus=$1
 data=$2
 here=$(dirname "$0")
 
-stamp="corpus=$(cd "$corpus" 2>/dev/null && pwd || echo "$corpus") num_spk=$num_spk"
+stamp="corpus=$(cd "$corpus" 2>/dev/null && pwd || echo "$corpus") num_sources=$num_sources"
 stamp="$stamp sample_rate=$sample_rate mode=$mode sets=$sets"
-if [ -f "$data/.prepare_data.done" ] && [ "$(cat "$data/.prepare_data.done")" = "$stamp" ]; then
-  echo "$0: $data already prepared ($stamp); remove $data/.prepare_data.done to redo"
-  exit 0
-fi
-rm -f "$data/.prepare_data.done"
-python "$here/prepare_wsj0mix.py" --num-spk "$num_spk" --sample-rate "$sample_rate" \
+utils/run_once.sh "$data/.prepare_data.done" "$stamp" \
+  python "$here/prepare_wsj0mix.py" --num-sources "$num_sources" --sample-rate "$sample_rate" \
   --mode "$mode" --sets "$sets" "$corpus" "$data"
-echo "$stamp" > "$data/.prepare_data.done"
 echo "$0: done: $data ($sets)"

@@ -37,16 +37,16 @@ def warn(msg: str) -> None:
     print(f"{PROG}: warning: {msg}", file=sys.stderr)
 
 
-def find_root(corpus: str, num_spk: int, rate: str, mode: str) -> str:
+def find_root(corpus: str, num_sources: int, rate: str, mode: str) -> str:
     """``<corpus>/wav8k/min`` or ``<corpus>/<N>speakers/wav8k/min``."""
     sub = os.path.join(f"wav{rate}", mode)
-    for root in (os.path.join(corpus, sub), os.path.join(corpus, f"{num_spk}speakers", sub)):
+    for root in (os.path.join(corpus, sub), os.path.join(corpus, f"{num_sources}speakers", sub)):
         if os.path.isdir(root):
             return root
     raise DataError(
-        f"{os.path.join(corpus, sub)}: folder not found (expected the wsj0-{num_spk}mix layout "
-        f"<{num_spk}speakers>/wav{{8k,16k}}/{{min,max}}/{{tr,cv,tt}}/mix/*.wav; also tried "
-        f"{os.path.join(corpus, f'{num_spk}speakers', sub)})"
+        f"{os.path.join(corpus, sub)}: folder not found (expected the wsj0-{num_sources}mix layout "
+        f"<{num_sources}speakers>/wav{{8k,16k}}/{{min,max}}/{{tr,cv,tt}}/mix/*.wav; also tried "
+        f"{os.path.join(corpus, f'{num_sources}speakers', sub)})"
     )
 
 
@@ -61,19 +61,19 @@ def list_wavs(folder: str) -> dict[str, str]:
     return wavs
 
 
-def speaker(name: str, num_spk: int, path: str) -> str:
-    pattern = "_".join([rf"[^_]+_{_SNR}"] * num_spk)
+def speaker(name: str, num_sources: int, path: str) -> str:
+    pattern = "_".join([rf"[^_]+_{_SNR}"] * num_sources)
     if not re.fullmatch(pattern, name):
-        example = "_".join(f"<utt{i}>_<snr{i}>" for i in range(1, num_spk + 1))
-        raise DataError(f"{path}: file name does not follow the wsj0-{num_spk}mix naming "
+        example = "_".join(f"<utt{i}>_<snr{i}>" for i in range(1, num_sources + 1))
+        raise DataError(f"{path}: file name does not follow the wsj0-{num_sources}mix naming "
                         f"{example}.wav")
     return name[:3]
 
 
-def prepare_set(root: str, set_name: str, out: str, num_spk: int, rate: str) -> int:
+def prepare_set(root: str, set_name: str, out: str, num_sources: int, rate: str) -> int:
     split = os.path.join(root, set_name)
     mixes = list_wavs(os.path.join(split, "mix"))
-    sources = [list_wavs(os.path.join(split, f"s{i}")) for i in range(1, num_spk + 1)]
+    sources = [list_wavs(os.path.join(split, f"s{i}")) for i in range(1, num_sources + 1)]
     for i, src in enumerate(sources, 1):
         missing = sorted(set(mixes) - set(src))
         if missing:
@@ -88,10 +88,10 @@ def prepare_set(root: str, set_name: str, out: str, num_spk: int, rate: str) -> 
     expected = PUBLISHED[set_name]
     if len(mixes) != expected:
         warn(f"{os.path.join(split, 'mix')}: found {len(mixes)} mixtures, the published "
-             f"wsj0-{num_spk}mix {set_name} set has {expected} (partial corpus?)")
+             f"wsj0-{num_sources}mix {set_name} set has {expected} (partial corpus?)")
     utt2spk, lengths = [], []
     for name, path in mixes.items():
-        utt2spk.append((name, speaker(name, num_spk, path)))
+        utt2spk.append((name, speaker(name, num_sources, path)))
         try:
             info = sf.info(path)
         except (sf.LibsndfileError, RuntimeError) as e:
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("corpus_dir", help="the 2speakers/ or 3speakers/ folder (or its parent)")
     p.add_argument("data_dir", help="output: <data_dir>/<set>/ for each set")
-    p.add_argument("--num-spk", type=int, choices=(2, 3), default=2)
+    p.add_argument("--num-sources", type=int, choices=(2, 3), default=2)
     p.add_argument("--sample-rate", choices=tuple(RATES), default="8k")
     p.add_argument("--mode", choices=("min", "max"), default="min")
     p.add_argument("--sets", default=",".join(SETS), help="comma-separated subset of tr,cv,tt")
@@ -120,9 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         if bad or not sets:
             raise DataError(f"--sets: unknown set(s) {bad or args.sets!r}; expected tr,cv,tt")
         corpus = os.path.abspath(args.corpus_dir)
-        root = find_root(corpus, args.num_spk, args.sample_rate, args.mode)
+        root = find_root(corpus, args.num_sources, args.sample_rate, args.mode)
         for s in sets:
-            n = prepare_set(root, s, os.path.join(args.data_dir, s), args.num_spk,
+            n = prepare_set(root, s, os.path.join(args.data_dir, s), args.num_sources,
                             args.sample_rate)
             print(f"{PROG}: {s}: {n} mixtures from {os.path.join(root, s)} -> "
                   f"{os.path.join(args.data_dir, s)}", file=sys.stderr)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RATES = {"8k": 8000, "16k": 16000}
 # WSJ0-like utterance ids: 3-character speaker + 5 characters
 WSJ0_SPEAKERS = ["01t", "20g", "40n", "050", "22h", "446", "053", "01z"]

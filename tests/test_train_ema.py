@@ -1,9 +1,11 @@
+import pytest
 import torch
 from torch import nn
 
-from sepcore.nn.ema import WeightAverage
+from sepcore.train.ema import WeightAverage
 
 
+@pytest.mark.slow
 def test_moving_average_matches_the_closed_form():
     model = nn.Linear(3, 2)
     ema = WeightAverage(model, decay=0.5)

@@ -1,10 +1,10 @@
-"""sepcore.lr_schedule: the cosine-over-wall-time schedule, checked at known points."""
+"""sepcore.train.lr: the cosine-over-wall-time schedule, checked at known points."""
 
 import math
 
 import pytest
 
-from sepcore.lr_schedule import cosine_time_lr
+from sepcore.train.lr import cosine_time_lr
 
 
 @pytest.mark.parametrize("hold", [0.0, 0.5])

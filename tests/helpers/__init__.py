@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: tiny data dirs, corpus replicas, exp dirs, model configs."""
