@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 import torch
-from datadirs import make_datadir
+from helpers.datadirs import make_datadir
 from torch.utils.data import Dataset
 
 from sepcore.data import DataDir, SegmentDataset

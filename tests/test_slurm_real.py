@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from datadirs import make_datadir
+from helpers.datadirs import make_datadir
 from helpers.slurm import slurm  # noqa: F401  (the session fixture)
 from test_train import env as train_env
 

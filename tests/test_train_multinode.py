@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from datadirs import make_datadir
+from helpers.datadirs import make_datadir
 from test_train import env
 
 from sepcore.modelfile import load_model_file
