@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers.configs import TINY_CONVTASNET, as_yaml_flow
 from helpers.datadirs import make_datadir
 from helpers.slurm import slurm  # noqa: F401  (the session fixture)
 from test_train import env as train_env
@@ -161,8 +162,7 @@ def test_signal_cancels_the_jobs(slurm, tmp_path, sig):  # noqa: F811
         assert slurm.job(f"{m.group(2)}_{j}")["JobState"] == "CANCELLED"
 
 
-TRAIN_CONFIG = """\
-model: {name: convtasnet, N: 16, L: 16, B: 8, H: 16, P: 3, X: 2, R: 1, Sc: 8}
+TRAIN_CONFIG = f"model: {as_yaml_flow(TINY_CONVTASNET)}\n" + """\
 data: {segment: 0.25, dynamic_mixing: true, epoch_size: 160}
 training: {batch_size: 2, max_epochs: 3, num_threads: 1, log_interval: 0}
 """

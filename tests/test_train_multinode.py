@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers.configs import TINY_CONVTASNET, as_yaml_flow
 from helpers.datadirs import make_datadir
 from test_train import env
 
@@ -18,8 +19,7 @@ from sepcore.modelfile import load_model_file
 
 ROOT = Path(__file__).resolve().parents[1]
 TORCHRUN = str(Path(sys.executable).parent / "torchrun")
-CONFIG = """\
-model: {name: convtasnet, N: 16, L: 16, B: 8, H: 16, P: 3, X: 2, R: 1, Sc: 8}
+CONFIG = f"model: {as_yaml_flow(TINY_CONVTASNET)}\n" + """\
 data: {segment: 0.25, dynamic_mixing: true, epoch_size: 16}
 training: {max_epochs: 2, num_threads: 1, log_interval: 0, seed: 3}
 """
