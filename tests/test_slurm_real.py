@@ -1,9 +1,11 @@
 """utils/slurm.pl against a real one-node Slurm (tests/helpers/slurm.py).
 
-All the tests that use the cluster share one xdist group, so that one worker starts it
-once. The time-limit test needs ~80 s of wall time (Slurm's limits are whole minutes),
-so its job is submitted by a fixture when the first test of this file starts and
-checked by the last one, after the training and recipe tests.
+The tests share one xdist group (one worker, one cluster, under --dist loadgroup;
+pytest-xdist 3.8 under pytest 9 does not honour the mark, so each worker that gets some
+of these tests starts its own cluster, in its own folder, on its own ports). The
+time-limit test needs ~80 s of wall time (Slurm's limits are whole minutes), so its job
+is submitted by a fixture when the first of these tests starts on a worker and is
+checked by the last one.
 """
 
 from __future__ import annotations

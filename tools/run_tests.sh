@@ -8,9 +8,9 @@
 # is to do; Slurm, munge and Grid Engine for the tests that start them), installs
 # Debian's chromium for the report tests when it is missing and this runs as root (they
 # are skipped, saying why, without it), then runs the whole test suite from the
-# repository root on 2 processes (the tests of each test cluster in one group, on one
-# of them):
-#   tools/venv/bin/python -m pytest -n 2 --dist loadgroup -q tests [pytest arguments...]
+# repository root on 2 processes (each starts its own test clusters if its tests need
+# them):
+#   tools/venv/bin/python -m pytest -n 2 -q tests [pytest arguments...]
 set -euo pipefail
 
 case "${1:-}" in
@@ -27,4 +27,4 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "run_tests.sh: no chromium (as root: apt-get install -y chromium): report browser tests skip" >&2
   fi
 fi
-exec tools/venv/bin/python -m pytest -n 2 --dist loadgroup -q tests "$@"
+exec tools/venv/bin/python -m pytest -n 2 -q tests "$@"
