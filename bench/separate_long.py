@@ -88,7 +88,9 @@ def child(args) -> None:
     from sepcore.separate import separate_to_files
 
     model = load(args.model)
+    model.set_wiener(getattr(args, "wiener_iterations", None))
     plan = model.plan()
+    runner = model.runner
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     total = len(chunk_bounds(sf.info(args.input).frames, plan))
     done = [0]
@@ -96,14 +98,14 @@ def child(args) -> None:
             "skipped_chunks": 0}
     stop = threading.Event()
     start = time.perf_counter()
-    forward = model.model.forward
+    forward = runner.forward
 
     def timed_forward(x):
         done[0] += 1
         if args.limit and time.perf_counter() - start > args.limit:
             # fast-forward: the model is skipped, every buffer is still filled and written
             stat["skipped_chunks"] += 1
-            return torch.zeros(x.shape[0], model.num_sources, x.shape[-1])
+            return torch.zeros((x.shape[0], model.num_sources) + tuple(x.shape[1:]))
         t, c = time.perf_counter(), time.process_time()
         y = forward(x)
         stat["model_seconds"] += time.perf_counter() - t
@@ -111,7 +113,7 @@ def child(args) -> None:
         stat["model_chunks"] += 1
         return y
 
-    model.model.forward = timed_forward
+    runner.forward = timed_forward
 
     def report() -> None:  # progress on stderr, so a long run can be followed (and cut short)
         while not stop.wait(60):
@@ -120,7 +122,7 @@ def child(args) -> None:
                   file=sys.stderr, flush=True)
 
     threading.Thread(target=report, daemon=True).start()
-    outputs = [str(Path(args.out_dir) / f"x_{s}.wav") for s in model.sources]
+    outputs = [str(Path(args.out_dir) / f"x_{s}.wav") for s in model.output_names()]
     t0, c0 = time.perf_counter(), time.process_time()
     audio_seconds = separate_to_files(model, args.input, outputs, plan)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -137,8 +139,27 @@ def child(args) -> None:
         "other_seconds": seconds - model_total,  # read, resample, rescale, write
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_loaded_mb": rss_loaded, "window_s": plan.window / model.sample_rate,
-        "hop_s": plan.hop / model.sample_rate,
+        "hop_s": plan.hop / model.sample_rate, "wiener": model.wiener_settings(),
     }))
+
+
+def bench_sepcore(model: Path, wav: Path, out: Path, threads: int, env: dict,
+                  limit: float | None = None, extra: tuple = ()) -> dict:
+    """Separate ``wav`` with ``model`` in a fresh child process; print and return its figures."""
+    r = run_child([sys.executable, __file__, "--child", "--model", str(model), "--input",
+                   str(wav), "--out-dir", str(out), "--threads", str(threads), *extra]
+                  + (["--limit", str(limit)] if limit else []), env)
+    r["minutes"] = r["audio_seconds"] / 60
+    r["s_per_audio_min"] = r["seconds"] / r["minutes"]
+    r["cpu_s_per_audio_min"] = r["cpu_seconds"] / r["minutes"]
+    est = (f" [ESTIMATED: model run on {r['model_chunks']}/{r['chunks']} chunks]"
+           if r["estimated"] else "")
+    print(f"sepcore  {r['minutes']:6g} min: {r['seconds']:8.1f} s = {r['s_per_audio_min']:6.2f} s "
+          f"per audio minute, peak RSS {r['rss_mb']:7.0f} MB (after load "
+          f"{r['rss_loaded_mb']:.0f} MB; window {r['window_s']:.2f} s, hop "
+          f"{r['hop_s']:.2f} s; CPU {r['cpu_s_per_audio_min']:.1f} s per audio minute; "
+          f"outside the model {r['other_seconds']:.1f} s){est}", flush=True)
+    return r
 
 
 def run_child(cmd: list[str], env: dict) -> dict:
@@ -164,6 +185,7 @@ def main() -> None:
     ap.add_argument("--model", help=argparse.SUPPRESS)
     ap.add_argument("--input", help=argparse.SUPPRESS)
     ap.add_argument("--out-dir", help=argparse.SUPPRESS)
+    ap.add_argument("--wiener-iterations", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(args)
@@ -198,21 +220,8 @@ def main() -> None:
             make_input(wav, minutes)
         out = work / f"out_{minutes:g}"
         out.mkdir(exist_ok=True)
-        r = run_child([sys.executable, __file__, "--child", "--model", str(work / "model.pt"),
-                       "--input", str(wav), "--out-dir", str(out), "--threads",
-                       str(args.threads)] + (["--limit", str(args.limit)] if args.limit else []),
-                      env)
-        r["minutes"] = minutes
-        r["s_per_audio_min"] = r["seconds"] / (r["audio_seconds"] / 60)
-        r["cpu_s_per_audio_min"] = r["cpu_seconds"] / (r["audio_seconds"] / 60)
-        results["sepcore"].append(r)
-        est = (f" [ESTIMATED: model run on {r['model_chunks']}/{r['chunks']} chunks]"
-               if r["estimated"] else "")
-        print(f"sepcore  {minutes:6g} min: {r['seconds']:8.1f} s = {r['s_per_audio_min']:6.2f} s "
-              f"per audio minute, peak RSS {r['rss_mb']:7.0f} MB (after load "
-              f"{r['rss_loaded_mb']:.0f} MB; window {r['window_s']:.2f} s, hop "
-              f"{r['hop_s']:.2f} s; CPU {r['cpu_s_per_audio_min']:.1f} s per audio minute; "
-              f"outside the model {r['other_seconds']:.1f} s){est}", flush=True)
+        results["sepcore"].append(bench_sepcore(work / "model.pt", wav, out, args.threads, env,
+                                                args.limit))
         save(results)
         for f in out.iterdir():
             f.unlink()

@@ -23,6 +23,7 @@ import torch
 from sepcore.errors import ConfigError, DataError, ModelFileError
 from sepcore.inference import (
     ChunkPlan,
+    audio_channels,
     best_permutation,
     plan_chunks,
     separate_chunked,
@@ -36,6 +37,56 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: no CUDA device is available here (use --device cpu)")
     return device
+
+
+def base_sources(model: SeparationModel) -> int:
+    """Sources the network itself outputs (without a Wiener ``residual``)."""
+    return int(getattr(model.model, "num_sources", len(model.sources)))
+
+
+def residual_stem_name(stems: list[str], residual_name: str | None = None) -> str:
+    """``residual_name``, or ``no_<stem>`` for one kept stem, ``residual`` for several."""
+    name = residual_name or (f"no_{stems[0]}" if len(stems) == 1 else "residual")
+    if name in stems:
+        raise ConfigError(f"residual name {name!r} is also a kept stem")
+    return name
+
+
+def keep_stems(
+    estimates: np.ndarray, mixture: np.ndarray, sources: list[str], stems: list[str],
+    residual_name: str | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """Keep ``stems`` of ``estimates`` and add the residual: the mixture minus their sum.
+
+    ``estimates`` ``[S, T(, C)]``, ``mixture`` ``[T(, C)]`` (same rate and shape) → ``(array
+    [len(stems) + 1, T(, C)], names)``; the last name is ``residual_name`` or ``no_<stem>``
+    (``no_vocals``, as Demucs's ``--two-stems``), ``residual`` for several stems. They sum to
+    the mixture exactly (float32), in ``estimates``' memory (a one-source model: a row more).
+    """
+    unknown = [s for s in stems if s not in sources]
+    if unknown or not stems or len(set(stems)) != len(stems):
+        raise ConfigError(f"--stems {','.join(stems)}: expected distinct names among the "
+                          f"model's sources ({' '.join(sources)})")
+    if estimates.shape[1:] != np.shape(mixture):
+        raise DataError(f"estimates {estimates.shape[1:]} and mixture {np.shape(mixture)} "
+                        f"differ in shape")
+    if len(stems) == len(sources) > 1:  # (one source: enhancement, the residual is the noise)
+        raise ConfigError(f"--stems {','.join(stems)}: that is every source; the residual "
+                          f"would be (almost) silent")
+    index = [sources.index(s) for s in stems]
+    name = residual_stem_name(stems, residual_name)
+    if index == sorted(index):  # move the kept stems to the front, in place
+        for k, i in enumerate(index):
+            if i != k:
+                estimates[k] = estimates[i]
+    else:
+        estimates[:len(index)] = estimates[index]
+    k = len(index)
+    estimates = np.concatenate([estimates, estimates[:1]]) if k == len(estimates) else estimates
+    estimates[k] = mixture
+    for j in range(k):
+        estimates[k] -= estimates[j]
+    return estimates[:k + 1], list(stems) + [name]
 
 
 class SeparationModel:
@@ -56,6 +107,7 @@ class SeparationModel:
         self.format_version = format_version
         self.model_cfg = dict(model_cfg or {})
         self.device = torch.device("cpu")
+        self._runner: torch.nn.Module | None = None
         self.to(device)
 
     def __repr__(self) -> str:
@@ -68,6 +120,11 @@ class SeparationModel:
     def num_sources(self) -> int:
         return len(self.sources)
 
+    @property
+    def audio_channels(self) -> int:
+        """Channels the model takes (1: mono, any input is separated channel by channel)."""
+        return audio_channels(self.model)
+
     def to(self, device: str | torch.device) -> SeparationModel:
         self.device = resolve_device(device)
         self.model.to(self.device)
@@ -75,9 +132,93 @@ class SeparationModel:
 
     @property
     def align_sources(self) -> bool:
-        """Reorder chunk outputs to match their neighbours, unless trained without PIT."""
-        loss = (self.config or {}).get("loss") or {}
-        return bool(loss.get("pit", True)) if isinstance(loss, dict) else True
+        """Reorder chunk outputs to match their neighbours, unless trained without PIT.
+
+        Without a config: yes for mono models, no for multichannel (music) models,
+        whose stems have a fixed order.
+        """
+        loss = (self.config or {}).get("loss")
+        if isinstance(loss, dict) and "pit" in loss:
+            return bool(loss["pit"])
+        return self.audio_channels == 1
+
+    @property
+    def match_levels(self) -> bool:
+        """Bring each estimate to the mixture's level (:func:`sepcore.io.fit_to_range`)?
+
+        Only for models trained with a scale-invariant loss (output gain arbitrary): every
+        term of ``loss.name`` starts with ``si_`` (not ``si_sdr+mrstft``: MR-STFT fixes the
+        level); without a config, mono models are, multichannel (music) models are not.
+        """
+        loss = (self.config or {}).get("loss")
+        if isinstance(loss, dict) and loss.get("name"):
+            return all(term.startswith("si_") for term in str(loss["name"]).split("+"))
+        return self.audio_channels == 1
+
+    def output_names(self, stems: list[str] | None = None,
+                     residual_name: str | None = None) -> list[str]:
+        """What :func:`sepcore.separate.separate_to_files` writes: every source, or
+        ``stems`` and their residual."""
+        if not stems:
+            return list(self.sources)
+        unknown = [s for s in stems if s not in self.sources]
+        if unknown or len(set(stems)) != len(stems):
+            raise ConfigError(f"--stems {','.join(stems)}: expected distinct names among the "
+                              f"model's sources ({' '.join(self.sources)})")
+        return list(stems) + [residual_stem_name(stems, residual_name or self.residual_name)]
+
+    @property
+    def residual_name(self) -> str | None:
+        """The model's name for "mixture minus the kept stems" (e.g. ``noise``), if any."""
+        name = getattr(self.model, "residual_name", None)
+        return str(name) if name else None
+
+    def set_wiener(
+        self, iterations: int | None = None, softmask: bool | None = None,
+        residual: bool | None = None,
+    ) -> SeparationModel:
+        """Choose the multichannel Wiener filter used by :meth:`separate` (TF models only).
+
+        ``None`` keeps the model's default (its ``wiener_iterations``, ``softmask`` and
+        ``residual`` attributes). ``residual`` adds a last source named ``residual``.
+        Raises ConfigError for a model without spectrogram estimates (unless nothing
+        is asked of it).
+        """
+        from sepcore.spectral.wiener import WienerFiltered
+
+        base = self.model
+        tf = callable(getattr(base, "spectrogram_estimates", None))
+        it = iterations if iterations is not None else (
+            getattr(base, "wiener_iterations", 0) if tf else 0)
+        soft = softmask if softmask is not None else bool(getattr(base, "softmask", False))
+        res = residual if residual is not None else bool(getattr(base, "residual", False))
+        self.sources = self.sources[:base_sources(self)]
+        if not (it or soft or res):
+            self._runner = base
+            return self
+        if not tf:
+            raise ConfigError(
+                f"{self.path}: {self.model_cfg.get('name', type(base).__name__)} is not a "
+                f"time-frequency model: Wiener filtering (iterations {it}, softmask {soft}, "
+                f"residual {res}) needs spectrogram estimates; use --wiener-iterations 0")
+        self._runner = WienerFiltered(base, it, soft, res)
+        if res:
+            self.sources = self.sources + ["residual"]
+        return self
+
+    def wiener_settings(self) -> dict:
+        """The Wiener filter :meth:`separate_array` applies (iterations 0: none)."""
+        r = self.runner
+        if r is self.model:
+            return {"iterations": 0, "softmask": False, "residual": False}
+        return {"iterations": r.iterations, "softmask": r.softmask, "residual": r.residual}
+
+    @property
+    def runner(self) -> torch.nn.Module:
+        """What :meth:`separate_array` runs: the model, or the model + Wiener filter."""
+        if getattr(self, "_runner", None) is None:
+            self.set_wiener()
+        return self._runner
 
     def plan(
         self, window_seconds: float | None = None, hop_seconds: float | None = None,
@@ -92,35 +233,33 @@ class SeparationModel:
     ) -> np.ndarray:
         """Unscaled estimates of ``data`` ([T] or [T, C], float32) at ``sample_rate``.
 
-        Returns float32 ``[S, T]`` or ``[S, T, C]``: each channel is separated on its
-        own (the models are mono), resampled to the model's rate and back; the
-        sources of every channel are put in the order of the first channel's.
+        Returns float32 ``[S, T]`` or ``[S, T, C]``, resampled to the model's rate and
+        back. A mono model separates each channel on its own, the sources of every
+        channel put in the order of the first channel's. A model with
+        ``audio_channels = C > 1`` takes the C channels together; a mono input is
+        duplicated to C channels and its estimates averaged back to mono.
         """
         data = np.asarray(data, dtype=np.float32)
         if data.ndim not in (1, 2):
             raise DataError(f"expected audio of shape [time] or [time, channels], got {data.shape}")
         plan = plan or self.plan()
+        if self.audio_channels > 1:
+            return self._separate_multichannel(data, sample_rate, plan)
         frames = data.shape[0]
         channels = 1 if data.ndim == 1 else data.shape[1]
         out = np.zeros((self.num_sources, frames) + (() if data.ndim == 1 else (channels,)),
                        dtype=np.float32)
         if data.ndim == 1 and sample_rate == self.sample_rate:  # no copies for the common case
-            separate_chunked(self.model, data, plan=plan, device=self.device,
+            separate_chunked(self.runner, data, plan=plan, device=self.device,
                              align=self.align_sources, out=out)
             return out
         for c in range(channels):
             x = data if data.ndim == 1 else np.ascontiguousarray(data[:, c])
-            model_len = frames if sample_rate == self.sample_rate else int(
-                round(frames * self.sample_rate / sample_rate))
-            x = resample(x, sample_rate, self.sample_rate, model_len)
+            x = resample(x, sample_rate, self.sample_rate, self._model_length(frames, sample_rate))
             est = separate_chunked(
-                self.model, x, plan=plan, device=self.device, align=self.align_sources,
+                self.runner, x, plan=plan, device=self.device, align=self.align_sources,
             )
-            if est.shape[0] != self.num_sources:
-                raise ModelFileError(
-                    f"{self.path}: model produced {est.shape[0]} sources, its file names "
-                    f"{self.num_sources} ({' '.join(self.sources)})"
-                )
+            self._check_count(est)
             del x
             if data.ndim == 1:
                 for i in range(self.num_sources):
@@ -134,6 +273,44 @@ class SeparationModel:
                 out[:, :, c] = out[perm, :, c]
         return out
 
+    def _model_length(self, frames: int, sample_rate: int) -> int:
+        if sample_rate == self.sample_rate:
+            return frames
+        return int(round(frames * self.sample_rate / sample_rate))
+
+    def _check_count(self, est: np.ndarray) -> None:
+        if est.shape[0] != self.num_sources:
+            raise ModelFileError(
+                f"{self.path}: model produced {est.shape[0]} sources, its file names "
+                f"{self.num_sources} ({' '.join(self.sources)})"
+            )
+
+    def _separate_multichannel(self, data: np.ndarray, sample_rate: int,
+                               plan: ChunkPlan) -> np.ndarray:
+        C = self.audio_channels
+        frames = data.shape[0]
+        mono = data.ndim == 1 or data.shape[1] == 1
+        if not mono and data.shape[1] != C:
+            raise DataError(f"this model separates {C}-channel audio (or mono, duplicated); "
+                            f"the input has {data.shape[1]} channels")
+        x = np.repeat(data.reshape(frames, 1), C, axis=1) if mono else data
+        same_rate = sample_rate == self.sample_rate
+        x = resample(x, sample_rate, self.sample_rate, self._model_length(frames, sample_rate))
+        est = separate_chunked(self.runner, x, plan=plan, device=self.device,
+                               align=self.align_sources)  # [S, T', C]
+        self._check_count(est)
+        del x
+        if not same_rate:
+            out = np.empty((est.shape[0], frames, C), dtype=np.float32)
+            for i in range(est.shape[0]):
+                out[i] = resample(est[i], self.sample_rate, sample_rate, frames)
+            est = out
+        if mono:
+            est = est.mean(axis=2, dtype=np.float32)
+            if data.ndim == 2:
+                est = est[:, :, None]
+        return est
+
     def separate(
         self, waveform: torch.Tensor | np.ndarray, sample_rate: int | None = None, *,
         window_seconds: float | None = None, hop_seconds: float | None = None,
@@ -145,12 +322,16 @@ class SeparationModel:
         ``[channels, time]`` (torch's) → ``[sources, channels, time]``, or
         ``[time, channels]`` (what ``soundfile.read`` returns) → ``[sources, time,
         channels]``; the layout with fewer rows than columns is taken as channels
-        first. Each channel is separated on its own, sources in the order of the
-        first channel's. ``sample_rate`` defaults to the model's; other rates are
-        resampled (soxr) to the model's and back. With ``rescale`` the estimates
-        are brought to the mixture's level and kept below full scale (see
-        :func:`sepcore.io.fit_to_range`). Long inputs are separated in chunks
-        (``window_seconds``/``hop_seconds``; defaults from the receptive field);
+        first. A mono model separates each channel on its own, sources in the order
+        of the first channel's; a multichannel model (``audio_channels``, e.g. stereo
+        music) takes them together, and a mono input is duplicated to its channels
+        and averaged back. ``sample_rate`` defaults to the model's; other rates are
+        resampled (soxr) to the model's and back. With ``rescale`` the estimates are
+        kept below full scale and, for scale-invariant models (:attr:`match_levels`),
+        brought to the mixture's level (see :func:`sepcore.io.fit_to_range`). The
+        Wiener filter of TF models is chosen with :meth:`set_wiener`. Long inputs are
+        separated in chunks (``window_seconds``/``hop_seconds``; defaults from the
+        receptive field);
         inputs up to ``whole_seconds`` (default 20 s) in one pass.
         """
         x = waveform.detach().cpu().numpy() if isinstance(waveform, torch.Tensor) else waveform
@@ -164,7 +345,7 @@ class SeparationModel:
         data = np.ascontiguousarray(x.T) if channels_first else x  # [time(, channels)]
         est = self.separate_array(data, sr, plan=plan)
         if rescale:
-            fit_to_range(est, data, "FLOAT")
+            fit_to_range(est, data, "FLOAT", match_levels=self.match_levels)
         if channels_first:
             est = np.ascontiguousarray(est.transpose(0, 2, 1))
         return torch.from_numpy(est)

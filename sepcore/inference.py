@@ -206,6 +206,17 @@ def best_permutation(prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
     return perm
 
 
+def audio_channels(model: torch.nn.Module) -> int:
+    """Channels a model takes: its ``audio_channels`` attribute (absent or 1: mono).
+
+    A mono model maps ``[batch, time]`` to ``[batch, sources, time]``; a model with
+    ``audio_channels = C > 1`` (e.g. stereo music models) maps ``[batch, C, time]`` to
+    ``[batch, sources, C, time]``.
+    """
+    c = getattr(model, "audio_channels", 1)
+    return int(c) if c else 1
+
+
 @torch.inference_mode()
 def separate_chunked(
     model: torch.nn.Module,
@@ -219,19 +230,25 @@ def separate_chunked(
     out: np.ndarray | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Separate a mono signal chunk by chunk; returns float32 ``[S, num_frames]``.
+    """Separate a signal chunk by chunk; returns float32 ``[S, num_frames(, C)]``.
 
-    ``read`` is either the whole signal (1-D array or tensor) or a function
-    ``read(start, stop)`` that returns those samples (so a file can be streamed).
-    ``plan`` defaults to :func:`plan_chunks` (``sample_rate`` is then required).
-    ``out`` may be a preallocated ``[S, num_frames]`` float32 array to fill.
-    ``align`` reorders each chunk's sources to match the previous chunk (turn it
+    For a mono model the signal is ``[T]``; for a model with ``audio_channels = C > 1``
+    it is ``[T, C]`` (time first, as soundfile reads it) and the result
+    ``[S, T, C]``. ``read`` is either the whole signal (array or tensor) or a
+    function ``read(start, stop)`` that returns those samples (so a file can be
+    streamed). ``plan`` defaults to :func:`plan_chunks` (``sample_rate`` is then
+    required). ``out`` may be a preallocated float32 array of the result's shape to
+    fill. ``align`` reorders each chunk's sources to match the previous chunk (turn it
     off for models with a fixed source order, e.g. music stems).
     """
+    channels = audio_channels(model)
+    shape = "[T]" if channels == 1 else f"[T, {channels}]"
     if isinstance(read, (np.ndarray, torch.Tensor)):
         signal = read.detach().cpu().numpy() if isinstance(read, torch.Tensor) else read
-        if signal.ndim != 1:
-            raise ValueError(f"separate_chunked expects a 1-D signal, got shape {signal.shape}")
+        if (channels == 1 and signal.ndim != 1) or (
+                channels > 1 and (signal.ndim != 2 or signal.shape[1] != channels)):
+            raise ValueError(f"separate_chunked expects a {shape} signal for this model, "
+                             f"got shape {signal.shape}")
         num_frames = signal.shape[0]
         def read(start: int, stop: int, _s=signal) -> np.ndarray:  # noqa: E306
             return _s[start:stop]
@@ -242,39 +259,47 @@ def separate_chunked(
             raise ValueError("give either plan or sample_rate")
         plan = plan_chunks(model, sample_rate)
     device = torch.device(device)
+    tail = () if channels == 1 else (channels,)
     if num_frames == 0:
         n = int(getattr(model, "num_sources", 1))
-        return out if out is not None else np.zeros((n, 0), dtype=np.float32)
+        return out if out is not None else np.zeros((n, 0) + tail, dtype=np.float32)
     bounds = chunk_bounds(num_frames, plan)
     prev_tail: np.ndarray | None = None  # previous chunk's aligned estimates over the overlap
     prev_stop = 0
     for k, (start, stop) in enumerate(bounds):
+        n = stop - start
         x = np.ascontiguousarray(read(start, stop), dtype=np.float32)
-        if x.shape[0] != stop - start:
-            raise ValueError(f"reader returned {x.shape[0]} samples for [{start}, {stop})")
-        xt = torch.from_numpy(x).to(device).unsqueeze(0)
+        if x.shape != (n,) + tail:
+            raise ValueError(f"reader returned shape {x.shape} for [{start}, {stop}), "
+                             f"expected {(n,) + tail}")
+        xt = torch.from_numpy(x).to(device)
+        xt = xt.unsqueeze(0) if channels == 1 else xt.T.unsqueeze(0)  # [1(, C), n]
         y = model(xt)
-        if y.dim() != 3 or y.shape[0] != 1 or y.shape[-1] != stop - start:
-            raise ValueError(
-                f"model output has shape {tuple(y.shape)}, expected [1, S, {stop - start}]"
-            )
+        want = f"[1, S, {n}]" if channels == 1 else f"[1, S, {channels}, {n}]"
+        if y.dim() != 3 + len(tail) or y.shape[0] != 1 or y.shape[-1] != n or (
+                tail and y.shape[2] != channels):
+            raise ValueError(f"model output has shape {tuple(y.shape)}, expected {want}")
         y = y[0].float().cpu().numpy()
+        if tail:
+            y = y.transpose(0, 2, 1)  # [S, n, C], the layout of the output
         if out is None:
-            out = np.zeros((y.shape[0], num_frames), dtype=np.float32)
-        elif out.shape != (y.shape[0], num_frames):
-            raise ValueError(f"out has shape {out.shape}, expected {(y.shape[0], num_frames)}")
+            out = np.zeros((y.shape[0], num_frames) + tail, dtype=np.float32)
+        elif out.shape != (y.shape[0], num_frames) + tail:
+            raise ValueError(f"out has shape {out.shape}, expected "
+                             f"{(y.shape[0], num_frames) + tail}")
         ov = prev_stop - start if k > 0 else 0
         if align and prev_tail is not None and ov > 0 and y.shape[0] > 1:
-            perm = best_permutation(prev_tail, y[:, :ov])
+            perm = best_permutation(prev_tail.reshape(y.shape[0], -1),
+                                    y[:, :ov].reshape(y.shape[0], -1))
             y = y[perm]
         nxt = bounds[k + 1][0] if k + 1 < len(bounds) else stop
-        w = np.ones(stop - start, dtype=np.float32)
+        w = np.ones(n, dtype=np.float32)
         if ov > 0:
             w[:ov] = _ramp(ov, plan.guard)
         if nxt < stop:
             w[nxt - start:] *= 1.0 - _ramp(stop - nxt, plan.guard)
         prev_tail = y[:, nxt - start:].copy() if nxt < stop else None
-        y *= w
+        y *= w.reshape((n,) + (1,) * len(tail))
         done = max(min(prev_stop, stop), start)  # [start, done) already holds earlier chunks
         out[:, start:done] += y[:, :done - start]
         out[:, done:stop] = y[:, done - start:]

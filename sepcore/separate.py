@@ -7,27 +7,18 @@ docstring describes both modes); ``args`` is that entry point's parsed arguments
 from __future__ import annotations
 
 import glob
+import json
 import logging
 import os
 import sys
 import time
 from pathlib import Path
 
-import soundfile as sf
-
 from sepcore.errors import ConfigError, DataError, SepcoreError
 
 logger = logging.getLogger("sepcore.separate")
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga")
-
-
-def output_subtype(subtype: str) -> str:
-    """The input's sample format if a WAV file can hold it, else 16-bit PCM."""
-    try:
-        return subtype if sf.check_format("WAV", subtype) else "PCM_16"
-    except (TypeError, ValueError):
-        return "PCM_16"
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus")
 
 
 def expand_inputs(args: list[str]) -> tuple[list[str], list[str]]:
@@ -63,22 +54,52 @@ def expand_inputs(args: list[str]) -> tuple[list[str], list[str]]:
     return files, errors
 
 
-def separate_to_files(model, spec: str, outputs: list[str], plan) -> float:
-    """Separate one input (path or scp pipe) into ``outputs`` (one per source).
+def separate_to_files(model, spec: str, outputs: list[str], plan=None, *,
+                      stems: list[str] | None = None, residual_name: str | None = None) -> float:
+    """Separate one input (path or scp pipe) into WAV files; returns its duration in s.
 
-    Returns the input's duration in seconds. Raises DataError naming ``spec``.
+    ``outputs``: one path per name of ``model.output_names(stems, residual_name)``
+    (every source, or with ``stems`` the kept stems and the residual, see
+    :func:`sepcore.api.keep_stems`). Written at the input's rate, length, channels
+    and sample format when it is PCM or float, else 16-bit PCM (mp3, ogg/vorbis,
+    opus: :func:`sepcore.io.audio.wav_subtype`); levels as ``model.match_levels``
+    says, then one common scale so nothing clips. Raises DataError naming ``spec``.
     """
-    from sepcore.io import fit_to_range, read_audio, write_audio
+    from sepcore.api import keep_stems
+    from sepcore.io import read_audio, write_audio
+    from sepcore.io.audio import fit_to_range, wav_subtype
 
     audio = read_audio(spec)
     if audio.num_frames == 0:
         raise DataError(f"{spec}: contains no samples (zero-length audio)")
-    subtype = output_subtype(audio.subtype)
-    est = model.separate_array(audio.data, audio.sample_rate, plan=plan)
-    fit_to_range(est, audio.data, subtype)
+    subtype = wav_subtype(audio.subtype)
+    try:
+        est = model.separate_array(audio.data, audio.sample_rate, plan=plan)
+    except DataError as e:
+        raise DataError(f"{spec}: {e}") from None
+    names = list(model.sources)
+    fit_to_range(est, audio.data, subtype, match_levels=model.match_levels,
+                 limit_peak=not stems)
+    if stems:  # the residual from the level-matched stems, then one common peak limit
+        est, names = keep_stems(est, audio.data, names, stems,
+                                residual_name or model.residual_name)
+        fit_to_range(est, audio.data, subtype, match_levels=False)
+    if len(outputs) != len(names):
+        raise ConfigError(f"{len(outputs)} output paths for {len(names)} outputs "
+                          f"({' '.join(names)})")
     for i, out in enumerate(outputs):
         write_audio(out, est[i], audio.sample_rate, subtype, format="WAV")
     return audio.num_frames / audio.sample_rate
+
+
+def stems_option(args) -> list[str] | None:
+    """``--stems a,b`` (or ``"a b"``) as a list; None without the option."""
+    if getattr(args, "stems", None) is None:
+        return None
+    stems = [x for x in args.stems.replace(",", " ").split() if x]
+    if not stems:
+        raise ConfigError("--stems: expected one or more source names")
+    return stems
 
 
 def _setup(args):
@@ -91,6 +112,7 @@ def _setup(args):
     if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
         raise ConfigError(f"--device: expected cpu or cuda, got {args.device!r}")
     model = load(args.model, device=args.device)
+    model.set_wiener(args.wiener_iterations, args.softmask, args.residual)
     plan = model.plan(args.chunk_seconds, args.hop_seconds, args.whole_seconds)
     logger.info("model %s: %d Hz, sources %s; chunks of %.2f s every %.2f s",
                 args.model, model.sample_rate, " ".join(model.sources),
@@ -108,6 +130,8 @@ def run_files(args) -> int:
     for e in errors:
         print(f"error: {e}", file=sys.stderr)
     model, plan = _setup(args)
+    stems = stems_option(args)
+    names = model.output_names(stems, args.residual_name)
     out_dir = Path(args.out_dir or "separated")
     failed, done, claimed = len(errors), 0, {}
     bar = tqdm(files, unit="file", disable=None if args.progress else True, file=sys.stderr)
@@ -115,7 +139,7 @@ def run_files(args) -> int:
         bar.set_postfix_str(os.path.basename(path))
         try:
             stem = Path(path).stem
-            outputs = [str(out_dir / f"{stem}_{src}.wav") for src in model.sources]
+            outputs = [str(out_dir / f"{stem}_{src}.wav") for src in names]
             if stem in claimed:
                 raise DataError(f"{path}: its outputs ({outputs[0]}, ...) would overwrite those "
                                 f"of {claimed[stem]}; separate them into different --out-dir")
@@ -124,7 +148,8 @@ def run_files(args) -> int:
             if existing and not args.force:
                 raise DataError(f"{path}: output {existing[0]} exists (use --force to overwrite)")
             t0 = time.time()
-            seconds = separate_to_files(model, path, outputs, plan)
+            seconds = separate_to_files(model, path, outputs, plan, stems=stems,
+                                        residual_name=args.residual_name)
             done += 1
             logger.debug("%s: %.1f s of audio in %.1f s", path, seconds, time.time() - t0)
         except SepcoreError as e:
@@ -156,20 +181,33 @@ def run_data_dir(args) -> int:
     wav = read_scp(Path(args.data_dir) / "wav.scp")
     mine = [(u, s) for i, (u, s) in enumerate(wav) if i % args.num_jobs == args.job - 1]
     model, plan = _setup(args)
+    stems = stems_option(args)
+    names = model.output_names(stems, args.residual_name)
     out = Path(args.out_dir)
     (out / "wav").mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "sources", " ".join(model.sources) + "\n")
-    parts: list[list[tuple[str, str]]] = [[] for _ in model.sources]
+    settings = {"model": os.path.abspath(args.model), "sources": names,
+                "wiener": model.wiener_settings(), "window": plan.window, "hop": plan.hop,
+                "whole": plan.whole}
+    stamp = out / "separate.json"  # never mix estimates of two models or settings
+    if stamp.is_file() and not args.force:
+        old = json.loads(stamp.read_text(encoding="utf-8"))
+        if old != settings:
+            raise ConfigError(f"{stamp}: this folder holds estimates made with {old}, not "
+                              f"{settings}; use another out-dir (or --force true)")
+    atomic_write_text(stamp, json.dumps(settings, sort_keys=True) + "\n")
+    atomic_write_text(out / "sources", " ".join(names) + "\n")
+    parts: list[list[tuple[str, str]]] = [[] for _ in names]
     failed = skipped = 0
     audio_s = busy_s = 0.0
     for n, (utt, spec) in enumerate(mine, 1):
-        outputs = [str(out / "wav" / f"{utt}_{src}.wav") for src in model.sources]
+        outputs = [str(out / "wav" / f"{utt}_{src}.wav") for src in names]
         try:
             if not args.force and all(os.path.exists(o) for o in outputs):
                 skipped += 1
             else:
                 t0 = time.time()
-                secs = separate_to_files(model, spec, outputs, plan)
+                secs = separate_to_files(model, spec, outputs, plan, stems=stems,
+                                         residual_name=args.residual_name)
                 busy = time.time() - t0
                 audio_s, busy_s = audio_s + secs, busy_s + busy
                 logger.info("%d/%d %s: %.2f s of audio in %.2f s", n, len(mine), utt, secs, busy)

@@ -9,7 +9,8 @@
 # dir, sorted) and <out-dir>/sources (the model's source names). Utterances up to
 # 20 s are separated in one pass, longer ones in chunks with overlap-add (default
 # window and hop from the model's receptive field). A rerun skips the utterances
-# whose outputs all exist.
+# whose outputs all exist; <out-dir>/separate.json records the model and options,
+# and a rerun with other ones into the same <out-dir> is refused (or --force).
 #
 # Options:
 #   --nj <1>                  number of parallel jobs (utterance i goes to job i % nj + 1)
@@ -19,6 +20,10 @@
 #   --hop-seconds <>          hop between chunks in seconds (default: from the model)
 #   --whole-seconds <>        utterances up to this long are separated in one pass
 #                             (default: 20, or 0 when --chunk-seconds is given)
+#   --wiener-iterations <>    multichannel Wiener filter EM iterations for time-frequency
+#                             models (umx); default: the model's (0: off)
+#   --softmask <>             Wiener filter: start from the soft mask (true|false)
+#   --residual <>             Wiener filter: add a "residual" source (true|false)
 #   --num-threads <1>         torch CPU threads per job
 #   --force <false>           separate again even where outputs exist
 set -euo pipefail
@@ -29,6 +34,9 @@ device=cpu
 chunk_seconds=
 hop_seconds=
 whole_seconds=
+wiener_iterations=
+softmask=
+residual=
 num_threads=1
 force=false
 
@@ -51,6 +59,9 @@ opts=()
 [ -n "$chunk_seconds" ] && opts+=(--chunk-seconds "$chunk_seconds")
 [ -n "$hop_seconds" ] && opts+=(--hop-seconds "$hop_seconds")
 [ -n "$whole_seconds" ] && opts+=(--whole-seconds "$whole_seconds")
+[ -n "$wiener_iterations" ] && opts+=(--wiener-iterations "$wiener_iterations")
+[ -n "$softmask" ] && opts+=(--softmask "$softmask")
+[ -n "$residual" ] && opts+=(--residual "$residual")
 opts+=(--force "$force")
 
 mkdir -p "$out/log"
@@ -61,15 +72,6 @@ $cmd JOB=1:"$nj" "$out/log/separate.JOB.log" \
     --job JOB --num-jobs "$nj" --device "$device" --num-threads "$num_threads" "${opts[@]}" ||
   { echo "$0: separation failed; see $out/log/separate.*.log" >&2; exit 1; }
 
+"$(dirname "$0")/../utils/merge_scp_parts.sh" "$out" "$num_utts"
 num_sources=$(wc -w < "$out/sources")
-for n in $(seq 1 "$num_sources"); do
-  cat "$out/.parts/spk$n".*.scp | LC_ALL=C sort > "$out/spk$n.scp.tmp"
-  got=$(wc -l < "$out/spk$n.scp.tmp")
-  if [ "$got" -ne "$num_utts" ]; then
-    echo "$0: $out/spk$n.scp.tmp has $got lines, expected $num_utts (some jobs failed?)" >&2
-    exit 1
-  fi
-  mv "$out/spk$n.scp.tmp" "$out/spk$n.scp"
-done
-rm -rf "$out/.parts"
 echo "$0: wrote $out/spk{1..$num_sources}.scp and $out/sources ($(cat "$out/sources"))"

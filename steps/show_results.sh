@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# Usage: steps/show_results.sh <exp-dir> [<exp-dir> ...]
+# Usage: steps/show_results.sh [--by snr|noise_type --metrics si_sdr,pesq --input true]
+#                               <exp-dir> [<exp-dir> ...]
 #  e.g.: steps/show_results.sh exp/*
+#        steps/show_results.sh --by snr --input true exp/rnnoise/separate/test exp/crn/separate/test
 #
 # Prints one Markdown table per data set comparing every scored experiment
 # (<exp-dir>/separate/<set>/scores/summary.json, written by steps/score.sh): one row per
 # experiment, columns = mean improvement and mean value of each metric (music metrics:
 # median over tracks, averaged over sources). An argument may also be a separated dir.
+# With --by: one column per metric of --metrics and per group of the data dir's utt2snr
+# (or utt2noise_type), one row per experiment (--input true: and one for the input).
 set -euo pipefail
+
+by=
+metrics=si_sdr,pesq
+input=false
 
 . "$(dirname "$0")/../utils/parse_options.sh"
 
@@ -15,4 +23,6 @@ if [ $# -lt 1 ]; then
   exit 1
 fi
 
-python -m sepcore.bin.show_results "$@"
+opts=()
+[ -n "$by" ] && opts=(--by "$by" --metrics "$metrics" --input "$input")
+python -m sepcore.bin.show_results ${opts[@]+"${opts[@]}"} "$@"

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow  # runs the script in subprocesses
 ROOT = Path(__file__).resolve().parents[1]
 ITEMS = ["sox", "espeak-ng", "flite", "festival", "text2wave", "perl", "tools/venv", "torch",
          "numpy", "scipy", "soundfile", "soxr", "yaml", "tqdm", "pystoi", "pesq", "mir_eval",
-         "fast_bss_eval", "sepcore"]
+         "fast_bss_eval", "noisereduce", "pyrnnoise", "sepcore"]
 
 
 def test_reports_every_item():

@@ -7,9 +7,10 @@
 #   tcmalloc        optional (faster CPU training)
 #   tools/venv      the Python virtual environment
 #   Python modules  torch, numpy, scipy, soundfile, soxr, yaml, tqdm, pystoi, pesq,
-#                   mir_eval, fast_bss_eval, matplotlib (reports), sepcore (installed
-#                   in the venv); pytest, xdist, tensorboard (optional: for the tests;
-#                   tensorboard also for training.tensorboard)
+#                   mir_eval, fast_bss_eval, matplotlib (reports), noisereduce, pyrnnoise,
+#                   sepcore (installed in the venv); pytest, xdist, tensorboard (optional:
+#                   for the tests; tensorboard also for training.tensorboard); speechmos
+#                   and onnxruntime (optional: the DNSMOS metric)
 #   chromium        optional: the report tests' headless browser
 # Prints the command that fixes what is missing (tools/install.sh) and exits 1
 # if anything required is missing.
@@ -63,8 +64,10 @@ import importlib.util
 REQUIRED = {"torch": "torch", "numpy": "numpy", "scipy": "scipy", "soundfile": "soundfile",
             "soxr": "soxr", "yaml": "PyYAML", "tqdm": "tqdm", "pystoi": "pystoi",
             "pesq": "pesq", "mir_eval": "mir_eval", "fast_bss_eval": "fast-bss-eval",
-            "matplotlib": "matplotlib", "sepcore": "sepcore"}
-OPTIONAL = {"pytest": "pytest", "xdist": "pytest-xdist", "tensorboard": "tensorboard"}
+            "matplotlib": "matplotlib", "noisereduce": "noisereduce", "pyrnnoise": "pyrnnoise",
+            "sepcore": "sepcore"}
+OPTIONAL = {"pytest": "pytest", "xdist": "pytest-xdist", "tensorboard": "tensorboard",
+            "speechmos": "speechmos", "onnxruntime": "onnxruntime"}
 for name, dist in {**REQUIRED, **OPTIONAL}.items():
     kind = "MISSING" if name in REQUIRED else "MISSING-OPTIONAL"
     try:

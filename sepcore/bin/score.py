@@ -28,8 +28,10 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("sep_dir", help="separated dir (spk1.scp..spkN.scp of estimates)")
     p.add_argument("--metrics", default="default",
                    help="comma-separated metrics or sets (default: si_sdr,sdr,sir,sar,stoi,pesq; "
-                        "'music': sdr_v4,isr_v4,sir_v4,sar_v4,sdr_mdx; 'speech' adds estoi; "
-                        "all are listed in sepcore/metrics/registry.py)")
+                        "with one reference, spk1.scp only: 'enhancement' = si_sdr,pesq,stoi,"
+                        "estoi,ssnr,csig,cbak,covl; 'music': sdr_v4,isr_v4,sir_v4,sar_v4,"
+                        "sdr_mdx; 'speech' adds estoi; 'dnsmos' (optional): dnsmos_sig,"
+                        "dnsmos_bak,dnsmos_ovrl; all are listed in sepcore/metrics/registry.py)")
     p.add_argument("--job", type=int, default=1, help="job index, 1-based (default 1)")
     p.add_argument("--num-jobs", type=int, default=1, help="number of jobs (default 1)")
     add_bool(p, "--merge", False,

@@ -3,15 +3,28 @@
 File mode (``sepcore-separate`` after ``pip install -e .``, or ``python -m sepcore.bin.separate``):
 
     sepcore-separate --model PACK|EXPDIR|model.pt [--out-dir D] [--device cpu|cuda]
+                     [--stems NAME[,NAME...]] [--wiener-iterations N]
                      [--chunk-seconds W] [--hop-seconds H] [--force true] FILES|DIRS|GLOBS...
 
-Reads wav/flac/ogg (anything soundfile reads), resamples to the model's rate
-and back (soxr), and writes ``D/<name>_<source>.wav`` (D defaults to
-``separated``) at the input's rate, length and sample format (lossy inputs such
-as ogg/vorbis give 16-bit PCM), scaled to the mixture's level without clipping.
-A multichannel input to a mono model is separated channel by channel; every
-output then has the input's channels. A folder stands for the .wav/.flac/.ogg
-files directly inside it; quote globs to let sepcore expand them (``**`` recurses).
+Reads wav/flac/mp3/ogg/opus (anything soundfile reads), resamples to the model's
+rate and back (soxr), and writes ``D/<name>_<source>.wav`` (D defaults to
+``separated``) at the input's rate, length and channels. Sample format: the
+input's when it is PCM or float (PCM_16/24/32, FLOAT...); compressed inputs
+(mp3, ogg/vorbis, opus) give 16-bit PCM WAV, since libsndfile cannot write mp3
+with a PCM subtype. Scale-invariant (speech) models' outputs are brought to the
+mixture's level; music models keep theirs; all are scaled together not to clip.
+A multichannel input to a mono model is separated channel by channel; a stereo
+(music) model takes both channels, and a mono input to it is duplicated to
+stereo and its stems written back as mono. A folder stands for the audio files
+directly inside it; quote globs to let sepcore expand them (``**`` recurses).
+
+``--stems vocals`` writes only the vocals and the residual, the mixture minus
+the kept stems (``<name>_no_vocals.wav``: the accompaniment, like Demucs's
+``--two-stems``; ``--residual-name`` or the model's own name, e.g. ``noise``,
+overrides it); the written files sum to the mixture. Time-frequency models
+(umx) refine their estimates with the multichannel Wiener filter:
+``--wiener-iterations N`` (0: the masked mixture), ``--softmask true|false`` and
+``--residual true|false`` (an extra ``residual`` source); defaults from the model.
 Existing outputs are not overwritten without ``--force true``. A file that cannot be
 separated is reported by name and skipped; the others are still separated, and
 the exit code is 1 if any failed.
@@ -24,7 +37,9 @@ separates the utterances of ``D/wav.scp`` whose (0-based) index i has
 ``i % N == J - 1``, writing ``O/wav/<utt>_<source>.wav`` (atomically; an utterance
 whose outputs all exist is skipped) and ``O/.parts/spk<n>.<J>.scp``;
 steps/separate.sh merges the parts into ``O/spk<n>.scp``. ``O/sources`` gets the
-model's source names.
+model's source names (or the ``--stems`` and their residual); ``O/separate.json``
+the model and options: a rerun with others into the same folder is an error
+(``--force true`` redoes everything).
 
 Inputs up to 20 s (``--whole-seconds``) are separated in one pass; longer ones
 in chunks with overlap-add, window and hop defaulting to values derived from the
@@ -38,7 +53,7 @@ import argparse
 import os
 import sys
 
-from sepcore.bin.common import add_bool, make_parser, run_main, setup_logging
+from sepcore.bin.common import add_bool, make_parser, run_main, setup_logging, str2bool
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -57,6 +72,19 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--whole-seconds", type=float, default=None,
                    help="inputs up to this long are separated in one pass (default: 20, or 0 "
                         "with --chunk-seconds)")
+    p.add_argument("--stems", default=None, metavar="NAME[,NAME...]",
+                   help="write only these sources and the residual (mixture minus them)")
+    p.add_argument("--residual-name", default=None,
+                   help="name of the --stems residual (default: the model's, else "
+                        "no_<stem>, or residual for several stems)")
+    p.add_argument("--wiener-iterations", type=int, default=None,
+                   help="EM iterations of the multichannel Wiener filter (TF models; "
+                        "default: the model's; 0: off)")
+    for flag, what in (("--softmask", "start from the soft mask"),
+                       ("--residual", "add a 'residual' source")):
+        p.add_argument(flag, type=str2bool, nargs="?", const=True, default=None,
+                       metavar="true|false", help=f"Wiener filter: {what} (default: the "
+                       f"model's)")
     add_bool(p, "--force", False, "overwrite existing outputs")
     p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
     add_bool(p, "--progress", True, "show a progress bar (file mode)")

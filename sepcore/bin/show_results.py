@@ -4,6 +4,11 @@
 (an argument may also be a separated dir or its ``scores`` dir). Columns: the mean of each
 metric's improvement (``*_i``) and of its value; for the music metrics (BSS Eval v4 and
 MDX SDR) the median over tracks averaged over sources, as museval/MDX report them.
+
+``--by snr`` (or ``noise_type``) prints instead one table per data set with a column per
+metric of ``--metrics`` and per SNR group (the ``by_snr`` breakdown of summary.json,
+written when the data dir has ``utt2snr``), and with ``--input true`` a first row for the
+unprocessed input: e.g. an enhancement model against its baselines, per test SNR.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 from sepcore.bin.common import make_parser, prog_name, run_main
 from sepcore.errors import DataError
 from sepcore.metrics.registry import METRICS
+from sepcore.scoring.compare import group_tables
 
 
 def _median_summary(metric: str) -> bool:
@@ -77,6 +83,11 @@ def tables(summaries: list[tuple[Path, dict]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = make_parser("show_results", __doc__)
     p.add_argument("paths", nargs="+", help="exp dirs (or separated dirs, or summary.json)")
+    p.add_argument("--by", choices=("snr", "noise_type"), default=None,
+                   help="one column per group of the data dir's utt2snr / utt2noise_type")
+    p.add_argument("--metrics", default="si_sdr,pesq", help="with --by: comma-separated")
+    p.add_argument("--input", choices=("true", "false"), default="false",
+                   help="with --by: a first row for the unprocessed input")
     args = p.parse_args(argv)
     found = find_summaries(args.paths)
     if not found:
@@ -90,7 +101,11 @@ def main(argv: list[str] | None = None) -> int:
             summaries.append((f, json.loads(f.read_text(encoding="utf-8"))))
         except (OSError, json.JSONDecodeError) as e:
             raise DataError(f"{f}: cannot read ({e})") from None
-    print(tables(summaries), end="")
+    if args.by:
+        metrics = [m for m in args.metrics.split(",") if m]
+        print(group_tables(summaries, args.by, metrics, args.input == "true"), end="")
+    else:
+        print(tables(summaries), end="")
     return 0
 
 

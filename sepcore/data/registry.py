@@ -77,3 +77,17 @@ register_dataset(
     doc="random fixed-length segments of the data dir's mixtures, or dynamic mixtures "
         "of its sources",
 )
+
+register_dataset(
+    "noisy", "sepcore.data.noisy:noisy_dataset", "sepcore.data.dataset:utterance_dataset",
+    defaults={
+        "segment": 4.0,           # seconds per training example
+        "epoch_size": None,       # examples per epoch (default: the number of utterances)
+        "noise": None,            # the noise pool: a data dir (wav.scp) or a folder of audio
+        "snr_range": [0.0, 40.0],  # dB, speech over noise; the DNS synthesizer's range
+        "target_level": [-35.0, -15.0],  # dBFS, RMS of the mixture
+        "short_targets": "error",  # a clean utterance shorter than the segment: error|drop|pad
+    },
+    doc="clean speech (spk1.scp) + a random noise of data.noise, mixed on the fly at an SNR "
+        "and level drawn from data.snr_range and data.target_level",
+)

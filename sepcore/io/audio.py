@@ -95,9 +95,24 @@ def write_audio(
         sf.write(tmp, data, int(sample_rate), subtype=subtype, format=format)
 
 
+# Sample formats a WAV output keeps; libsndfile's check_format("WAV", "MPEG_LAYER_III")
+# says yes, but writing a WAV that way fails ("unsupported encoding").
+WAV_SUBTYPES = ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE")
+
+
+def wav_subtype(subtype: str) -> str:
+    """The input's sample format if it is PCM or float (WAV_SUBTYPES), else 16-bit PCM.
+
+    Compressed inputs (mp3, ogg/vorbis, opus, and ADPCM/u-law/A-law codecs) give
+    16-bit PCM WAV: libsndfile cannot write mp3 with a PCM subtype, and a decoded lossy
+    file holds no more than 16 bits of information.
+    """
+    return subtype if subtype in WAV_SUBTYPES else "PCM_16"
+
 
 def fit_to_range(
-    estimates: np.ndarray, mixture: np.ndarray, subtype: str, block: int = 1 << 20
+    estimates: np.ndarray, mixture: np.ndarray, subtype: str, block: int = 1 << 20,
+    match_levels: bool = True, limit_peak: bool = True,
 ) -> np.ndarray:
     """Bring estimates ``[sources, frames(, channels)]`` to the mixture's level, unclipped.
 
@@ -115,6 +130,10 @@ def fit_to_range(
     first copied to float32) and in blocks of ``block`` frames, without the float64
     copies of the whole signal that a 60-minute file would pay several hundred MB for.
     ``estimates`` is ``[S, T(, C)]``, ``mixture`` ``[T(, C)]``.
+
+    ``match_levels=False`` keeps the estimates' levels (models trained at the sources'
+    scale, e.g. music stems, which add up to the mixture) and applies only the common
+    peak limit; ``limit_peak=False`` skips the peak limit.
     """
     estimates = np.asarray(estimates)
     if estimates.dtype != np.float32 or not estimates.flags.writeable:
@@ -141,7 +160,7 @@ def fit_to_range(
     if not same and mix.size:
         mix_peak = float(np.abs(mix).max())
     gains = np.ones(n)
-    for i in range(n):
+    for i in range(n if match_levels else 0):
         if energy[i] == 0.0 or mix_energy == 0.0:
             continue
         g = dot[i] / energy[i]
@@ -152,7 +171,7 @@ def fit_to_range(
     if subtype in ("FLOAT", "DOUBLE") and mix.size:  # float files may exceed full scale
         limit = max(limit, mix_peak)
     peak = float(np.max(np.abs(gains) * peaks)) if est.size else 0.0
-    if peak > limit:
+    if peak > limit and limit_peak:
         gains = gains * (limit / peak)
     for i in range(n):
         est[i] *= np.float32(gains[i])

@@ -2,7 +2,10 @@
 
 Speech (mono): ``si_sdr``; ``sdr``, ``sir``, ``sar`` (BSS Eval v3 ``bss_eval_sources``, as
 ``mir_eval``); ``stoi``, ``estoi`` (pystoi's algorithm, vectorized); ``pesq`` (nb at 8 kHz,
-wb at 16 kHz, other rates resampled to 16 kHz wb). Music (any channels): ``sdr_v4``,
+wb at 16 kHz, other rates resampled to 16 kHz wb). Enhancement (mono): ``ssnr`` (segmental
+SNR) and the composite measures ``csig``, ``cbak``, ``covl`` (Hu & Loizou 2008,
+sepcore/metrics/composite.py); optional ``dnsmos_sig``, ``dnsmos_bak``, ``dnsmos_ovrl``
+(non-intrusive, sepcore/metrics/dnsmos.py). Music (any channels): ``sdr_v4``,
 ``isr_v4``, ``sir_v4``, ``sar_v4`` (BSS Eval v4 images, 1 s windows, median over windows)
 and ``sdr_mdx`` (MDX 2021 SDR).
 

@@ -150,3 +150,19 @@ _music("sdr_mdx", "sepcore.metrics.music:compute_sdr_mdx", "the MDX 2021 challen
 register_set("default", ("si_sdr", "sdr", "sir", "sar", "stoi", "pesq"))
 register_set("speech", tuple(m for m, v in METRICS.items() if v.family == "speech"))
 register_set("music", tuple(m for m, v in METRICS.items() if v.family == "music"))
+
+# enhancement (sepcore/metrics/composite.py, sepcore/metrics/dnsmos.py)
+register_metric(Metric("ssnr", "enhancement", "sepcore.metrics.composite:compute_ssnr",
+                       doc="segmental SNR (Loizou: 30 ms frames clamped to [-10, 35] dB)"))
+for _name, _doc in (("csig", "signal distortion"), ("cbak", "background intrusiveness"),
+                    ("covl", "overall quality")):
+    register_metric(Metric(_name, "enhancement", "sepcore.metrics.composite:compute_composite",
+                           unit="", rates=(8000, 16000),
+                           doc=f"composite measure of {_doc} (Hu & Loizou 2008), 1 to 5"))
+for _name, _doc in (("dnsmos_sig", "speech signal"), ("dnsmos_bak", "background noise"),
+                    ("dnsmos_ovrl", "overall quality")):
+    register_metric(Metric(_name, "enhancement", "sepcore.metrics.dnsmos:compute_dnsmos",
+                           unit="", rates=(16000,),
+                           doc=f"DNSMOS P.835 {_doc}, 1 to 5 (optional: speechmos)"))
+register_set("enhancement", ("si_sdr", "pesq", "stoi", "estoi", "ssnr", "csig", "cbak", "covl"))
+register_set("dnsmos", ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl"))

@@ -2,6 +2,8 @@
 
 Every model maps a mixture ``[batch, time]`` to estimates ``[batch, sources, time]``
 of the same length, and has ``num_sources``, ``stride`` and ``receptive_field()``.
+A multichannel model (music) has ``audio_channels = C > 1`` and maps ``[batch, C, time]``
+to ``[batch, sources, C, time]``.
 """
 
 from __future__ import annotations
@@ -12,11 +14,17 @@ from torch import nn
 
 from sepcore.errors import ConfigError
 from sepcore.models.convtasnet import ConvTasNet
+from sepcore.models.crn import CRN
+from sepcore.models.demucs import Demucs
 from sepcore.models.dprnn import DPRNN
+from sepcore.models.umx import UMX
 
 MODELS: dict[str, type[nn.Module]] = {
     "convtasnet": ConvTasNet,
+    "crn": CRN,
+    "demucs": Demucs,
     "dprnn": DPRNN,
+    "umx": UMX,
 }
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from sepcore.errors import ConfigError, DataError
 from sepcore.io import atomic_write_text
 from sepcore.metrics.registry import METRICS
+from sepcore.scoring.breakdown import group_stats, read_groups
 from sepcore.scoring.cache import InputCache
 from sepcore.scoring.inputs import Inputs
 from sepcore.scoring.parts import config_key, read_parts, read_records
@@ -114,6 +115,8 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
     columns: dict[str, list[float]] = {c: [] for c in cols}
     per_source: dict[str, dict[str, list[float]]] = {n: {c: [] for c in cols} for n in names}
     rows = ["\t".join(["utt", "source", "estimate"] + cols) + "\n"]
+    groups = read_groups(inputs.ref.path, inputs.ref.utts)  # utt2snr, utt2noise_type
+    first_source: list[tuple[str, dict[str, float]]] = []
     new_cache: dict[tuple[str, str], list[float]] = {}
     notes: list[str] = []
     trimmed_utts = trimmed_samples = 0
@@ -145,6 +148,8 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
                     vals.append(x)
                     columns[c].append(x)
                     per_source[names[j]][c].append(x)
+            if j == 0:
+                first_source.append((utt, dict(zip(cols, vals))))
             est_name = inputs.est_files[r["perm"][j]].stem
             rows.append("\t".join([utt, names[j], est_name] + [repr(float(x)) for x in vals])
                         + "\n")
@@ -170,6 +175,8 @@ def run_merge(args, inputs: Inputs, metrics: list[str], key: str, scores_dir: Pa
         "scores": {c: stats(columns[c]) for c in cols},
         "by_source": {n: {c: stats(per_source[n][c]) for c in cols} for n in names},
     }
+    for kind, labels in groups.items():  # of the first source (enhancement: the speech)
+        summary[f"by_{kind}"] = group_stats(labels, first_source, kind, stats)
     scores_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(scores_dir / "per_utt.tsv", "".join(rows))
     atomic_write_text(scores_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
@@ -184,13 +191,16 @@ def score(args) -> int:
     """One job (or, with ``args.merge``, the merge) of scoring ``args.sep_dir``."""
     from sepcore.metrics import parse_metrics
 
-    try:
-        metrics = parse_metrics(args.metrics)
-    except ValueError as e:
-        raise ConfigError(f"--metrics {args.metrics!r}: {e}") from None
     if args.num_jobs < 1:
         raise ConfigError(f"--num-jobs must be >= 1, got {args.num_jobs}")
     inputs = Inputs(args.ref_dir, args.sep_dir)
+    spec = args.metrics
+    if spec == "default" and inputs.ref.num_sources == 1:
+        spec = "enhancement"  # one reference: the speech of an enhancement set
+    try:
+        metrics = parse_metrics(spec)
+    except ValueError as e:
+        raise ConfigError(f"--metrics {args.metrics!r}: {e}") from None
     key = config_key(args, inputs, metrics)
     scores_dir = inputs.sep_dir / "scores"
     done = scores_dir / ".done"

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sepcore.scoring.breakdown import BREAKDOWNS
+from sepcore.scoring.breakdown import markdown as breakdown_markdown
+
 PERMUTATION_RULE = (
     "per utterance, the assignment of estimates to references with the highest mean SI-SDR"
 )
@@ -85,4 +88,8 @@ def results_md(s: dict) -> str:
     for c in s["scores"]:
         lines.append(f"| {c} | " + " | ".join(fmt(s["by_source"][n][c]["median"])
                                               for n in s["sources"]) + " |")
+    for kind in BREAKDOWNS:
+        if f"by_{kind}" in s:
+            lines += breakdown_markdown(kind, s[f"by_{kind}"], s["metrics"], s["sources"][0],
+                                        fmt)
     return "\n".join(lines) + "\n"

@@ -16,7 +16,7 @@ from sepcore.data.loader import train_loader
 from sepcore.errors import ConfigError
 from sepcore.io.atomic import atomic_torch_save, atomic_write_text
 from sepcore.io.audio import is_pipe, read_audio
-from sepcore.losses import LOSSES, PITLoss, reorder_sources, si_sdr
+from sepcore.losses import PITLoss, build_loss, reorder_sources, si_sdr
 from sepcore.modelfile import save_model_file
 from sepcore.models import build_model, count_parameters
 from sepcore.train.distributed import Distributed
@@ -112,7 +112,7 @@ class Trainer:
         )
         scfg = cfg["scheduler"]
         self.lr_policy = LRPolicy(self.optimizer, ocfg, scfg, tcfg["max_minutes"])
-        self.pairwise = LOSSES[cfg["loss"]["name"]]
+        self.pairwise = build_loss(cfg["loss"])
         # loss.pit false: estimate k is trained for reference k, as inference then assumes
         self.pit = PITLoss(self.pairwise, permute=cfg["loss"]["pit"])
         self.state = new_state()
@@ -340,7 +340,7 @@ class Trainer:
                                            self.state["steps"])
         log.info("model %s: %.3f M parameters; %d training %s per epoch, batch %d",
                  self.cfg["model"]["name"], count_parameters(self.model) / 1e6,
-                 len(self.train_set), "dynamic mixtures" if self.cfg["data"]["dynamic_mixing"]
+                 len(self.train_set), "dynamic mixtures" if self.cfg["data"].get("dynamic_mixing")
                  else "segments", tcfg["batch_size"])
         patience = self.cfg["early_stop"]["patience"]
         while self.state["epoch"] <= tcfg["max_epochs"]:

@@ -193,11 +193,11 @@ def make_utts(split: str, voices: list[Voice], sents: list[str], seed: int) -> l
     return utts
 
 
-def synth_cmd(u: Utt, raw_dir: str) -> str:
-    """Shell pipeline writing a mono float wav at 8 kHz to stdout."""
+def synth_cmd(u: Utt, raw_dir: str, sample_rate: int = 8000) -> str:
+    """Shell pipeline writing a mono float wav at ``sample_rate`` to stdout."""
     post = (
         f"sox -R -v 0.5 -t wav - -t wav -e floating-point -b 32 -c 1 - "
-        f"speed {u.warp:.4f} rate 8000 tempo -s {1.0 / u.warp:.6f}"
+        f"speed {u.warp:.4f} rate {sample_rate} tempo -s {1.0 / u.warp:.6f}"
     )
     text = u.text.replace("'", "")
     if u.voice.synth == "espeak":
@@ -258,19 +258,43 @@ def to_int16(x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
 
 
-def synth_one(u: Utt, raw_dir: str, out_wav: str) -> int:
-    cmd = synth_cmd(u, raw_dir)
+def synth_one(u: Utt, raw_dir: str, out_wav: str, sample_rate: int = 8000) -> int:
+    cmd = synth_cmd(u, raw_dir, sample_rate)
     p = subprocess.run(cmd, shell=True, capture_output=True)
     if p.returncode != 0 or not p.stdout:
         raise RuntimeError(f"synthesis of {u.id} failed: {cmd}\n{p.stderr.decode()[-500:]}")
     import io
 
     x, sr = sf.read(io.BytesIO(p.stdout), dtype="float64")
-    if sr != 8000:
-        raise RuntimeError(f"{u.id}: expected 8000 Hz from sox, got {sr}")
+    if sr != sample_rate:
+        raise RuntimeError(f"{u.id}: expected {sample_rate} Hz from sox, got {sr}")
     y = to_int16(trim_and_normalize(x, sr))
     sf.write(out_wav, y, sr, subtype="PCM_16")
     return len(y)
+
+
+def synthesize(utts: list[Utt], corpus: Path, nj: int, sample_rate: int = 8000) -> dict[str, int]:
+    """Synthesize every utterance to ``<corpus>/<split>/src/<utt>.wav``; return lengths."""
+    lengths: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(dir=corpus, prefix=".raw.") as raw_dir:
+        fest = festival_batch(utts, raw_dir)
+        for s in sorted({u.split for u in utts}):
+            (corpus / s / "src").mkdir(parents=True, exist_ok=True)
+
+        def job(u):
+            out = str(corpus / u.split / "src" / f"{u.id}.wav")
+            return u.id, synth_one(u, raw_dir, out, sample_rate)
+
+        first = [u for u in utts if u.voice.synth != "festival"]
+        later = [u for u in utts if u.voice.synth == "festival"]
+        with ThreadPoolExecutor(max_workers=max(1, nj)) as ex:
+            lengths.update(ex.map(job, first))
+            if fest is not None:
+                _, err = fest.communicate()
+                if fest.returncode != 0:
+                    raise RuntimeError(f"festival failed: {err.decode()[-500:]}")
+            lengths.update(ex.map(job, later))
+    return lengths
 
 
 def pair_utts(utts: list[Utt], lengths: dict[str, int], rng, by_length: bool) -> list[tuple]:
@@ -355,25 +379,7 @@ def main(argv=None) -> int:
         "voice\tsynth\tname\tsplit\n"
         + "".join(f"{v.id}\t{v.synth}\t{v.name}\t{v.split}\n" for v in voices)
     )
-    lengths: dict[str, int] = {}
-    with tempfile.TemporaryDirectory(dir=corpus, prefix=".raw.") as raw_dir:
-        all_utts = [u for s in SPLITS for u in utts[s]]
-        fest = festival_batch(all_utts, raw_dir)
-        for s in SPLITS:
-            (corpus / s / "src").mkdir(parents=True, exist_ok=True)
-
-        def job(u):
-            return u.id, synth_one(u, raw_dir, str(corpus / u.split / "src" / f"{u.id}.wav"))
-
-        first = [u for u in all_utts if u.voice.synth != "festival"]
-        later = [u for u in all_utts if u.voice.synth == "festival"]
-        with ThreadPoolExecutor(max_workers=max(1, args.nj)) as ex:
-            lengths.update(ex.map(job, first))
-            if fest is not None:
-                _, err = fest.communicate()
-                if fest.returncode != 0:
-                    raise RuntimeError(f"festival failed: {err.decode()[-500:]}")
-            lengths.update(ex.map(job, later))
+    lengths = synthesize([u for s in SPLITS for u in utts[s]], corpus, args.nj)
     t_synth = time.time() - t0
     for s in SPLITS:
         (corpus / s / "utts.tsv").write_text(
