@@ -7,7 +7,6 @@ docstring describes both modes); ``args`` is that entry point's parsed arguments
 from __future__ import annotations
 
 import glob
-import json
 import logging
 import os
 import sys
@@ -170,7 +169,8 @@ def run_files(args) -> int:
 
 def run_data_dir(args) -> int:
     """Data-dir mode: this job's share of ``args.data_dir``/wav.scp (see the module doc)."""
-    from sepcore.io import atomic_write_text, read_scp, write_scp
+    from sepcore.io import read_scp, write_scp
+    from sepcore.io.separated import claim_separated_dir
 
     if args.inputs:
         raise ConfigError("give either --data-dir or input files, not both")
@@ -184,18 +184,11 @@ def run_data_dir(args) -> int:
     stems = stems_option(args)
     names = model.output_names(stems, args.residual_name)
     out = Path(args.out_dir)
-    (out / "wav").mkdir(parents=True, exist_ok=True)
     settings = {"model": os.path.abspath(args.model), "sources": names,
                 "wiener": model.wiener_settings(), "window": plan.window, "hop": plan.hop,
                 "whole": plan.whole}
-    stamp = out / "separate.json"  # never mix estimates of two models or settings
-    if stamp.is_file() and not args.force:
-        old = json.loads(stamp.read_text(encoding="utf-8"))
-        if old != settings:
-            raise ConfigError(f"{stamp}: this folder holds estimates made with {old}, not "
-                              f"{settings}; use another out-dir (or --force true)")
-    atomic_write_text(stamp, json.dumps(settings, sort_keys=True) + "\n")
-    atomic_write_text(out / "sources", " ".join(names) + "\n")
+    # never mix estimates of two models or settings
+    claim_separated_dir(out, "separate.json", settings, names, args.force, "--force true")
     parts: list[list[tuple[str, str]]] = [[] for _ in names]
     failed = skipped = 0
     audio_s = busy_s = 0.0

@@ -26,6 +26,21 @@ from sepcore.io.audio import Audio, read_audio, wav_subtype, write_audio
 from sepcore.io.scp import write_scp
 
 
+def claim_separated_dir(out: Path, stamp_name: str, stamp: dict, names: list[str],
+                        force: bool, force_option: str = "--force") -> None:
+    """Create ``out/wav``, write ``out/<stamp_name>`` (what makes the estimates) and
+    ``out/sources``; a stamp of another method or settings is refused unless ``force``."""
+    (out / "wav").mkdir(parents=True, exist_ok=True)
+    stamp_path = out / stamp_name
+    if stamp_path.is_file() and not force:
+        old = json.loads(stamp_path.read_text(encoding="utf-8"))
+        if old != stamp:
+            raise ConfigError(f"{stamp_path}: this folder holds estimates made with {old}, "
+                              f"not {stamp}; use another out-dir (or {force_option})")
+    atomic_write_text(stamp_path, json.dumps(stamp, sort_keys=True) + "\n")
+    atomic_write_text(out / "sources", " ".join(names) + "\n")
+
+
 def write_separated_dir(
     data, out_dir, names: list[str], estimate: Callable[[str, Audio], np.ndarray], *,
     stamp_name: str, stamp: dict, job: int = 1, num_jobs: int = 1, force: bool = False,
@@ -37,15 +52,7 @@ def write_separated_dir(
     if num_jobs < 1 or not 1 <= job <= num_jobs:
         raise ConfigError(f"--job {job} --num-jobs {num_jobs}: need 1 <= job <= num-jobs")
     out = Path(out_dir)
-    (out / "wav").mkdir(parents=True, exist_ok=True)
-    stamp_path = out / stamp_name
-    if stamp_path.is_file() and not force:
-        old = json.loads(stamp_path.read_text(encoding="utf-8"))
-        if old != stamp:
-            raise ConfigError(f"{stamp_path}: this folder holds estimates made with {old}, "
-                              f"not {stamp}; use another out-dir (or --force)")
-    atomic_write_text(stamp_path, json.dumps(stamp, sort_keys=True) + "\n")
-    atomic_write_text(out / "sources", " ".join(names) + "\n")
+    claim_separated_dir(out, stamp_name, stamp, names, force)
     parts: list[list[tuple[str, str]]] = [[] for _ in names]
     failed = 0
     for utt in [u for i, u in enumerate(data.utts) if i % num_jobs == job - 1]:
