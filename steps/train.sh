@@ -8,10 +8,15 @@
 # Overrides after '--' are '--section.key value' pairs applied on top of <config>.
 #
 # Options:
-#   --cmd <run.pl>       job runner (run.pl, slurm.pl, queue.pl)
-#   --ngpu <0>           0: CPU; 1: one GPU; K > 1: K GPUs through torchrun (DDP)
+#   --cmd <run.pl>       job runner (run.pl, slurm.pl, queue.pl): training is one job
+#   --ngpu <0>           0: CPU; 1: one GPU; K > 1: K GPUs through torchrun (DDP); the job
+#                        asks for K GPUs per node (--gpu K)
 #   --nproc <1>          with --ngpu 0: P > 1 trains in P CPU processes through torchrun
-#                        (DDP over gloo, one thread each; the batch size is per process)
+#                        (DDP over gloo, one thread each; the job asks for P CPUs)
+#   --num-nodes <1>      M > 1 (slurm.pl only): one job on M nodes; srun starts one torchrun
+#                        per node with a c10d rendezvous on the job's first node
+#                        (utils/slurm_torchrun.sh). With slurm.pl, several processes on one
+#                        node are started the same way. The batch size is per process.
 #   --resume <true>      continue from checkpoints/last.pt when present
 #   --force <false>      retrain a finished exp: it is first moved to <exp-dir>.old.<time>
 #   --tcmalloc <true>    preload tcmalloc when installed (utils/find_tcmalloc.sh): CPU
@@ -21,6 +26,7 @@ set -euo pipefail
 cmd=run.pl
 ngpu=0
 nproc=1
+num_nodes=1
 resume=true
 force=false
 tcmalloc=true
@@ -51,16 +57,25 @@ if [ -f "$exp/.train.done" ]; then
 fi
 mkdir -p "$exp/log"
 
-if [ "$ngpu" -gt 1 ]; then
-  launcher=(torchrun --standalone --nproc_per_node "$ngpu" -m sepcore.bin.train)
-  device=cuda
-elif [ "$ngpu" -eq 0 ] && [ "$nproc" -gt 1 ]; then
-  launcher=(env OMP_NUM_THREADS=1 torchrun --standalone --nproc_per_node "$nproc" -m sepcore.bin.train)
-  device=cpu
+# processes per node; what the job asks for
+procs=$([ "$ngpu" -gt 0 ] && echo "$ngpu" || echo "$nproc")
+device=$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)
+job_opts=(--gpu "$ngpu")
+[ "$ngpu" -eq 0 ] && [ "$nproc" -gt 1 ] && job_opts+=(--num-threads "$nproc")
+[ "$num_nodes" -gt 1 ] && job_opts+=(--num-nodes "$num_nodes")
+on_slurm=$([ "$(basename "${cmd%% *}")" = slurm.pl ] && echo true || echo false)
+if [ "$num_nodes" -gt 1 ] && [ "$on_slurm" != true ]; then
+  echo "$0: --num-nodes $num_nodes needs --cmd slurm.pl (got '$cmd')" >&2
+  exit 1
+fi
+if [ "$on_slurm" = true ] && [ $((procs * num_nodes)) -gt 1 ]; then
+  launcher=("$(dirname "$0")/../utils/slurm_torchrun.sh" --nproc-per-node "$procs" -m sepcore.bin.train)
+elif [ "$procs" -gt 1 ]; then
+  launcher=(torchrun --standalone --nproc_per_node "$procs" -m sepcore.bin.train)
 else
   launcher=(python -m sepcore.bin.train)
-  device=$([ "$ngpu" -eq 1 ] && echo cuda || echo cpu)
 fi
+[ "$device" = cpu ] && [ "$procs" -gt 1 ] && launcher=(env OMP_NUM_THREADS=1 "${launcher[@]}")
 
 if [ "$tcmalloc" = true ] && lib=$("$(dirname "$0")/../utils/find_tcmalloc.sh"); then
   launcher=(env "LD_PRELOAD=$lib${LD_PRELOAD:+:$LD_PRELOAD}" "${launcher[@]}")
@@ -68,7 +83,7 @@ fi
 
 echo "$0: training $exp (log: $exp/train.log)"
 start=$(date +%s)
-$cmd --gpu "$ngpu" "$exp/log/train.log" \
+$cmd "${job_opts[@]}" "$exp/log/train.log" \
   "${launcher[@]}" --config "$config" --train-dir "$train_dir" --valid-dir "$valid_dir" \
     --exp-dir "$exp" --resume "$resume" --device "$device" "${overrides[@]}"
 echo "$0: finished $exp in $(( $(date +%s) - start )) s: $(grep -o 'done: .*' "$exp/train.log" | tail -n 1)"

@@ -205,7 +205,7 @@ def test_queue_pl_submits_array_job(tmp_path, fake_bin):
             "--max-jobs-run", "2", "JOB=1:2", "log/q.JOB.log", "echo", "JOB", env=fake_bin)
     assert r.returncode == 0, r.stderr
     args = " ".join((tmp_path / "qsub.args").read_text().split("\n"))
-    for opt in ["-t 1:2", "-tc 2", "-l gpu=1", "-l mem_free=4G,ram_free=4G", "-pe smp 4",
+    for opt in ["-t 1:2", "-tc 2", "-l gpu=1", "-l mem_free=4G", "-pe smp 4",
                 "-N q", "-V"]:
         assert opt in args
     for j in (1, 2):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: tools/install.sh [--system true|false]
+# Usage: tools/install.sh [--system true|false] [--slurm] [--gridengine]
 #
 # Sets up everything sepcore needs, idempotently:
 #   1. Debian packages (sox, espeak-ng, flite, festival + a voice; fluidsynth + a GM
@@ -7,6 +7,11 @@
 #      CPU training steps ~1.6x faster): installed with apt-get when run as root, otherwise
 #      the exact command is printed and the script exits non-zero (a missing tcmalloc
 #      alone is only a note). Skipped when all are already present.
+#      --slurm: also slurm-wlm and munge, for the tests that start a one-node Slurm;
+#      --gridengine: also gridengine-master/-exec/-client, for those that start a Grid
+#      Engine (tools/run_tests.sh passes both; without root it is only a note: the
+#      tests skip).
+#      No daemon is started here (a policy-rc.d denies it during the install).
 #   2. tools/venv: a Python virtual environment.
 #   3. torch (TORCH_VERSION, default 2.13.0; set TORCH_INDEX_URL for a CUDA build),
 #      then requirements.txt with that torch pinned so pip cannot replace it,
@@ -20,11 +25,15 @@
 set -euo pipefail
 
 system=true
+slurm=false
+gridengine=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --system) system="$2"; shift 2 ;;
+    --slurm) slurm=true; shift ;;
+    --gridengine) gridengine=true; shift ;;
     -h|--help) "$(dirname "$0")/../utils/usage.sh" "$0"; exit 0 ;;
-    *) echo "$0: unknown option '$1' (expected --system true|false)" >&2; exit 1 ;;
+    *) echo "$0: unknown option '$1' (expected --system true|false, --slurm, --gridengine)" >&2; exit 1 ;;
   esac
 done
 
@@ -50,11 +59,43 @@ if ! "$root/utils/find_tcmalloc.sh" >/dev/null; then
       "(as root: apt-get install -y libtcmalloc-minimal4)" >&2
   fi
 fi
+# optional_packages <what> <packages> <programs>: for the test clusters
+optional_packages() {
+  local missing="" prog
+  for prog in $3; do
+    command -v "$prog" >/dev/null 2>&1 || missing="$missing $prog"
+  done
+  if [ -n "$missing" ] && [ "$can_apt" = true ]; then
+    missing_programs="$missing_programs$missing"
+    debian_packages="$debian_packages $2"
+  elif [ -n "$missing" ]; then
+    echo "install.sh: note: $1 is not installed (missing$missing); the tests that start" \
+      "one will skip (as root: apt-get install -y --no-install-recommends $2)" >&2
+  fi
+}
+if [ "$system" = true ] && [ "$slurm" = true ]; then
+  optional_packages Slurm "slurm-wlm munge" "slurmctld slurmd sbatch srun munged"
+fi
+if [ "$system" = true ] && [ "$gridengine" = true ]; then
+  optional_packages "Grid Engine" "gridengine-master gridengine-exec gridengine-client" \
+    "sge_qmaster sge_execd qsub qconf"
+fi
 if [ "$system" = true ] && [ -n "$missing_programs" ]; then
   if [ "$can_apt" = true ]; then
     echo "install.sh: installing Debian packages ($debian_packages)"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $debian_packages >/dev/null
+    # the packages' scripts must not start munged/slurmctld/slurmd/sge_* as system services
+    # (the tests start their own, on loopback): a policy-rc.d that denies, for the install
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy"
+      made_policy=true
+      trap 'rm -f "$policy"' EXIT
+    fi
+    # --no-install-recommends: slurm-wlm recommends a desktop's worth (X11 tools)
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      $debian_packages >/dev/null
+    if [ "${made_policy:-}" = true ]; then rm -f "$policy"; trap - EXIT; fi
   else
     echo "install.sh: missing programs:$missing_programs" >&2
     echo "install.sh: run as root:  apt-get update && apt-get install -y $debian_packages" >&2

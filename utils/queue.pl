@@ -6,15 +6,17 @@
 # The same interface as run.pl, on a Grid Engine cluster: writes a job script
 # <log-dir>/q/<name>.sh (one task per job id), submits it with 'qsub -t 1:N',
 # waits until every task has written its done marker, and exits 1 with
-# 'queue.pl: K / N failed, log is in ...' if any job failed. Tasks that vanish
-# from qstat without a marker (killed) count as failed. The job runs in the
-# current directory with the submitting environment (qsub -V) and sources
-# ./path.sh if there is one.
+# 'queue.pl: K / N failed, log is in ...' (and the failed tasks' logs) if any job
+# failed. Tasks that leave qstat without a marker (h_rt or memory limit, qdel) count
+# as failed, with qacct's 'failed' reason and exit status. SIGINT/SIGTERM/SIGHUP
+# delete the job (qdel). The job runs in the current directory with the submitting
+# environment (qsub -V) and sources ./path.sh if there is one. (Kaldi's CLSP
+# config added ram_free to --mem; that complex is not standard: use --config.)
 #
 # Options:
 #   --max-jobs-run N   at most N tasks at a time (-tc N)
 #   --gpu G            -l gpu=G                       (0: nothing)
-#   --mem M            -l mem_free=M,ram_free=M       (e.g. 4G)
+#   --mem M            -l mem_free=M                  (e.g. 4G)
 #   --num-threads T    -pe smp T                      (1: nothing)
 #   --time T           -l h_rt=T
 #   --config F         a Kaldi-style config replacing the built-in one (conf/queue.conf):
@@ -32,7 +34,7 @@ command qsub -V -cwd -S /bin/bash -j y -terse
 option gpu=0
 option gpu=* -l gpu=$0
 option mem=0
-option mem=* -l mem_free=$0,ram_free=$0
+option mem=* -l mem_free=$0
 option num_threads=1
 option num_threads=* -pe smp $0
 option time=* -l h_rt=$0
@@ -55,4 +57,12 @@ SepcoreJobs::run_cluster(
   },
   cancel_cmd => sub { my ($id) = @_; return ('qdel', $id); },
   status_cmd => sub { my ($id) = @_; return ('qstat', '-j', $id); },
+  explain => sub {
+    my ($id, $task) = @_;
+    my $out = SepcoreJobs::command_output('qacct', '-j', $id, '-t', $task);
+    return undef unless defined $out && $out =~ /^failed\s+(.*?)\s*$/m;
+    my $failed = $1;
+    my $status = $out =~ /^exit_status\s+(\S+)/m ? $1 : '?';
+    return "failed $failed, exit status $status (qacct)";
+  },
 );

@@ -70,7 +70,7 @@ for my $sig (qw(INT TERM HUP)) {
     exit 1;
   };
 }
-my $failed = 0;
+my @failed;
 my @todo = @ids;
 while (@todo || %running) {
   while (@todo && keys(%running) < $max) {
@@ -90,7 +90,7 @@ while (@todo || %running) {
   my $pid = wait();
   last if $pid < 0;
   next unless exists $running{$pid};
-  delete $running{$pid};
-  $failed++ if $? != 0;
+  my $id = delete $running{$pid};
+  push @failed, $id if $? != 0;
 }
-exit SepcoreJobs::report($prog, $job, $failed);
+exit SepcoreJobs::report($prog, $job, \@failed);

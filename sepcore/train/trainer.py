@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from sepcore.data import DataDir, build_train_dataset, build_valid_dataset
+from sepcore.data.loader import train_loader
 from sepcore.data.music import MusicTrackDataset
 from sepcore.errors import ConfigError, DataError
 from sepcore.io.atomic import atomic_torch_save, atomic_write_text
@@ -166,9 +166,10 @@ class Trainer:
         self.train_set.set_epoch(epoch)
         batches = self.epoch_batches(epoch)
         start = self.state["batch_in_epoch"]
-        loader = DataLoader(
-            self.train_set, batch_sampler=batches[start:],
-            num_workers=self.cfg["data"]["num_workers"],
+        loader = train_loader(
+            self.train_set, batches[start:], num_workers=self.cfg["data"]["num_workers"],
+            seed=self.cfg["training"]["seed"], epoch=epoch,
+            pin_memory=self.dist.device.type == "cuda",
         )
         accum = max(1, int(ocfg["accum_grad"]))
         minutes = tcfg["checkpoint_minutes"]
@@ -279,7 +280,8 @@ class Trainer:
         self.state["elapsed"] = self.dist.max(self.state["elapsed"] + time.monotonic() - start)
         self.lr_policy.end_epoch(valid_loss)
         st = self.state
-        train_loss = st["epoch_loss_sum"] / max(1, st["epoch_batches"])
+        # over every rank's batches, as with one process and the global batch
+        train_loss = self.dist.mean(st["epoch_loss_sum"] / max(1, st["epoch_batches"]))
         improved = valid_loss < st["best_loss"]
         if improved:
             st.update(best_loss=valid_loss, best_epoch=epoch, best_si_sdri=valid_gain, bad_epochs=0)

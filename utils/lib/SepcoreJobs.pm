@@ -120,13 +120,20 @@ sub subst_job {
 sub job_cmd { my ($job, $id) = @_; return subst_job($job, $job->{cmd}, $id); }
 sub job_log { my ($job, $id) = @_; return subst_job($job, $job->{logfile}, $id); }
 
-# $failed: number of failed jobs. Prints the summary and returns the exit status.
+# @$failed: the ids of the failed jobs. Prints the summary (Kaldi's line, then the logs
+# of the first failed jobs) and returns the exit status.
 sub report {
   my ($prog, $job, $failed) = @_;
-  return 0 unless $failed;
+  return 0 unless @$failed;
   my $n = $job->{end} - $job->{start} + 1;
+  my $k = @$failed;
   my $pattern = $job->{single} ? $job->{logfile} : subst_job($job, $job->{logfile}, '*');
-  print STDERR "$prog: $failed / $n failed, log is in $pattern\n";
+  print STDERR "$prog: $k / $n failed, log is in $pattern\n";
+  unless ($job->{single}) {
+    my @ids = sort { $a <=> $b } @$failed;
+    my @logs = map { job_log($job, $_) } @ids[0 .. ($k > 5 ? 4 : $k - 1)];
+    print STDERR "$prog: failed: @logs" . ($k > 5 ? " and " . ($k - 5) . " more" : "") . "\n";
+  }
   return 1;
 }
 
@@ -185,7 +192,8 @@ sub config_args {
 sub shell_quote { my ($s) = @_; $s =~ s/'/'\\''/g; return "'$s'"; }
 
 # %b: prog, default_config, task_var, submit_args (sub($job, $base, $qdir, $out) ->
-# list), parse_id (sub($output) -> id), status_cmd and cancel_cmd (sub($id) -> list).
+# list), parse_id (sub($output) -> id), status_cmd and cancel_cmd (sub($id) -> list),
+# explain (sub($id, $task) -> the scheduler's word on how a task ended, or undef).
 sub run_cluster {
   my (%b) = @_;
   my $prog = $b{prog};
@@ -291,8 +299,14 @@ EOF
     if (defined $gone_since && time() - $gone_since >= $grace) {
       for my $t (@ids) {
         next if defined $code{$t};
-        print STDERR "$prog: job $id task $t ended without writing its done marker "
-          . "(killed by the scheduler?); see " . job_log($job, $t) . " and $out\n";
+        my $why = $b{explain} ? $b{explain}->($id, $t) : undef;
+        my $how = defined $why ? "was ended by the scheduler: $why" : "ended without writing its "
+          . "done marker (killed by the scheduler?)";
+        print STDERR "$prog: job $id task $t $how; see " . job_log($job, $t) . " and $out\n";
+        if (open(my $fh, '>>', job_log($job, $t))) {
+          print $fh "# $prog: job $id task $t $how\n";
+          close $fh;
+        }
         $code{$t} = 1;
       }
       last;
@@ -300,11 +314,17 @@ EOF
     sleep($interval);
     $interval = $interval * 1.5 > 10 ? 10 : $interval * 1.5;
   }
-  my $failed = grep { $code{$_} != 0 } @ids;
-  exit report($prog, $job, $failed);
+  exit report($prog, $job, [grep { $code{$_} != 0 } @ids]);
 }
 
 # True if the status command says the job still exists (or cannot be asked).
+# The output of a command, or undef if it failed or is not installed.
+sub command_output {
+  my $line = join_command(@_);
+  my $output = `$line 2>/dev/null`;
+  return $? == 0 ? $output : undef;
+}
+
 sub job_known {
   my @cmd = @_;
   my $line = join_command(@cmd);
