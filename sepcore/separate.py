@@ -226,7 +226,7 @@ def run_data_dir(args) -> int:
         raise ConfigError("--data-dir needs --out-dir")
     if args.num_jobs < 1 or not 1 <= args.job <= args.num_jobs:
         raise ConfigError(f"--job {args.job} --num-jobs {args.num_jobs}: need 1 <= job <= num-jobs")
-    wav = read_scp(Path(args.data_dir) / "wav.scp")
+    wav = read_scp(Path(args.data_dir) / "wav.scp", paths=True)
     mine = [(u, s) for i, (u, s) in enumerate(wav) if i % args.num_jobs == args.job - 1]
     model, plan = _setup(args)
     stems = stems_option(args)
@@ -264,7 +264,7 @@ def run_data_dir(args) -> int:
         for k, o in enumerate(outputs):
             parts[k].append((utt, o))
     for k, items in enumerate(parts, 1):
-        write_scp(out / ".parts" / f"spk{k}.{args.job}.scp", items)
+        write_scp(out / ".parts" / f"spk{k}.{args.job}.scp", items, paths_in=out)
     logger.info("job %d/%d: %d utterances, %d separated, %d already done, %d failed; "
                 "real-time factor %.3f", args.job, args.num_jobs, len(mine),
                 len(mine) - skipped - failed, skipped, failed,

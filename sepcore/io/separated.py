@@ -93,5 +93,5 @@ def write_separated_dir(
         for k, path in enumerate(outputs):
             parts[k].append((utt, path))
     for k, items in enumerate(parts, 1):
-        write_scp(out / ".parts" / f"spk{k}.{job}.scp", items)
+        write_scp(out / ".parts" / f"spk{k}.{job}.scp", items, paths_in=out)
     return failed
