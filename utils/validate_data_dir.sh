@@ -105,9 +105,9 @@ check() {
           if ((getline dummy < path) < 0)
             fault(where "audio file " value " not found" (value ~ /^\// ? "" : " (looked in " dir \
                   "/ and in the current folder)"))
-          else if (up == 2) print "relative " name ":" FNR ": " value > outside_list
+          else if (up == 2) print "relative " name ":" FNR ": " value >> outside_list
           else if (up || (value ~ /^\// && index(value, absdir "/") != 1 && index(value, realdir "/") != 1))
-            print "outside " name ":" FNR ": " value > outside_list
+            print "outside " name ":" FNR ": " value >> outside_list
           close(path)
         }
       }

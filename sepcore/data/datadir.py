@@ -95,8 +95,9 @@ class DataDir:
         """Write a data dir: every file sorted (``LC_ALL=C``), atomically, the same ids in
         each; ``sources`` names spk1..N. Paths (relative ones are taken from the current
         folder) are written relative to the data dir for its own files, else absolute
-        (sepcore/io/scp.py), so a copied data dir points at its own files. Files of an earlier write that this one does not
-        have (a ``noise1.scp``, an ``spk3.scp``) are removed. Returns the DataDir.
+        (sepcore/io/scp.py), so a copied data dir points at its own files. Files of an
+        earlier write that this one does not have (a ``noise1.scp``, an ``spk3.scp``) are
+        removed. Returns the DataDir.
 
         Raises DataError when a table lacks an utterance of ``wav`` or has one more.
         """
@@ -196,7 +197,8 @@ class DataDir:
             utt2spks = {u: v.split() for u, v in utt2spks.items()}
         return cls(
             path=path, utts=sorted(utts, key=lambda u: u.encode()), wav=wav, sources=sources,
-            source_names=names, noise=optional("noise1.scp", lambda f: read_scp_dict(f, paths=True)),
+            source_names=names,
+            noise=optional("noise1.scp", lambda f: read_scp_dict(f, paths=True)),
             num_samples=optional("utt2num_samples", read_int_scp),
             utt2spk=optional("utt2spk", read_scp_dict), utt2spks=utt2spks,
         )
