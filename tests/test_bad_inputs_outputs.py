@@ -174,7 +174,7 @@ def test_lock_of_a_killed_trainer_is_taken_over_with_a_warning(tmp_path, caplog)
     from sepcore.train.lock import ExpLock
 
     holder = _hold_lock(tmp_path / "exp")
-    holder.send_signal(signal.SIGKILL)  # no cleanup: the lock file stays, its flock goes
+    holder.send_signal(signal.SIGKILL)  # no cleanup: the lock file stays, its lock goes
     holder.wait()
     assert f"pid={holder.pid}" in (tmp_path / "exp/.train.lock").read_text()
     with ExpLock(tmp_path / "exp"):

@@ -1,13 +1,16 @@
 """The exp-dir lock: one trainer per exp dir.
 
-``<exp>/.train.lock`` holds ``host pid start`` of the trainer that owns the exp dir, and
-that trainer holds an exclusive ``flock`` on it for as long as it runs: the kernel drops
-the lock when the process ends in any way (kill -9 included), so a second trainer knows
-at once whether the owner still runs. The file is removed on a normal exit. A lock file
-left behind by a trainer that died (its flock gone) is taken over with a warning when
-its pid is not running on this host (or runs a newer process: the pid was reused); one
-of another host, which cannot be checked from here, or of a live process whose flock
-does not show (a file system without locks), is refused with the line to remove it.
+``<exp>/.train.lock`` holds ``host pid start time`` of the trainer that owns the exp dir,
+and that trainer holds an exclusive POSIX lock (``lockf``) on it for as long as it runs:
+the kernel drops the lock when the process ends in any way (kill -9 included), so a
+second trainer knows at once whether the owner still runs. (A POSIX lock rather than
+``flock``: it is not inherited by forked DataLoader workers, which would keep a killed
+trainer's lock for a while, and NFS carries it between hosts.) The file is removed on a
+normal exit. A lock file left behind by a trainer that died (its lock gone) is taken
+over with a warning when its pid is not running on this host (or runs a newer process:
+the pid was reused); one of another host, which cannot be checked from here, or of a
+live process whose lock does not show (a file system without locks), is refused with
+the line to remove it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sepcore.errors import ConfigError
 log = logging.getLogger("sepcore.train")
 
 LOCK_NAME = ".train.lock"
+_HELD: set[str] = set()  # the lock files this process holds
 
 
 def _boot_ticks(pid: int) -> int | None:
@@ -70,15 +74,22 @@ class ExpLock:
 
     def acquire(self) -> ExpLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        key = os.path.realpath(self.path)
+        if key in _HELD:  # POSIX locks do not conflict within a process (nor may it close
+            # the file: that would drop the lock it holds)
+            raise ConfigError(f"{self.path.parent}: this process already trains in it")
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:
+                if e.errno not in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
+                    # a file system without locks: the owner's pid in the file still tells
+                    log.warning("%s: cannot lock (%s); checking the owner it names",
+                                self.path, e.strerror)
+                    break
                 holder = _parse(os.read(fd, 4096).decode("utf-8", "replace"))
                 os.close(fd)
-                if e.errno not in (errno.EWOULDBLOCK, errno.EACCES, errno.EAGAIN):
-                    raise ConfigError(f"{self.path}: cannot lock ({e.strerror})") from None
                 raise ConfigError(
                     f"{self.path.parent}: another trainer owns this exp dir: "
                     f"{_describe(holder)}, lock file {self.path}; stop it, or use another "
@@ -100,6 +111,8 @@ class ExpLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, " ".join(f"{k}={v}" for k, v in me.items()).encode() + b"\n", 0)
         self.fd = fd
+        self.key = key
+        _HELD.add(key)
         return self
 
     def _check_stale(self, fd: int, old: dict) -> None:
@@ -126,6 +139,7 @@ class ExpLock:
             os.unlink(self.path)  # before the unlock: a waiting opener re-checks the path
         os.close(self.fd)
         self.fd = None
+        _HELD.discard(self.key)
 
     def __enter__(self) -> ExpLock:
         return self.acquire()
