@@ -343,6 +343,26 @@ def test_disk_full_in_a_text_write_names_the_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_stream_output_on_a_full_disk_names_the_output_and_leaves_no_part_file(
+        tmp_path, monkeypatch):
+    import sepcore.io.atomic as atomic
+    from sepcore.streaming.audio import FileSink
+
+    outs = [str(tmp_path / "s_spk1.wav"), str(tmp_path / "s_spk2.wav")]
+    sink = FileSink(outs, SR, "PCM_16")
+    sink.write(np.zeros((2, 80), np.float32))
+
+    def full(self, data):
+        raise sf.LibsndfileError(2, "")
+
+    monkeypatch.setattr(sf.SoundFile, "write", full)
+    monkeypatch.setattr(atomic, "disk_full", lambda folder, needed=0: True)
+    with pytest.raises(DiskFullError, match=rf"^disk full writing {outs[0]}$"):
+        sink.write(np.zeros((2, 80), np.float32))
+    sink.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
 def test_separate_into_a_full_tmpfs_then_rerun(exp, tmp_path):
     """A real full disk (a 128 KiB tmpfs): exit 1 with 'disk full writing <file>', every
