@@ -506,6 +506,12 @@ def test_split_data_dir_parts_point_at_the_same_files(tmp_path):
     assert part.wav == {"u2": str(tmp_path / "d/split2/2/../../wav/u2.wav"),
                         "u3": str(tmp_path / "d/split2/2/../../wav/u3.wav")}
     assert all(os.path.isfile(p) for p in part.sources[0].values())
+    # the lengths' jobs read parts of wav.scp in a folder of their own, too
+    r = subprocess.run([str(UTILS / "get_utt2num_samples.sh"), "--nj", "2", "d"], cwd=tmp_path,
+                       capture_output=True, text=True, env=_env())
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "d/utt2num_samples").read_text() == "".join(
+        f"u{i} 80\n" for i in range(4))
 
 
 # --- damaged checkpoints, model files and packs ---------------------------------------------
