@@ -222,6 +222,13 @@ def test_kill_9_of_train_sh_group_kills_the_trainer_and_a_second_trainer_is_refu
                                  args[3]], env=env, capture_output=True, text=True, timeout=120)
         assert second.returncode == 1 and "Traceback" not in second.stderr
         assert f"another trainer owns this exp dir: pid {pid} on host" in second.stderr
+        # steps/train.sh says so before its job runner starts a new log over the first's
+        log_before = (exp / "log/train.log").read_text()
+        third = subprocess.run([str(ROOT / "steps/train.sh"), *args], env=env,
+                               capture_output=True, text=True, timeout=60)
+        assert third.returncode == 1
+        assert f"{exp} is being trained by pid {pid} on this host" in third.stderr
+        assert (exp / "log/train.log").read_text().startswith(log_before)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
         _wait_for(lambda: not _running(pid), 30, f"the trainer {pid} to end")
