@@ -109,6 +109,27 @@ def test_separate_publish_never_replaces_another_runs_output(exp, tmp_path, caps
     assert _no_temporaries(out) == []
 
 
+def test_two_models_claiming_one_separated_dir_at_once_one_is_refused(tmp_path, monkeypatch):
+    """The provenance stamp is created exclusively: another run's stamp that appears after
+    the check (the race) is compared, never replaced."""
+    import sepcore.io.separated as separated
+    from sepcore.errors import ConfigError
+
+    out = tmp_path / "sep"
+    real = separated.atomic_write_text
+
+    def racing(path, text, exclusive=False):
+        if Path(path).name == "separate.json":  # the other run's claim lands first
+            real(path, json.dumps({"model": "other"}) + "\n")
+        return real(path, text, exclusive=exclusive)
+
+    monkeypatch.setattr(separated, "atomic_write_text", racing)
+    with pytest.raises(ConfigError, match=rf"{out}/separate.json: this folder holds estimates "
+                       r"made with \{'model': 'other'\}"):
+        separated.claim_separated_dir(out, "separate.json", {"model": "mine"}, ["s1"], False)
+    assert json.loads((out / "separate.json").read_text()) == {"model": "other"}
+
+
 @pytest.mark.slow
 def test_two_separate_processes_into_one_folder_one_loses_by_name(exp, tmp_path):
     from helpers.inference import tone_mix
