@@ -603,6 +603,20 @@ def test_damaged_pack_is_named(exp, tmp_path, damage, message):
         sepcore.load(bad)
 
 
+def test_tar_gz_that_is_not_a_pack_is_named(tmp_path):
+    import tarfile
+
+    import sepcore
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes/model.pt").write_bytes(b"x")
+    with tarfile.open(tmp_path / "other.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "notes", arcname="notes")
+    with pytest.raises(ModelFileError, match=rf"^{tmp_path}/other.tar.gz: no notes/MANIFEST "
+                       r"\(not a sepcore pack\?\)"):
+        sepcore.load(tmp_path / "other.tar.gz")
+
+
 @pytest.mark.parametrize("damage", [*sorted(DAMAGE), "not-a-checkpoint", "wrong-weights"])
 def test_damaged_checkpoint_on_resume_is_named(tmp_path, damage):
     import torch
