@@ -271,6 +271,18 @@ def _check_member(ti: tarfile.TarInfo, archive: Path) -> PurePosixPath:
     return p
 
 
+def is_pack(path: Path) -> bool:
+    """By its name, its gzip header or its tar header (so a damaged pack is reported as a
+    pack, not as a model file)."""
+    try:
+        with open(path, "rb") as f:
+            gzipped = f.read(2) == b"\x1f\x8b"
+        return gzipped or path.name.endswith((".tar.gz", ".tgz", ".tar")) or \
+            tarfile.is_tarfile(path)
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
 def unpack(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
     """Safely extract ``archive`` into ``dest`` and verify it; returns ``dest/<tag>``."""
     archive, dest = Path(archive), Path(dest)
