@@ -111,17 +111,21 @@ class ScoredSet:
                 for i in groups[label]]
 
     # ---------------------------------------------------------------- audio paths
-    def _table(self, where: Path, name: str) -> dict[str, str]:
+    def _entry(self, where: Path, name: str, utt: str) -> str | None:
         f = where / name
         if f not in self._tables:
-            self._tables[f] = read_scp_dict(f, paths=True) if f.is_file() else {}
-        return self._tables[f]
+            self._tables[f] = read_scp_dict(f) if f.is_file() else {}
+        return self._resolve(self._tables[f].get(utt), where)
 
-    def _resolve(self, spec: str | None) -> str | None:
-        """An scp value as a readable path: relative paths are tried as they are, then
-        from the recipe folder (``<recipe>/exp/<tag>``), so the report runs from anywhere."""
-        if spec is None or is_pipe(spec) or Path(spec).is_absolute() or Path(spec).exists():
+    def _resolve(self, spec: str | None, where: Path) -> str | None:
+        """An scp value of a file in ``where`` as a readable path: relative paths are tried
+        from ``where`` and as they are (sepcore/io/scp.py), then from the recipe folder
+        (``<recipe>/exp/<tag>``: older data dirs), so the report runs from anywhere."""
+        if spec is None or is_pipe(spec) or Path(spec).is_absolute():
             return spec
+        for cand in (where / spec, Path(spec)):
+            if cand.exists():
+                return str(cand)
         if self.recipe_dir is not None and (self.recipe_dir / spec).exists():
             return str(self.recipe_dir / spec)
         return spec
@@ -131,11 +135,10 @@ class ScoredSet:
         the file is not available (a moved data dir)."""
         mix = refs = None
         if self.ref_dir is not None:
-            mix = self._resolve(self._table(self.ref_dir, "wav.scp").get(utt))
-            refs = [self._resolve(self._table(self.ref_dir, f"spk{k + 1}.scp").get(utt))
+            mix = self._entry(self.ref_dir, "wav.scp", utt)
+            refs = [self._entry(self.ref_dir, f"spk{k + 1}.scp", utt)
                     for k in range(len(self.sources))]
-        ests = [self._resolve(self._table(self.sep_dir, f"{stem}.scp").get(utt))
-                for stem in self.estimate_of[utt]]
+        ests = [self._entry(self.sep_dir, f"{stem}.scp", utt) for stem in self.estimate_of[utt]]
         return mix, refs or [None] * len(self.sources), ests
 
     def utt2snr(self) -> dict[str, float]:
