@@ -27,6 +27,7 @@ use lib "$RealBin/lib";
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
 use POSIX qw(WNOHANG);
+use Time::HiRes ();
 use SepcoreJobs;
 
 my $prog = 'run.pl';
@@ -73,7 +74,7 @@ sub run_one {
     my $r = waitpid($pid, WNOHANG);
     last if $r == $pid || $r < 0;
     if ($orphaned) {
-      if (time() - $orphaned >= $grace) {
+      if (Time::HiRes::time() - $orphaned >= $grace) {
         note($log, "# $prog: the job did not end in $grace s: SIGKILL");
         kill 'KILL', -$$;  # the job and everything it started (this wrapper too)
       }
@@ -83,7 +84,7 @@ sub run_one {
     my $rin = '';
     vec($rin, fileno($alive), 1) = 1;
     if (select(my $rout = $rin, undef, undef, 0.5) > 0) {  # end-of-file: run.pl has ended
-      $orphaned = time();
+      $orphaned = Time::HiRes::time();
       note($log, "# $prog has ended: stopping this job (SIGTERM)");
       kill 'TERM', -$$;
     }
