@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sepcore.errors import DataError
 from sepcore.io.atomic import atomic_write_text
-from sepcore.io.scp import read_int_scp, read_scp, read_scp_dict, write_scp
+from sepcore.io.scp import read_int_scp, read_lines, read_scp, read_scp_dict, write_scp
 
 # Optional files, written only when given (a rewrite removes a stale one).
 OPTIONAL_FILES = ("noise1.scp", "utt2num_samples", "utt2spk", "utt2spks")
@@ -165,7 +165,7 @@ class DataDir:
         names = [f"spk{i + 1}" for i in range(len(sources))]
         names_path = path / "sources"
         if names_path.is_file():
-            lines = [ln for ln in names_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+            lines = [ln for _, ln in read_lines(names_path) if ln.strip()]
             given = lines[0].split() if lines else []
             if len(lines) != 1 or len(given) != len(sources):
                 raise DataError(

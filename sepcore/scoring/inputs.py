@@ -12,6 +12,7 @@ import numpy as np
 from sepcore.data import DataDir
 from sepcore.errors import DataError
 from sepcore.io import read_audio, read_scp_dict
+from sepcore.io.scp import read_lines
 from sepcore.separate import check_provenance
 
 log = logging.getLogger("sepcore.score")
@@ -80,7 +81,7 @@ class Inputs:
         self.source_names = self.ref.source_names
         est_names = self.sep_dir / "sources"
         if est_names.is_file() and (self.ref.path / "sources").is_file():
-            given = est_names.read_text(encoding="utf-8").split()
+            given = " ".join(ln for _, ln in read_lines(est_names)).split()
             if given != self.source_names:
                 raise DataError(
                     f"{est_names}: estimates are named {' '.join(given)} but the references in "
