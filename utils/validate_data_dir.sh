@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: utils/validate_data_dir.sh [--no-audio-check] <data-dir>
+# Usage: utils/validate_data_dir.sh [--no-audio-check] [--channels N] <data-dir>
 #  e.g.: utils/validate_data_dir.sh data/train
 #
 # Checks a data dir against the contract (DESIGN.md):
@@ -12,21 +12,32 @@
 #   - 'sources', if present, is one line with N different names;
 #   - utt2num_samples values are integers > 0;
 #   - audio files named in wav.scp, spk*.scp and noise*.scp exist (entries ending
-#     in '|' are commands and are not run) unless --no-audio-check.
+#     in '|' are commands and are not run) unless --no-audio-check;
+#   - then, if all of the above holds, their headers (python -m sepcore.bin.validate_audio:
+#     no decoding, ~20 us a file): no file without samples (mixture or reference), the
+#     frames of every file equal to utt2num_samples (or, without it, to its mixture's),
+#     the sample rate and channels of every reference equal to its mixture's, and with
+#     --channels N, N channels in every mixture.
 # Every fault is listed as 'validate_data_dir.sh: <file>:<line>: <what is wrong>'
 # (at most 20 per file) on stderr, and the exit status is 1. On success prints
 # 'validate_data_dir.sh: <dir>: OK (<n> utterances, <N> sources)'.
 #
 # Options:
-#   --no-audio-check   do not check that audio files exist
+#   --no-audio-check   do not check the audio files (neither that they exist nor headers)
+#   --channels N       every mixture must have N channels (1: a single-channel recipe)
 set -euo pipefail
 export LC_ALL=C
 prog=validate_data_dir.sh
 
 audio_check=1
+channels=
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-audio-check) audio_check=0; shift ;;
+    --channels)
+      [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || {
+        echo "$prog: --channels must be an integer >= 1, got '${2:-}'" >&2; exit 1; }
+      channels=$2; shift 2 ;;
     --help|-h) sed -n '/^# Usage:/,/^[^#]/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --) shift; break ;;
     -*) echo "$prog: unknown option $1 (see $prog --help)" >&2; exit 1 ;;
@@ -66,6 +77,7 @@ check() {
       if ($0 ~ /\r$/) { fault(where "line ends in a carriage return (DOS line endings)"); sub(/\r$/, "") }
       if (NF == 0) { fault(where "empty line (expected <id> <value>)"); next }
       if (NF < 2) { fault(where "expected <id> <value>, got \"" $0 "\""); next }
+      if ($0 ~ /^[ \t]/) { fault(where "line starts with white space (an empty id)"); next }
       id = $1 ""
       if (id in seen) fault(where "id " id " repeated (first on line " seen[id] ")")
       else if (have_prev && id < prev) fault(where "not sorted: id " id " after " prev \
@@ -122,6 +134,16 @@ if [ -f "$data/sources" ]; then
     NR == 2 { print prog ": " name ":2: expected one line of names" }
     END { if (NR == 0) print prog ": " name ": file is empty (expected " n " names)" }' \
     "$data/sources" >> "$report"
+fi
+
+if [ "$audio_check" = 1 ] && [ ! -s "$report" ]; then
+  root=$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")
+  python=python3
+  [ -x "$root/tools/venv/bin/python" ] && python=$root/tools/venv/bin/python
+  # exit status 1: faults, listed on stdout; anything else: its own error on stderr
+  PYTHONPATH=$root${PYTHONPATH:+:$PYTHONPATH} "$python" -m sepcore.bin.validate_audio \
+    ${channels:+--channels "$channels"} "$data" | sed "s/^/$prog: /" >> "$report" ||
+    [ -s "$report" ] || { echo "$prog: $data: the audio check failed" >&2; exit 1; }
 fi
 
 if [ -s "$report" ]; then

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sepcore.errors import DataError
 from sepcore.io.atomic import atomic_write_text
+from sepcore.io.audio import Audio, check_frames, read_audio
 from sepcore.io.scp import read_int_scp, read_lines, read_scp, read_scp_dict, write_scp
 
 # Optional files, written only when given (a rewrite removes a stale one).
@@ -75,6 +76,17 @@ class DataDir:
     @property
     def num_sources(self) -> int:
         return len(self.sources)
+
+    def read_audio(self, utt: str, source: int | None = None, always_2d: bool = False) -> Audio:
+        """The mixture of ``utt`` (``source`` None) or its reference ``source`` (0-based:
+        spk1.scp is 0), checked: a file with no samples, or with another number of frames
+        than ``utt2num_samples`` says (when the data dir has it), is a DataError naming the
+        file, never a short estimate or a reference padded or dropped as silent."""
+        name, table = (("wav.scp", self.wav) if source is None
+                       else (f"spk{source + 1}.scp", self.sources[source]))
+        return check_frames(read_audio(table[utt], always_2d=always_2d), table[utt], utt,
+                            (self.num_samples or {}).get(utt), self.path / "utt2num_samples",
+                            str(self.path / name))
 
     def __len__(self) -> int:
         return len(self.utts)

@@ -118,15 +118,15 @@ class Inputs:
         est_specs = [e[utt] for e in self.est]
         mix_spec = self.ref.wav[utt]
 
-        def read(spec: str, what: str):
-            try:
-                return read_audio(spec)
+        def read(spec: str, what: str, source: int | None = -1):
+            try:  # the reference data dir's files are checked against its utt2num_samples
+                return read_audio(spec) if source == -1 else self.ref.read_audio(utt, source)
             except DataError as e:
                 raise DataError(f"utterance {utt!r}: {what}: {e}") from None
 
-        refs = [read(s, "reference") for s in ref_specs]
+        refs = [read(s, "reference", k) for k, s in enumerate(ref_specs)]
         ests = [read(s, "estimate") for s in est_specs]
-        mix = read(mix_spec, "mixture")
+        mix = read(mix_spec, "mixture", None)
         sr = refs[0].sample_rate
         for a, spec, what in ([(mix, mix_spec, "mixture")]
                               + [(r, s, "reference") for r, s in zip(refs, ref_specs)]
