@@ -67,8 +67,8 @@ def _faults(dd: DataDir, channels: int | None) -> Iterator[tuple[str, str]]:
                 if h.frames != lengths[utt]:
                     yield name, (f"{where}: {h.frames} frames, but {lengths_file}:"
                                  f"{len_line[utt]} says {lengths[utt]} (truncated or damaged? "
-                                 "if the audio was regenerated, rerun "
-                                 "utils/get_utt2num_samples.sh)")
+                                 "if the audio was regenerated, delete utt2num_samples "
+                                 "and rerun utils/get_utt2num_samples.sh)")
                     continue
             mix = mixture.get(utt)
             if mix is None or name == "wav.scp":

@@ -85,8 +85,8 @@ def check_frames(audio: Audio, spec: str, utt: str, expected: int | None = None,
     if expected is not None and audio.num_frames != expected:
         raise DataError(
             f"{spec}: {audio.num_frames} frames, but {lengths_file} says {expected} for "
-            f"{of} (truncated or damaged? if the audio was regenerated, rerun "
-            "utils/get_utt2num_samples.sh)")
+            f"{of} (truncated or damaged? if the audio was regenerated, delete "
+            f"{lengths_file} and rerun utils/get_utt2num_samples.sh)")
     return audio
 
 

@@ -119,8 +119,12 @@ class Inputs:
         mix_spec = self.ref.wav[utt]
 
         def read(spec: str, what: str, source: int | None = -1):
-            try:  # the reference data dir's files are checked against its utt2num_samples
-                return read_audio(spec) if source == -1 else self.ref.read_audio(utt, source)
+            # the reference data dir's files are checked against its utt2num_samples, unless
+            # lengths may differ (--allow-length-mismatch: trimmed and counted below)
+            try:
+                if source == -1 or allow_mismatch:
+                    return read_audio(spec)
+                return self.ref.read_audio(utt, source)
             except DataError as e:
                 raise DataError(f"utterance {utt!r}: {what}: {e}") from None
 
