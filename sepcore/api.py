@@ -384,7 +384,11 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Separat
     if not p.exists():
         raise ModelFileError(f"{p}: no such file or folder (expected a pack, exp dir or model.pt)")
     try:
-        is_tar = tarfile.is_tarfile(p)
+        with open(p, "rb") as f:
+            gzipped = f.read(2) == b"\x1f\x8b"
+        # by its name or its gzip header, a damaged pack is reported as a pack
+        is_tar = gzipped or p.name.endswith((".tar.gz", ".tgz", ".tar")) or \
+            tarfile.is_tarfile(p)
     except OSError as e:
         raise ModelFileError(f"{p}: cannot read ({e.strerror or e})") from None
     if is_tar:

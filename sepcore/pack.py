@@ -25,6 +25,7 @@ import json
 import os
 import re
 import tarfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from sepcore.errors import ModelFileError
@@ -274,9 +275,14 @@ def unpack(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
     """Safely extract ``archive`` into ``dest`` and verify it; returns ``dest/<tag>``."""
     archive, dest = Path(archive), Path(dest)
     try:
+        if os.path.getsize(archive) == 0:
+            raise ModelFileError(f"{archive}: file is empty (0 bytes), expected a pack "
+                                 "(<tag>.tar.gz)")
         tar = tarfile.open(archive, "r:*")
-    except (tarfile.TarError, OSError) as e:
-        raise ModelFileError(f"{archive}: not a readable pack ({e})") from None
+    except (tarfile.TarError, OSError, EOFError) as e:
+        why = "not a tar or gzip archive" if isinstance(e, tarfile.ReadError) else e
+        raise ModelFileError(f"{archive}: not a readable pack ({why}), expected a "
+                             "<tag>.tar.gz written by steps/pack.sh") from None
     with tar:
         try:
             infos = tar.getmembers()
@@ -303,9 +309,12 @@ def unpack(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             src = tar.extractfile(ti)
-            with open(target, "wb") as f:
-                while chunk := src.read(1 << 20):
-                    f.write(chunk)
+            try:
+                with open(target, "wb") as f:
+                    while chunk := src.read(1 << 20):
+                        f.write(chunk)
+            except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error) as e:
+                raise ModelFileError(f"{archive}: corrupt archive at {ti.name} ({e})") from None
     verify_dir(root, origin=str(archive))
     return root
 

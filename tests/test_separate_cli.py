@@ -171,7 +171,7 @@ def test_steps_separate_sh(exp, tmp_path):
         lines = (out / f"spk{n}.scp").read_text().splitlines()
         assert [ln.split()[0] for ln in lines] == ["utt0", "utt1", "utt2"]
         for ln in lines:
-            assert Path(ln.split()[1]).is_file()
+            assert (out / ln.split()[1]).is_file()  # relative to the separated dir
     assert (out / "sources").read_text().split() == ["spk1", "spk2"]
     info = sf.info(out / "wav" / "utt2_spk1.wav")
     assert (info.samplerate, info.subtype, info.frames) == (8000, "PCM_24", 4800)

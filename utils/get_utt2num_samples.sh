@@ -54,7 +54,9 @@ rm -rf "$tmp"
 mkdir -p "$tmp/log"
 parts=()
 for k in $(seq "$nj"); do parts+=("$tmp/wav.$k.scp"); done
-split_scp.pl "$data/wav.scp" "${parts[@]}"
+# (paths relative to the data dir, sepcore/io/scp.py, are rebased to the parts' folder)
+"$utils/rebase_scp.pl" "$data" ../ < "$data/wav.scp" > "$tmp/wav.scp"
+split_scp.pl "$tmp/wav.scp" "${parts[@]}"
 
 $cmd JOB=1:"$nj" "$tmp/log/utt2num_samples.JOB.log" \
   "$python" -m sepcore.bin.utt2num_samples "$tmp/wav.JOB.scp" "$tmp/utt2num_samples.JOB"

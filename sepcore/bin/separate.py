@@ -25,9 +25,13 @@ overrides it); the written files sum to the mixture. Time-frequency models
 (umx) refine their estimates with the multichannel Wiener filter:
 ``--wiener-iterations N`` (0: the masked mixture), ``--softmask true|false`` and
 ``--residual true|false`` (an extra ``residual`` source); defaults from the model.
-Existing outputs are not overwritten without ``--force true``. A file that cannot be
-separated is reported by name and skipped; the others are still separated, and
-the exit code is 1 if any failed.
+Existing outputs are not overwritten without ``--force true``: each input's outputs are
+written to temporary files and published together, with a link that fails when the
+name exists, so of two runs writing the same name one wins and the other reports the
+file (never a silent overwrite). A file that cannot be separated is reported by name and
+skipped; the others are still separated, and the exit code is 1 if any failed. A full
+disk stops the run with ``disk full writing <file>``; no input is left with only some of
+its outputs, and a rerun redoes the rest.
 
 Data-dir mode (used by steps/separate.sh):
 

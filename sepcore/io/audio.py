@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from sepcore.errors import DataError
-from sepcore.io.atomic import atomic_path
+from sepcore.errors import DataError, DiskFullError
+from sepcore.io.atomic import atomic_paths, disk_full
 
 
 @dataclass
@@ -101,14 +101,38 @@ def audio_num_frames(spec: str | os.PathLike) -> int:
         raise DataError(f"{spec}: cannot read audio header ({e})") from None
 
 
+_BYTES = {"PCM_U8": 1, "PCM_S8": 1, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
+
+
 def write_audio(
     path: str | os.PathLike, data: np.ndarray, sample_rate: int, subtype: str = "PCM_16",
-    format: str | None = None,
+    format: str | None = None, exclusive: bool = False,
 ) -> None:
-    """Write ``data`` ([frames] or [frames, channels]) atomically."""
-    data = np.asarray(data)
-    with atomic_path(path) as tmp:
-        sf.write(tmp, data, int(sample_rate), subtype=subtype, format=format)
+    """Write ``data`` ([frames] or [frames, channels]) atomically (see write_audio_set)."""
+    write_audio_set([path], [data], sample_rate, subtype, format, exclusive)
+
+
+def write_audio_set(
+    paths: list[str | os.PathLike], arrays, sample_rate: int, subtype: str = "PCM_16",
+    format: str | None = None, exclusive: bool = False,
+) -> None:
+    """Write ``arrays[i]`` to ``paths[i]``, all or none: each goes to a temporary file, and
+    they are published together once all are written (sepcore.io.atomic.atomic_paths).
+    ``exclusive``: an existing output is an error, never replaced. A DataError names the
+    final file (not the temporary one), a full disk is ``disk full writing <file>``."""
+    with atomic_paths(paths, exclusive=exclusive) as tmps:
+        for path, tmp, data in zip(paths, tmps, arrays):
+            data = np.asarray(data)
+            try:
+                sf.write(tmp, data, int(sample_rate), subtype=subtype, format=format)
+            except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as e:
+                needed = data.size * _BYTES.get(subtype, 2) - (
+                    os.path.getsize(tmp) if os.path.exists(tmp) else 0)
+                if disk_full(os.path.dirname(tmp) or ".", max(needed, 0)):
+                    raise DiskFullError(f"disk full writing {path}") from None
+                why = getattr(e, "error_string", None) or str(e)
+                raise DataError(f"{path}: cannot write {format or 'audio'} with sample "
+                                f"format {subtype} ({why})") from None
 
 
 # Sample formats a WAV output keeps; libsndfile's check_format("WAV", "MPEG_LAYER_III")

@@ -20,9 +20,9 @@ from typing import Callable
 
 import numpy as np
 
-from sepcore.errors import ConfigError, DataError
+from sepcore.errors import ConfigError, DataError, DiskFullError
 from sepcore.io.atomic import atomic_write_text
-from sepcore.io.audio import Audio, wav_subtype, write_audio
+from sepcore.io.audio import Audio, wav_subtype, write_audio_set
 from sepcore.io.scp import write_scp
 
 
@@ -80,11 +80,12 @@ def write_separated_dir(
                 mix = data.read_audio(utt)  # checked against utt2num_samples
                 est = estimate(utt, mix)
                 subtype = wav_subtype(mix.subtype)
-                for e, path in zip(est, outputs):
-                    if subtype not in ("FLOAT", "DOUBLE"):
-                        e = np.clip(e, -1.0, 1.0)
-                    write_audio(path, e, mix.sample_rate, subtype, format="WAV")
+                if subtype not in ("FLOAT", "DOUBLE"):
+                    est = [np.clip(e, -1.0, 1.0) for e in est]
+                write_audio_set(outputs, est, mix.sample_rate, subtype, format="WAV")
                 log.info("%s: estimates written", utt)
+        except DiskFullError:
+            raise
         except DataError as e:
             failed += 1
             log.error("utterance %s: %s", utt, e)
@@ -92,5 +93,5 @@ def write_separated_dir(
         for k, path in enumerate(outputs):
             parts[k].append((utt, path))
     for k, items in enumerate(parts, 1):
-        write_scp(out / ".parts" / f"spk{k}.{job}.scp", items)
+        write_scp(out / ".parts" / f"spk{k}.{job}.scp", items, paths_in=out)
     return failed

@@ -115,7 +115,7 @@ class ScoredSet:
     def _table(self, where: Path, name: str) -> dict[str, str]:
         f = where / name
         if f not in self._tables:
-            self._tables[f] = read_scp_dict(f) if f.is_file() else {}
+            self._tables[f] = read_scp_dict(f, paths=True) if f.is_file() else {}
         return self._tables[f]
 
     def _resolve(self, spec: str | None) -> str | None:

@@ -65,7 +65,7 @@ class Inputs:
                 f"e.g. {first!r}"
             )
         self.est_files = est_files
-        self.est = [read_scp_dict(f) for f in est_files]
+        self.est = [read_scp_dict(f, paths=True) for f in est_files]
         for f, table in zip(est_files, self.est):
             missing = [u for u in self.ref.utts if u not in table]
             if missing:
