@@ -59,6 +59,17 @@ if [ -f "$exp/.train.done" ]; then
   echo "$0: --force true: moving the finished $exp to $old"
   mv "$exp" "$old"
 fi
+# a trainer that runs here owns the exp dir (sepcore/train/lock.py, which decides): say so
+# before the job runner starts a new log over its log/train.log
+if [ -f "$exp/.train.lock" ] && lock=$(cat "$exp/.train.lock" 2>/dev/null) &&
+   [[ $lock =~ host=([^ ]+)\ pid=([0-9]+)\ start=([0-9]+) ]] &&
+   [ "${BASH_REMATCH[1]}" = "$(hostname)" ] && pid=${BASH_REMATCH[2]} &&
+   [ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f20)" = "${BASH_REMATCH[3]}" ]
+then
+  echo "$0: $exp is being trained by pid $pid on this host ($exp/.train.lock); stop it," \
+    "or use another exp dir" >&2
+  exit 1
+fi
 mkdir -p "$exp/log"
 
 # processes per node; what the job asks for

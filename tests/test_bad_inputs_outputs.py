@@ -109,6 +109,27 @@ def test_separate_publish_never_replaces_another_runs_output(exp, tmp_path, caps
     assert _no_temporaries(out) == []
 
 
+def test_two_models_claiming_one_separated_dir_at_once_one_is_refused(tmp_path, monkeypatch):
+    """The provenance stamp is created exclusively: another run's stamp that appears after
+    the check (the race) is compared, never replaced."""
+    import sepcore.io.separated as separated
+    from sepcore.errors import ConfigError
+
+    out = tmp_path / "sep"
+    real = separated.atomic_write_text
+
+    def racing(path, text, exclusive=False):
+        if Path(path).name == "separate.json":  # the other run's claim lands first
+            real(path, json.dumps({"model": "other"}) + "\n")
+        return real(path, text, exclusive=exclusive)
+
+    monkeypatch.setattr(separated, "atomic_write_text", racing)
+    with pytest.raises(ConfigError, match=rf"{out}/separate.json: this folder holds estimates "
+                       r"made with \{'model': 'other'\}"):
+        separated.claim_separated_dir(out, "separate.json", {"model": "mine"}, ["s1"], False)
+    assert json.loads((out / "separate.json").read_text()) == {"model": "other"}
+
+
 @pytest.mark.slow
 def test_two_separate_processes_into_one_folder_one_loses_by_name(exp, tmp_path):
     from helpers.inference import tone_mix
@@ -222,6 +243,13 @@ def test_kill_9_of_train_sh_group_kills_the_trainer_and_a_second_trainer_is_refu
                                  args[3]], env=env, capture_output=True, text=True, timeout=120)
         assert second.returncode == 1 and "Traceback" not in second.stderr
         assert f"another trainer owns this exp dir: pid {pid} on host" in second.stderr
+        # steps/train.sh says so before its job runner starts a new log over the first's
+        log_before = (exp / "log/train.log").read_text()
+        third = subprocess.run([str(ROOT / "steps/train.sh"), *args], env=env,
+                               capture_output=True, text=True, timeout=60)
+        assert third.returncode == 1
+        assert f"{exp} is being trained by pid {pid} on this host" in third.stderr
+        assert (exp / "log/train.log").read_text().startswith(log_before)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
         _wait_for(lambda: not _running(pid), 30, f"the trainer {pid} to end")
@@ -506,6 +534,12 @@ def test_split_data_dir_parts_point_at_the_same_files(tmp_path):
     assert part.wav == {"u2": str(tmp_path / "d/split2/2/../../wav/u2.wav"),
                         "u3": str(tmp_path / "d/split2/2/../../wav/u3.wav")}
     assert all(os.path.isfile(p) for p in part.sources[0].values())
+    # the lengths' jobs read parts of wav.scp in a folder of their own, too
+    r = subprocess.run([str(UTILS / "get_utt2num_samples.sh"), "--nj", "2", "d"], cwd=tmp_path,
+                       capture_output=True, text=True, env=_env())
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "d/utt2num_samples").read_text() == "".join(
+        f"u{i} 80\n" for i in range(4))
 
 
 # --- damaged checkpoints, model files and packs ---------------------------------------------
@@ -567,6 +601,20 @@ def test_damaged_pack_is_named(exp, tmp_path, damage, message):
     bad.write_bytes(DAMAGE[damage](good.read_bytes()))
     with pytest.raises(ModelFileError, match=rf"^{bad}: ({message})"):
         sepcore.load(bad)
+
+
+def test_tar_gz_that_is_not_a_pack_is_named(tmp_path):
+    import tarfile
+
+    import sepcore
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes/model.pt").write_bytes(b"x")
+    with tarfile.open(tmp_path / "other.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "notes", arcname="notes")
+    with pytest.raises(ModelFileError, match=rf"^{tmp_path}/other.tar.gz: no notes/MANIFEST "
+                       r"\(not a sepcore pack\?\)"):
+        sepcore.load(tmp_path / "other.tar.gz")
 
 
 @pytest.mark.parametrize("damage", [*sorted(DAMAGE), "not-a-checkpoint", "wrong-weights"])

@@ -101,8 +101,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None,
         yield tmp
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+def atomic_write_text(path: str | os.PathLike, text: str, exclusive: bool = False) -> None:
+    with atomic_path(path, exclusive=exclusive) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
 
 

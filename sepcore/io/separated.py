@@ -43,20 +43,30 @@ def claim_separated_dir(out: Path, stamp_name: str, stamp: dict, names: list[str
             f.unlink(missing_ok=True)
         shutil.rmtree(out / "scores", ignore_errors=True)
     elif stamp_path.is_file():
-        try:
-            old = json.loads(stamp_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as e:
-            raise DataError(f"{stamp_path}: unreadable ({e}); use another out-dir "
-                            f"(or {force_option})") from None
-        if old != stamp:
-            raise ConfigError(f"{stamp_path}: this folder holds estimates made with {old}, "
-                              f"not {stamp}; use another out-dir (or {force_option})")
+        _same_stamp(stamp_path, stamp, force_option)
     elif merged or any((out / "wav").iterdir()):
         raise ConfigError(f"{out}: holds estimates without {stamp_name} (made by what?); use "
                           f"another out-dir (or {force_option} to separate everything again)")
-    if not (stamp_path.is_file() and not force):  # unchanged: stays older than spkN.scp
-        atomic_write_text(stamp_path, json.dumps(stamp, sort_keys=True) + "\n")
+    text = json.dumps(stamp, sort_keys=True) + "\n"
+    if force:
+        atomic_write_text(stamp_path, text)
+    elif not stamp_path.is_file():  # (an existing one stays older than spkN.scp)
+        try:  # exclusive: of two runs claiming the folder at once, one stamp wins
+            atomic_write_text(stamp_path, text, exclusive=True)
+        except DataError:
+            _same_stamp(stamp_path, stamp, force_option)
     atomic_write_text(out / "sources", " ".join(names) + "\n")
+
+
+def _same_stamp(stamp_path: Path, stamp: dict, force_option: str) -> None:
+    try:
+        old = json.loads(stamp_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise DataError(f"{stamp_path}: unreadable ({e}); use another out-dir "
+                        f"(or {force_option})") from None
+    if old != stamp:
+        raise ConfigError(f"{stamp_path}: this folder holds estimates made with {old}, "
+                          f"not {stamp}; use another out-dir (or {force_option})")
 
 
 def write_separated_dir(
