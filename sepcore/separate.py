@@ -56,7 +56,7 @@ def expand_inputs(args: list[str]) -> tuple[list[str], list[str]]:
 
 def separate_to_files(model, spec: str, outputs: list[str], plan=None, *,
                       stems: list[str] | None = None, residual_name: str | None = None,
-                      exclusive: bool = False) -> float:
+                      exclusive: bool = False, check=None) -> float:
     """Separate one input (path or scp pipe) into WAV files; returns its duration in s.
 
     ``outputs``: one path per name of ``model.output_names(stems, residual_name)``
@@ -74,6 +74,8 @@ def separate_to_files(model, spec: str, outputs: list[str], plan=None, *,
     from sepcore.io.audio import fit_to_range, wav_subtype, write_audio_set
 
     audio = read_audio(spec)
+    if check is not None:  # data-dir mode: the length utt2num_samples says
+        check(audio)
     if audio.num_frames == 0:
         raise DataError(f"{spec}: contains no samples (zero-length audio)")
     subtype = wav_subtype(audio.subtype)
@@ -217,7 +219,8 @@ def check_provenance(sep_dir: Path) -> dict | None:
 
 def run_data_dir(args) -> int:
     """Data-dir mode: this job's share of ``args.data_dir``/wav.scp (see the module doc)."""
-    from sepcore.io import read_scp, write_scp
+    from sepcore.io import read_int_scp, read_scp, write_scp
+    from sepcore.io.audio import check_frames
     from sepcore.io.separated import claim_separated_dir
 
     if args.inputs:
@@ -227,6 +230,8 @@ def run_data_dir(args) -> int:
     if args.num_jobs < 1 or not 1 <= args.job <= args.num_jobs:
         raise ConfigError(f"--job {args.job} --num-jobs {args.num_jobs}: need 1 <= job <= num-jobs")
     wav = read_scp(Path(args.data_dir) / "wav.scp", paths=True)
+    lengths_file = Path(args.data_dir) / "utt2num_samples"
+    lengths = read_int_scp(lengths_file) if lengths_file.is_file() else {}
     mine = [(u, s) for i, (u, s) in enumerate(wav) if i % args.num_jobs == args.job - 1]
     model, plan = _setup(args)
     stems = stems_option(args)
@@ -245,8 +250,10 @@ def run_data_dir(args) -> int:
                 skipped += 1
             else:
                 t0 = time.time()
-                secs = separate_to_files(model, spec, outputs, plan, stems=stems,
-                                         residual_name=args.residual_name)
+                secs = separate_to_files(
+                    model, spec, outputs, plan, stems=stems, residual_name=args.residual_name,
+                    check=lambda a, u=utt, s=spec: check_frames(a, s, u, lengths.get(u),
+                                                                lengths_file))
                 busy = time.time() - t0
                 audio_s, busy_s = audio_s + secs, busy_s + busy
                 logger.info("%d/%d %s: %.2f s of audio in %.2f s", n, len(mine), utt, secs, busy)

@@ -32,6 +32,10 @@ force=false
 tcmalloc=true
 
 . "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/check_opts.sh"
+require_int --ngpu "$ngpu" 0
+require_int --nproc "$nproc" 1
+require_int --num-nodes "$num_nodes" 1
 
 if [ $# -lt 4 ]; then
   "$(dirname "$0")/../utils/usage.sh" "$0" >&2

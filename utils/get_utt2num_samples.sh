@@ -18,6 +18,9 @@ cmd=run.pl
 utils=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # shellcheck source=utils/parse_options.sh
 . "$utils/parse_options.sh"
+# shellcheck source=utils/lib/check_opts.sh
+. "$utils/lib/check_opts.sh"
+require_int --nj "$nj" 1
 
 if [ $# -ne 1 ]; then
   echo "get_utt2num_samples.sh: expected one argument <data-dir>, got $# (see --help)" >&2

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: utils/validate_data_dir.sh [--no-audio-check] <data-dir>
+# Usage: utils/validate_data_dir.sh [--no-audio-check] [--channels N] [--outside warn|error] <data-dir>
 #  e.g.: utils/validate_data_dir.sh data/train
 #
 # Checks a data dir against the contract (DESIGN.md):
@@ -18,13 +18,19 @@
 #   - files outside the data dir: a relative path that resolves only against the
 #     current folder is reported as a warning (a copy of the dir, or a run from
 #     another folder, would not find it); every file outside the dir (absolute
-#     paths included) is an error with --outside error.
+#     paths included) is an error with --outside error;
+#   - then, if all of the above holds, their headers (python -m sepcore.bin.validate_audio:
+#     no decoding, ~20 us a file): no file without samples (mixture or reference), the
+#     frames of every file equal to utt2num_samples (or, without it, to its mixture's),
+#     the sample rate and channels of every reference equal to its mixture's, and with
+#     --channels N, N channels in every mixture.
 # Every fault is listed as 'validate_data_dir.sh: <file>:<line>: <what is wrong>'
 # (at most 20 per file) on stderr, and the exit status is 1. On success prints
 # 'validate_data_dir.sh: <dir>: OK (<n> utterances, <N> sources)'.
 #
 # Options:
-#   --no-audio-check   do not check that audio files exist
+#   --no-audio-check   do not check the audio files (neither that they exist nor headers)
+#   --channels N       every mixture must have N channels (1: a single-channel recipe)
 #   --outside warn|error  files outside the data dir: warn about relative paths that
 #                      point outside it (default), or make every one an error
 set -euo pipefail
@@ -32,10 +38,15 @@ export LC_ALL=C
 prog=validate_data_dir.sh
 
 audio_check=1
+channels=
 outside=warn
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-audio-check) audio_check=0; shift ;;
+    --channels)
+      [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || {
+        echo "$prog: --channels must be an integer >= 1, got '${2:-}'" >&2; exit 1; }
+      channels=$2; shift 2 ;;
     --outside)
       case "${2:-}" in
         warn|error) outside=$2; shift 2 ;;
@@ -84,6 +95,7 @@ check() {
       if ($0 ~ /\r$/) { fault(where "line ends in a carriage return (DOS line endings)"); sub(/\r$/, "") }
       if (NF == 0) { fault(where "empty line (expected <id> <value>)"); next }
       if (NF < 2) { fault(where "expected <id> <value>, got \"" $0 "\""); next }
+      if ($0 ~ /^[ \t]/) { fault(where "line starts with white space (an empty id)"); next }
       id = $1 ""
       if (id in seen) fault(where "id " id " repeated (first on line " seen[id] ")")
       else if (have_prev && id < prev) fault(where "not sorted: id " id " after " prev \
@@ -163,6 +175,16 @@ fi
 if [ "$outside" = error ] && [ "$n_out" -gt 0 ]; then
   first=$(grep -m1 '^outside ' "$outside_list"); first=${first#outside }
   echo "$prog: $n_out audio files are outside $data, e.g. $first (--outside error)" >> "$report"
+fi
+
+if [ "$audio_check" = 1 ] && [ ! -s "$report" ]; then
+  root=$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")
+  python=python3
+  [ -x "$root/tools/venv/bin/python" ] && python=$root/tools/venv/bin/python
+  # exit status 1: faults, listed on stdout; anything else: its own error on stderr
+  PYTHONPATH=$root${PYTHONPATH:+:$PYTHONPATH} "$python" -m sepcore.bin.validate_audio \
+    ${channels:+--channels "$channels"} "$data" | sed "s/^/$prog: /" >> "$report" ||
+    [ -s "$report" ] || { echo "$prog: $data: the audio check failed" >&2; exit 1; }
 fi
 
 if [ -s "$report" ]; then

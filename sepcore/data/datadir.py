@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sepcore.errors import DataError
 from sepcore.io.atomic import atomic_write_text
-from sepcore.io.scp import read_int_scp, read_scp, read_scp_dict, write_scp
+from sepcore.io.audio import Audio, check_frames, read_audio
+from sepcore.io.scp import read_int_scp, read_lines, read_scp, read_scp_dict, write_scp
 
 # Optional files, written only when given (a rewrite removes a stale one).
 OPTIONAL_FILES = ("noise1.scp", "utt2num_samples", "utt2spk", "utt2spks")
@@ -75,6 +76,17 @@ class DataDir:
     @property
     def num_sources(self) -> int:
         return len(self.sources)
+
+    def read_audio(self, utt: str, source: int | None = None, always_2d: bool = False) -> Audio:
+        """The mixture of ``utt`` (``source`` None) or its reference ``source`` (0-based:
+        spk1.scp is 0), checked: a file with no samples, or with another number of frames
+        than ``utt2num_samples`` says (when the data dir has it), is a DataError naming the
+        file, never a short estimate or a reference padded or dropped as silent."""
+        name, table = (("wav.scp", self.wav) if source is None
+                       else (f"spk{source + 1}.scp", self.sources[source]))
+        return check_frames(read_audio(table[utt], always_2d=always_2d), table[utt], utt,
+                            (self.num_samples or {}).get(utt), self.path / "utt2num_samples",
+                            str(self.path / name))
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -169,7 +181,7 @@ class DataDir:
         names = [f"spk{i + 1}" for i in range(len(sources))]
         names_path = path / "sources"
         if names_path.is_file():
-            lines = [ln for ln in names_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+            lines = [ln for _, ln in read_lines(names_path) if ln.strip()]
             given = lines[0].split() if lines else []
             if len(lines) != 1 or len(given) != len(sources):
                 raise DataError(

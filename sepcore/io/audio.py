@@ -74,6 +74,22 @@ def read_audio(spec: str | os.PathLike, always_2d: bool = False) -> Audio:
     return Audio(data=data, sample_rate=int(sample_rate), subtype=subtype, format=fmt)
 
 
+def check_frames(audio: Audio, spec: str, utt: str, expected: int | None = None,
+                 lengths_file: str | os.PathLike = "utt2num_samples", scp: str = "") -> Audio:
+    """``audio`` if it has samples and (``expected`` given) that many frames, else a
+    DataError naming ``spec``, the utterance and ``lengths_file``: a truncated or empty
+    file is never separated into a short estimate or trained on as padding or silence."""
+    of = f"utterance {utt!r}" + (f" of {scp}" if scp else "")
+    if audio.num_frames == 0:
+        raise DataError(f"{spec}: no samples (0 frames), {of}")
+    if expected is not None and audio.num_frames != expected:
+        raise DataError(
+            f"{spec}: {audio.num_frames} frames, but {lengths_file} says {expected} for "
+            f"{of} (truncated or damaged? if the audio was regenerated, delete "
+            f"{lengths_file} and rerun utils/get_utt2num_samples.sh)")
+    return audio
+
+
 def audio_num_frames(spec: str | os.PathLike) -> int:
     """Length in frames from the header alone (pipes are run and decoded)."""
     spec = str(spec)

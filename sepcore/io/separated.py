@@ -22,7 +22,7 @@ import numpy as np
 
 from sepcore.errors import ConfigError, DataError, DiskFullError
 from sepcore.io.atomic import atomic_write_text
-from sepcore.io.audio import Audio, read_audio, wav_subtype, write_audio_set
+from sepcore.io.audio import Audio, wav_subtype, write_audio_set
 from sepcore.io.scp import write_scp
 
 
@@ -87,7 +87,7 @@ def write_separated_dir(
         outputs = [str(out / "wav" / f"{utt}_{name}.wav") for name in names]
         try:
             if force or not all(os.path.exists(o) for o in outputs):
-                mix = read_audio(data.wav[utt])
+                mix = data.read_audio(utt)  # checked against utt2num_samples
                 est = estimate(utt, mix)
                 subtype = wav_subtype(mix.subtype)
                 if subtype not in ("FLOAT", "DOUBLE"):

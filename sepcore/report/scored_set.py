@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from sepcore.errors import DataError
-from sepcore.io import read_scp, read_scp_dict
+from sepcore.io import read_scp_dict
 from sepcore.io.audio import is_pipe
+from sepcore.io.scp import read_number_scp
 
 # metrics that say little alone (BSS Eval's parts; a clean mixture's SAR is a 150 dB cap):
 # in the tables, but not ranked by and not plotted
@@ -145,15 +146,7 @@ class ScoredSet:
         """Enhancement sets: ``<ref-dir>/utt2snr`` (``<utt> <SNR dB>``); empty otherwise."""
         if self.ref_dir is None or not (self.ref_dir / "utt2snr").is_file():
             return {}
-        out = {}
-        path = self.ref_dir / "utt2snr"
-        for lineno, (utt, value) in enumerate(read_scp(path), 1):
-            try:
-                out[utt] = float(value)
-            except ValueError:
-                raise DataError(f"{path}:{lineno}: expected '<utt> <SNR in dB>', got "
-                                f"{utt} {value!r}") from None
-        return out
+        return read_number_scp(self.ref_dir / "utt2snr", float, "an SNR in dB (a number)")
 
 
 def _resolve_ref_dir(given: str, exp_dir: Path) -> Path | None:
