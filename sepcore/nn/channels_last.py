@@ -157,7 +157,7 @@ class _PReLU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, slope):
         ctx.save_for_backward(x, slope)
-        return F.prelu(x, slope)
+        return F.prelu(x, slope.to(x.dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -165,7 +165,7 @@ class _PReLU(torch.autograd.Function):
         positive = torch.ops.aten.threshold_backward(grad, x, 0)  # grad where x > 0
         negative = grad - positive
         grad_slope = torch.dot(negative.reshape(-1), x.reshape(-1)).reshape(slope.shape)
-        return positive.add_(negative, alpha=float(slope)), grad_slope
+        return positive.add_(negative, alpha=float(slope)), grad_slope.to(slope.dtype)
 
 
 def prelu(x: torch.Tensor, act: nn.PReLU) -> torch.Tensor:
