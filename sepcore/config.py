@@ -44,6 +44,10 @@ DEFAULTS: dict = {
         # write scalars and the examples as TensorBoard events under exp/<tag>/tensorboard/
         # (needs the optional tensorboard package)
         "tensorboard": False,
+        # fp32 | bf16: bfloat16 autocast of the training forward pass where the CPU/GPU
+        # multiplies bfloat16 natively (AMX / AVX-512 BF16), float32 with a warning
+        # elsewhere (sepcore/precision.py); validation always runs in float32
+        "precision": "fp32",
     },
     "optim": {
         "name": "adam",
@@ -221,6 +225,7 @@ SCHEMA: dict[str, tuple] = {
     "training.log_interval": _rule(NAT_INT[0], NAT_INT[1] + " (0: off)"),
     "training.checkpoint_minutes": _rule(NAT_NUM[0], NAT_NUM[1] + " (0: every step)",
                                          nullable=True),
+    "training.precision": _rule(lambda v: v in ("fp32", "bf16"), "'fp32' or 'bf16'"),
     "optim.lr": POS_NUM,
     "optim.weight_decay": NAT_NUM,
     "optim.clip_grad_norm": _rule(NAT_NUM[0], NAT_NUM[1] + " (0: off)", nullable=True),

@@ -19,6 +19,7 @@ from sepcore.io.atomic import atomic_torch_save, atomic_write_text
 from sepcore.io.audio import is_pipe, read_audio
 from sepcore.losses import build_criterion, neg_sdr, reorder_sources, si_sdr
 from sepcore.modelfile import save_model_file
+from sepcore.precision import autocast, resolve_precision
 from sepcore.models import build_model, count_parameters
 from sepcore.train.distributed import Distributed
 from sepcore.train.ema import WeightAverage
@@ -111,6 +112,8 @@ class Trainer:
                               f"{getattr(self.model, 'audio_channels', 1)} channel(s) "
                               f"(model.audio_channels)")
         self.ddp_model = dist.wrap(self.model)
+        self.precision = resolve_precision(tcfg["precision"], dist.device, "training.precision")
+        log.info("training precision: %s", self.precision)
         decay = tcfg["ema_decay"]
         self.ema = WeightAverage(self.model, decay) if decay else None
         ocfg = cfg["optim"]
@@ -190,7 +193,9 @@ class Trainer:
         for i, (mixture, sources) in enumerate(loader, start):
             mixture = torch.as_tensor(mixture).to(self.dist.device)
             sources = torch.as_tensor(sources).to(self.dist.device)
-            loss, _ = self.pit(self.ddp_model(mixture), sources)
+            with autocast(self.precision, self.dist.device):
+                estimates = self.ddp_model(mixture)
+            loss, _ = self.pit(estimates.float(), sources)
             if not torch.isfinite(loss):
                 nonfinite += 1
                 self.optimizer.zero_grad(set_to_none=True)
