@@ -51,7 +51,8 @@ def time_steps(conf: str, steps: int, threads: int | None) -> tuple[float, float
     model = build_model(cfg["model"])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     pit = build_criterion(cfg["loss"])
-    samples = int(cfg["data"]["segment"] * cfg["data"]["sample_rate"])
+    # recipe configs leave the rate to the data (null): the mini recipes' 8 kHz then
+    samples = int(cfg["data"]["segment"] * (cfg["data"]["sample_rate"] or 8000))
     batch = cfg["training"]["batch_size"]
     channels = int(getattr(model, "audio_channels", 1))
     shape = (batch, model.num_sources) + ((channels,) if channels > 1 else ()) + (samples,)

@@ -28,6 +28,7 @@ from sepcore.inference import (
     separate_chunked,
 )
 from sepcore.io.audio import fit_to_range
+from sepcore.precision import resolve_precision
 from sepcore.resample import resample
 
 
@@ -107,6 +108,7 @@ class SeparationModel:
         self.model_cfg = dict(model_cfg or {})
         self.device = torch.device("cpu")
         self._runner: torch.nn.Module | None = None
+        self.precision = "fp32"
         self.to(device)
 
     def __repr__(self) -> str:
@@ -127,6 +129,12 @@ class SeparationModel:
     def to(self, device: str | torch.device) -> SeparationModel:
         self.device = resolve_device(device)
         self.model.to(self.device)
+        return self
+
+    def set_precision(self, precision: str) -> SeparationModel:
+        """Separate at ``precision``: ``fp32`` or ``bf16`` (autocast; float32 with a warning
+        where the device has no native bfloat16, see sepcore/precision.py)."""
+        self.precision = resolve_precision(precision, self.device, "--precision")
         return self
 
     @property
@@ -250,13 +258,14 @@ class SeparationModel:
                        dtype=np.float32)
         if data.ndim == 1 and sample_rate == self.sample_rate:  # no copies for the common case
             separate_chunked(self.runner, data, plan=plan, device=self.device,
-                             align=self.align_sources, out=out)
+                             align=self.align_sources, out=out, precision=self.precision)
             return out
         for c in range(channels):
             x = data if data.ndim == 1 else np.ascontiguousarray(data[:, c])
             x = resample(x, sample_rate, self.sample_rate, self._model_length(frames, sample_rate))
             est = separate_chunked(
                 self.runner, x, plan=plan, device=self.device, align=self.align_sources,
+                precision=self.precision,
             )
             self._check_count(est)
             del x
@@ -296,7 +305,7 @@ class SeparationModel:
         same_rate = sample_rate == self.sample_rate
         x = resample(x, sample_rate, self.sample_rate, self._model_length(frames, sample_rate))
         est = separate_chunked(self.runner, x, plan=plan, device=self.device,
-                               align=self.align_sources)  # [S, T', C]
+                               align=self.align_sources, precision=self.precision)  # [S, T', C]
         self._check_count(est)
         del x
         if not same_rate:

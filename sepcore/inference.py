@@ -44,6 +44,7 @@ import torch
 
 from sepcore.errors import ConfigError
 from sepcore.permutation import best_permutation as solve_permutation
+from sepcore.precision import autocast
 
 logger = logging.getLogger(__name__)
 
@@ -229,6 +230,7 @@ def separate_chunked(
     align: bool = True,
     out: np.ndarray | None = None,
     progress: Callable[[int, int], None] | None = None,
+    precision: str = "fp32",
 ) -> np.ndarray:
     """Separate a signal chunk by chunk; returns float32 ``[S, num_frames(, C)]``.
 
@@ -239,7 +241,8 @@ def separate_chunked(
     streamed). ``plan`` defaults to :func:`plan_chunks` (``sample_rate`` is then
     required). ``out`` may be a preallocated float32 array of the result's shape to
     fill. ``align`` reorders each chunk's sources to match the previous chunk (turn it
-    off for models with a fixed source order, e.g. music stems).
+    off for models with a fixed source order, e.g. music stems). ``precision`` ``bf16``
+    runs the model under bfloat16 autocast (sepcore/precision.py; already resolved).
     """
     channels = audio_channels(model)
     shape = "[T]" if channels == 1 else f"[T, {channels}]"
@@ -274,7 +277,8 @@ def separate_chunked(
                              f"expected {(n,) + tail}")
         xt = torch.from_numpy(x).to(device)
         xt = xt.unsqueeze(0) if channels == 1 else xt.T.unsqueeze(0)  # [1(, C), n]
-        y = model(xt)
+        with autocast(precision, device):
+            y = model(xt)
         want = f"[1, S, {n}]" if channels == 1 else f"[1, S, {channels}, {n}]"
         if y.dim() != 3 + len(tail) or y.shape[0] != 1 or y.shape[-1] != n or (
                 tail and y.shape[2] != channels):

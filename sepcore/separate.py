@@ -118,10 +118,11 @@ def _setup(args):
         raise ConfigError(f"--device: expected cpu or cuda, got {args.device!r}")
     model = load(args.model, device=args.device)
     model.set_wiener(args.wiener_iterations, args.softmask, args.residual)
+    model.set_precision(getattr(args, "precision", "fp32"))
     plan = model.plan(args.chunk_seconds, args.hop_seconds, args.whole_seconds)
-    logger.info("model %s: %d Hz, sources %s; chunks of %.2f s every %.2f s",
+    logger.info("model %s: %d Hz, sources %s; chunks of %.2f s every %.2f s; %s",
                 args.model, model.sample_rate, " ".join(model.sources),
-                plan.window / model.sample_rate, plan.hop / model.sample_rate)
+                plan.window / model.sample_rate, plan.hop / model.sample_rate, model.precision)
     return model, plan
 
 
@@ -187,9 +188,12 @@ def provenance(model_path: str, names: list[str], model, plan) -> dict:
 
     p = Path(model_path)
     model_file = p / "model.pt" if p.is_dir() else p
-    return {"model": os.path.abspath(model_path), "model_sha256": sha256_file(model_file),
+    prov = {"model": os.path.abspath(model_path), "model_sha256": sha256_file(model_file),
             "sources": names, "wiener": model.wiener_settings(), "window": plan.window,
             "hop": plan.hop, "whole": plan.whole}
+    if getattr(model, "precision", "fp32") != "fp32":  # float32 keeps the earlier record
+        prov["precision"] = model.precision
+    return prov
 
 
 def check_provenance(sep_dir: Path) -> dict | None:

@@ -25,6 +25,8 @@
 #   --softmask <>             Wiener filter: start from the soft mask (true|false)
 #   --residual <>             Wiener filter: add a "residual" source (true|false)
 #   --num-threads <1>         torch CPU threads per job
+#   --precision <fp32>        fp32 or bf16 (bfloat16 autocast where the CPU has native
+#                             bfloat16, AMX or AVX-512 BF16; float32 with a warning elsewhere)
 #   --force <false>           remove <out-dir>'s old outputs, then separate everything
 set -euo pipefail
 
@@ -38,6 +40,7 @@ wiener_iterations=
 softmask=
 residual=
 num_threads=1
+precision=fp32
 force=false
 
 . "$(dirname "$0")/../utils/parse_options.sh"
@@ -70,7 +73,7 @@ opts=()
 [ -n "$wiener_iterations" ] && opts+=(--wiener-iterations "$wiener_iterations")
 [ -n "$softmask" ] && opts+=(--softmask "$softmask")
 [ -n "$residual" ] && opts+=(--residual "$residual")
-opts+=(--force "$force")
+opts+=(--precision "$precision" --force "$force")
 
 if [ "$force" = true ]; then  # a killed forced run must not leave the old model's outputs
   rm -rf "$out/wav" "$out/scores" "$out/separate.json" "$out/sources" "$out"/spk*.scp

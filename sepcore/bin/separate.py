@@ -103,6 +103,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                        f"model's)")
     add_bool(p, "--force", False, "overwrite existing outputs")
     p.add_argument("--num-threads", type=int_type(1), default=None, help="torch CPU threads")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="fp32 (default) or bf16 autocast, used where the CPU/GPU has native "
+                        "bfloat16 (AMX or AVX-512 BF16), float32 with a warning elsewhere")
     add_bool(p, "--progress", True, "show a progress bar (file mode)")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help=argparse.SUPPRESS)  # the name before --progress false

@@ -28,8 +28,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from sepcore.errors import ConfigError
+from sepcore.nn import channels_last as cl
 from sepcore.nn.activations import PReLU
 from sepcore.nn.conv import depthwise_conv1d
+from sepcore.nn.kernels import use_reference
 from sepcore.nn.norm import CAUSAL_NORMS, make_norm
 from sepcore.nn.tasnet import check_mask_nonlinearity, encode_mask_decode, mask_nonlinearity
 
@@ -63,6 +65,28 @@ class TCNBlock(nn.Module):
         y = self.norm2(self.act2(depthwise_conv1d(y, self.dconv)))
         skip = self.skip_conv(y) if self.skip_conv is not None else None
         return (x + self.res_conv(y) if self.res_conv is not None else x), skip
+
+    def forward_channels_last(self, x: torch.Tensor, skip_sum: torch.Tensor | None
+                              ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The same block on ``[batch, frames, B]``; adds its skip output to ``skip_sum``.
+
+        The residual and skip 1x1 convs are one matrix product (their weights stacked),
+        and the norms' affine transforms are folded into the depthwise taps and that
+        product (sepcore/nn/channels_last.py).
+        """
+        y = cl.prelu(cl.linear(x, self.in_conv), self.act1)
+        y = cl.depthwise(self.norm1, y, self.dconv, self.pad if self.causal else self.pad // 2)
+        y = cl.prelu(y, self.act2)
+        convs = [c for c in (self.res_conv, self.skip_conv) if c is not None]
+        weight = torch.cat([c.weight.view(c.out_channels, -1) for c in convs])
+        bias = torch.cat([c.bias for c in convs])
+        out = cl.norm_linear(self.norm2, y, weight, bias)
+        if self.res_conv is not None:
+            x = x + out[..., :self.res_conv.out_channels]
+        if self.skip_conv is not None:
+            skip = out[..., out.shape[-1] - self.skip_conv.out_channels:]
+            skip_sum = skip if skip_sum is None else skip_sum + skip
+        return x, skip_sum
 
 
 class ConvTasNet(nn.Module):
@@ -151,5 +175,29 @@ class ConvTasNet(nn.Module):
 
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
         """``[batch, time]`` (or ``[time]``) → ``[batch, sources, time]``."""
+        if not use_reference() and self._channels_last_ok():
+            return self._forward_channels_last(mixture)
         return encode_mask_decode(mixture, self.encoder, self.decoder, self._masks,
                                   self.num_sources)
+
+    def _channels_last_ok(self) -> bool:
+        return cl.has_channels_last_norm(self.in_norm) and self.decoder.stride[0] * 2 == self.L
+
+    def _forward_channels_last(self, mixture: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` on ``[batch, frames, channels]`` activations: every 1x1 conv is
+        one matrix product (sepcore/nn/channels_last.py); same parameters and outputs."""
+        squeeze = mixture.dim() == 1
+        if squeeze:
+            mixture = mixture.unsqueeze(0)
+        length = mixture.shape[-1]
+        frames = max(1, -(-(length - self.L) // self.stride) + 1)
+        w = F.relu(cl.encode(mixture, self.encoder, frames))  # [B, T, N]
+        x = cl.norm_linear(self.in_norm, w, self.bottleneck.weight, self.bottleneck.bias)
+        skip_sum = None
+        for block in self.blocks:
+            x, skip_sum = block.forward_channels_last(x, skip_sum)
+        y = cl.linear(cl.prelu(skip_sum if self.use_skip else x, self.mask_act), self.mask_conv)
+        y = y.view(y.shape[0], frames, self.num_sources, self.N)
+        masks = mask_nonlinearity(y, self.mask_nonlinear, dim=2)
+        out = cl.decode(w.unsqueeze(2) * masks, self.decoder)[..., :length]
+        return out[0] if squeeze else out

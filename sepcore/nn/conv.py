@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sepcore.nn.kernels import use_reference
+
 
 def depthwise_conv1d(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
     """``conv(x)`` for a depthwise (groups = channels), unpadded, stride-1 ``conv``.
@@ -20,7 +22,7 @@ def depthwise_conv1d(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
     (oneDNN's kernel is fast there).
     """
     dilation = conv.dilation[0]
-    if dilation == 1:
+    if dilation == 1 or use_reference():
         return conv(x)
     taps = conv.kernel_size[0]
     out_len = x.shape[-1] - (taps - 1) * dilation
@@ -41,7 +43,7 @@ def overlap_add_decode(x: torch.Tensor, decoder: nn.ConvTranspose1d) -> torch.Te
     """
     channels, out_channels, window = decoder.weight.shape
     stride = decoder.stride[0]
-    if out_channels != 1 or decoder.padding[0] or decoder.output_padding[0] \
+    if use_reference() or out_channels != 1 or decoder.padding[0] or decoder.output_padding[0] \
             or decoder.dilation[0] != 1 or decoder.groups != 1:
         return decoder(x)
     frames = torch.matmul(decoder.weight.view(channels, window).t(), x)  # [B, L, T]

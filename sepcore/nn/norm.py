@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sepcore.errors import ConfigError
+from sepcore.nn.kernels import use_reference
 
 
 class GlobalLayerNorm(nn.Module):
@@ -22,6 +23,10 @@ class GlobalLayerNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if use_reference():  # the paper's formula
+            mean = x.mean(dim=(1, 2), keepdim=True)
+            var = (x - mean).pow(2).mean(dim=(1, 2), keepdim=True)
+            return self.gamma * (x - mean) / torch.sqrt(var + self.eps) + self.beta
         # = group norm with one group; torch's fused kernel is ~15x faster on CPU (forward +
         # backward) than the same formula written out, and torch.var_mean slower still
         return F.group_norm(x, 1, self.gamma.view(-1), self.beta.view(-1), self.eps)

@@ -27,14 +27,14 @@ def check_mask_nonlinearity(name: str) -> None:
         )
 
 
-def mask_nonlinearity(y: torch.Tensor, name: str) -> torch.Tensor:
-    """Masks from ``[batch, sources, N, frames]`` logits; softmax is across sources."""
+def mask_nonlinearity(y: torch.Tensor, name: str, dim: int = 1) -> torch.Tensor:
+    """Masks from ``[batch, sources, N, frames]`` logits; softmax is across sources (``dim``)."""
     if name == "sigmoid":
         return torch.sigmoid(y)
     if name == "relu":
         return F.relu(y)
     if name == "softmax":
-        return torch.softmax(y, dim=1)
+        return torch.softmax(y, dim=dim)
     if name == "tanh":
         return torch.tanh(y)
     return y

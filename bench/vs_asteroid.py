@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""sepcore against Asteroid 0.7.0 on the same CPU, in one process: ConvTasNet and DPRNN.
+
+Usage: tools/venv/bin/python bench/vs_asteroid.py [--asteroid-venv DIR] [--threads 2]
+                                                  [--reps 5] [--quick] [--no-tcmalloc]
+                                                  [--precision fp32|bf16]
+
+Both models are built with Asteroid's defaults (``ConvTasNet(n_src=2)``,
+``DPRNNTasNet(n_src=2)``; sepcore's defaults are the same architectures) and sepcore's
+are given Asteroid's weights, so the two compute the same function: the script checks
+that their outputs agree before timing. Timed, as medians over ``--reps`` interleaved
+repetitions (Asteroid, sepcore, Asteroid, ... with the order swapped every repetition)
+after one warm-up:
+
+- a training step: batch 4 x 4 s at 8 kHz, PIT SI-SDR (Asteroid's ``PITLossWrapper
+  (pairwise_neg_sisdr)``, sepcore's ``si_sdr`` criterion), backward, Adam;
+- separation of one 10 s and one 60 s mixture under ``torch.inference_mode``: Asteroid's
+  model called on the tensor, sepcore through the path users call,
+  ``sepcore.load(...).separate`` (chunked for inputs over 20 s);
+
+wall and process CPU seconds, the speed-up (Asteroid / sepcore), the real-time factor of
+separation, and the achieved GFLOP/s of sepcore's step (matrix products and
+convolutions counted by bench/model_flops.py's counter, a training step counted as 3x its
+forward) as a share of this machine's float32 matrix-product peak (2048^2 matmul on the
+same threads, measured first).
+
+Asteroid is not a sepcore dependency: install it in a separate venv (bench/README.md)
+and point ``--asteroid-venv`` (or ``ASTEROID_VENV``) at it; its site-packages are
+appended to ``sys.path`` after sepcore's, so both sides run on this process's one torch.
+Without it the sepcore side alone is timed, with a message. tcmalloc (utils/
+find_tcmalloc.sh) is preloaded for both sides by re-executing the script, as
+steps/train.sh does for training; ``--no-tcmalloc`` keeps glibc's malloc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+
+SAMPLE_RATE = 8000
+
+
+def preload_tcmalloc(argv: list[str]) -> None:
+    """Re-execute under tcmalloc (once), unless asked not to or unavailable."""
+    if "--no-tcmalloc" in argv or os.environ.get("_VS_ASTEROID_CHILD"):
+        return
+    found = subprocess.run([os.path.join(ROOT, "utils/find_tcmalloc.sh")],
+                           capture_output=True, text=True)
+    if found.returncode != 0:
+        print("note: tcmalloc not found (utils/find_tcmalloc.sh): glibc malloc for both sides")
+        return
+    env = dict(os.environ, _VS_ASTEROID_CHILD="1")
+    env["LD_PRELOAD"] = ":".join(x for x in (found.stdout.strip(), env.get("LD_PRELOAD")) if x)
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable] + argv, env)
+
+
+def import_asteroid(venv: str | None):
+    """(ConvTasNet, DPRNNTasNet, PITLossWrapper, pairwise_neg_sisdr), or None with a reason."""
+    if venv:
+        sites = glob.glob(os.path.join(venv, "lib", "python*", "site-packages"))
+        if not sites:
+            return None, f"{venv}: no lib/python*/site-packages (expected a venv)"
+        sys.path.extend(sites)
+    try:
+        import torch
+        from asteroid.losses import PITLossWrapper, pairwise_neg_sisdr
+        from asteroid.models import ConvTasNet, DPRNNTasNet
+    except ImportError as e:
+        return None, (f"Asteroid is not importable ({e}); install it in a separate venv "
+                      f"(bench/README.md) and pass --asteroid-venv DIR")
+    if venv:
+        out = subprocess.run([os.path.join(venv, "bin", "python"), "-c",
+                              "import torch; print(torch.__version__)"],
+                             capture_output=True, text=True)
+        theirs = out.stdout.strip()
+        if theirs and theirs != torch.__version__:
+            print(f"note: the Asteroid venv has torch {theirs}; both sides run on this "
+                  f"process's torch {torch.__version__}")
+    return (ConvTasNet, DPRNNTasNet, PITLossWrapper, pairwise_neg_sisdr), None
+
+
+def copy_weights(src, dst, skip: tuple[str, ...] = ()) -> None:
+    """Asteroid's parameters into sepcore's model, in order (the layouts match up to shape)."""
+    import torch
+
+    theirs = [(k, v) for k, v in src.state_dict().items() if not k.startswith(skip)]
+    ours = list(dst.state_dict().items())
+    if len(theirs) != len(ours):
+        raise SystemExit(f"cannot map weights: {len(theirs)} Asteroid tensors, {len(ours)} ours")
+    with torch.no_grad():
+        for (kt, vt), (ko, vo) in zip(theirs, ours):
+            if vt.numel() != vo.numel():
+                raise SystemExit(f"cannot map {kt} {tuple(vt.shape)} to {ko} {tuple(vo.shape)}")
+            vo.copy_(vt.reshape(vo.shape))
+
+
+def median_gflops_peak(threads: int) -> float:
+    import torch
+
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a @ b
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t)
+    return 2 * 2048**3 / statistics.median(times) / 1e9
+
+
+def forward_flops(model, seconds: float) -> float:
+    import torch
+    from model_flops import flop_counter
+
+    counter = flop_counter()
+    with torch.no_grad(), counter:
+        model(torch.randn(1, int(seconds * SAMPLE_RATE)))
+    return counter.get_total_flops() / seconds  # per audio second
+
+
+class Timer:
+    def __init__(self):
+        self.wall: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}
+
+    def run(self, key: str, fn, record: bool) -> None:
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        if record:
+            self.wall.setdefault(key, []).append(time.perf_counter() - w)
+            self.cpu.setdefault(key, []).append(time.process_time() - c)
+
+    def median(self, key: str, cpu: bool = False) -> float | None:
+        values = (self.cpu if cpu else self.wall).get(key)
+        return statistics.median(values) if values else None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--asteroid-venv", default=os.environ.get("ASTEROID_VENV"),
+                    help="venv holding asteroid 0.7.0 (default: $ASTEROID_VENV; none: try "
+                         "importing it from this python)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=5, help="timed repetitions after a warm-up")
+    ap.add_argument("--quick", action="store_true",
+                    help="one timed repetition, 4 s and 20 s forwards instead of 10 s and 60 s")
+    ap.add_argument("--no-tcmalloc", action="store_true")
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                    help="sepcore's side: bf16 autocast (only where the CPU has native bf16)")
+    ap.add_argument("--models", default="convtasnet,dprnn")
+    args = ap.parse_args()
+    if args.reps < 1 or args.threads < 1:
+        ap.error("--reps and --threads must be >= 1")
+    preload_tcmalloc(sys.argv)
+
+    import numpy as np
+    import torch
+
+    import sepcore
+    from sepcore.config import DEFAULTS
+    from sepcore.losses import build_criterion
+    from sepcore.modelfile import save_model_file
+    from sepcore.models import build_model
+    from sepcore.precision import autocast
+
+    torch.set_num_threads(args.threads)
+    reps = 1 if args.quick else args.reps
+    lengths = (4.0, 20.0) if args.quick else (10.0, 60.0)
+    asteroid, reason = import_asteroid(args.asteroid_venv)
+    if asteroid is None:
+        print(f"Asteroid side skipped: {reason}")
+    print(f"torch {torch.__version__}, {args.threads} threads, LD_PRELOAD="
+          f"{os.environ.get('LD_PRELOAD', '(none)')}, load average at start "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    peak = median_gflops_peak(args.threads)
+    print(f"float32 2048^2 matmul peak: {peak:.0f} GFLOP/s")
+
+    rng = np.random.default_rng(0)
+    sources = torch.from_numpy(0.1 * rng.standard_normal((4, 2, 4 * SAMPLE_RATE),
+                                                         dtype=np.float32))
+    mixture = sources.sum(dim=1)
+    long_inputs = {s: 0.1 * rng.standard_normal(int(s * SAMPLE_RATE), dtype=np.float32)
+                   for s in lengths}
+    rows = []
+    tmp = tempfile.TemporaryDirectory(prefix="vs-asteroid-")
+    for name in args.models.split(","):
+        torch.manual_seed(0)
+        ours = build_model({"name": name, "num_sources": 2})
+        theirs = None
+        if asteroid is not None:
+            ConvTasNet, DPRNNTasNet, PITLossWrapper, pairwise_neg_sisdr = asteroid
+            theirs = ConvTasNet(n_src=2) if name == "convtasnet" else DPRNNTasNet(n_src=2)
+            skip = (f"masker.TCN.{len(ours.blocks) - 1}.res_conv",) if name == "convtasnet" \
+                else ()
+            copy_weights(theirs, ours, skip)
+            with torch.inference_mode():
+                x = torch.from_numpy(long_inputs[lengths[0]][:SAMPLE_RATE])[None]
+                a, b = theirs(x), ours(x)
+                diff = float((a - b).abs().max() / a.abs().max())
+            print(f"{name}: same weights, outputs agree to {diff:.1e} (relative max)")
+            their_loss = PITLossWrapper(pairwise_neg_sisdr, pit_from="pw_mtx")
+        our_loss = build_criterion(DEFAULTS["loss"])
+        flops = forward_flops(ours, 1.0)
+        path = os.path.join(tmp.name, f"{name}.pt")
+        save_model_file(path, ours, {"name": name, "num_sources": 2}, SAMPLE_RATE,
+                        ["spk1", "spk2"], {})
+        separator = sepcore.load(path)
+        separator.set_precision(args.precision)
+        timer = Timer()
+        losses: dict[str, list[float]] = {"asteroid": [], "sepcore": []}
+
+        def train_step(model, loss_fn, key, precision="fp32"):
+            opt = optimizers[key]
+            model.train()
+            with autocast(precision):
+                est = model(mixture)
+            loss = loss_fn(est.float(), sources)
+            loss = loss[0] if isinstance(loss, tuple) else loss
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses[key].append(float(loss))
+
+        optimizers = {"sepcore": torch.optim.Adam(ours.parameters(), lr=1e-3)}
+        if theirs is not None:
+            optimizers["asteroid"] = torch.optim.Adam(theirs.parameters(), lr=1e-3)
+        for r in range(reps + 1):
+            sides = ["asteroid", "sepcore"] if r % 2 == 0 else ["sepcore", "asteroid"]
+            for side in sides:
+                if side == "asteroid" and theirs is not None:
+                    timer.run("train asteroid",
+                              lambda: train_step(theirs, their_loss, "asteroid"), r > 0)
+                elif side == "sepcore":
+                    timer.run("train sepcore", lambda: train_step(
+                        ours, our_loss, "sepcore", args.precision), r > 0)
+            theirs_eval = theirs.eval() if theirs is not None else None
+            for seconds, signal in long_inputs.items():
+                for side in sides:
+                    if side == "asteroid" and theirs_eval is not None:
+                        def fwd(x=torch.from_numpy(signal)[None]):
+                            with torch.inference_mode():
+                                theirs_eval(x)
+                        timer.run(f"{seconds:g} s asteroid", fwd, r > 0)
+                    elif side == "sepcore":
+                        separator.model.load_state_dict(ours.state_dict())
+                        timer.run(f"{seconds:g} s sepcore",
+                                  lambda s=signal: separator.separate(s, SAMPLE_RATE), r > 0)
+        if theirs is not None:
+            print(f"{name}: training losses (both sides, same weights and batch): "
+                  f"asteroid {' '.join(f'{x:.3f}' for x in losses['asteroid'])}; "
+                  f"sepcore {' '.join(f'{x:.3f}' for x in losses['sepcore'])}")
+        label = {"convtasnet": "ConvTasNet", "dprnn": "DPRNN"}[name]
+        step_flops = 3 * flops * 16.0  # 4 x 4 s, forward + backward
+        ours_step = timer.median("train sepcore")
+        rows.append((f"{label} train step, 4 x 4 s", timer.median("train asteroid"), ours_step,
+                     timer.median("train asteroid", True), timer.median("train sepcore", True),
+                     f"{step_flops / ours_step / 1e9:.0f} GFLOP/s = "
+                     f"{step_flops / ours_step / 1e9 / peak:.0%} of peak"))
+        for seconds in lengths:
+            a, o = timer.median(f"{seconds:g} s asteroid"), timer.median(f"{seconds:g} s sepcore")
+            rows.append((f"{label} separate {seconds:g} s", a, o,
+                         timer.median(f"{seconds:g} s asteroid", True),
+                         timer.median(f"{seconds:g} s sepcore", True),
+                         f"RTF {o / seconds:.3f}" + (f" vs {a / seconds:.3f}" if a else "") +
+                         f", {flops * seconds / o / 1e9:.0f} GFLOP/s"))
+        del theirs, ours, separator
+    tmp.cleanup()
+
+    print(f"\nmedians of {reps} interleaved repetitions, {args.threads} threads, sepcore "
+          f"precision {args.precision}; load average at the end "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    print("| | Asteroid wall | sepcore wall | speed-up (wall) | speed-up (CPU time) | sepcore |")
+    print("|---|---:|---:|---:|---:|---|")
+    for what, a, o, ac, oc, note in rows:
+        def f(x):
+            return "-" if x is None else f"{x:.2f} s"
+        up = "-" if a is None else f"**{a / o:.2f}x**"
+        upc = "-" if ac is None else f"{ac / oc:.2f}x"
+        print(f"| {what} | {f(a)} | {f(o)} | {up} | {upc} | {note} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

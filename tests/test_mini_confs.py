@@ -1,0 +1,27 @@
+"""egs/mini/convtasnet/conf: the recipe trains a fixed number of steps (the same numbers
+on any machine), and the causal config is trained exactly the same way."""
+
+from pathlib import Path
+
+from sepcore.config import load_config
+
+CONF = Path(__file__).resolve().parents[1] / "egs/mini/convtasnet/conf"
+
+
+def test_train_yaml_is_a_fixed_number_of_steps_with_fixed_threads():
+    cfg = load_config(str(CONF / "train.yaml"))
+    t = cfg["training"]
+    assert t["max_steps"] == 16000 and t["max_minutes"] is None
+    assert t["num_threads"] == 2 and t["seed"] == 0
+    assert cfg["scheduler"]["name"] == "cosine"  # ends annealed at max_steps
+    assert not cfg["early_stop"]["patience"]  # nothing cuts the run short
+
+
+def test_causal_config_differs_only_in_causality():
+    plain = load_config(str(CONF / "train.yaml"))
+    causal = load_config(str(CONF / "train_causal.yaml"))
+    assert causal["model"].pop("causal") is True and "causal" not in plain["model"]
+    assert (plain["model"].pop("norm"), causal["model"].pop("norm")) == ("gLN", "cLN")
+    for cfg in (plain, causal):
+        del cfg["description"]
+    assert plain == causal
