@@ -110,6 +110,8 @@ class ConvTasNet(nn.Module):
         norm: ``gLN`` (default), ``cLN`` (default when causal), ``chanLN`` or ``BN``.
         causal: pad the TCN on the left only and use a cumulative norm.
         mask_nonlinear: ``sigmoid`` (default), ``relu``, ``softmax`` or ``linear``.
+        encoder_activation: ``relu`` (default, the paper's) or ``linear`` (Asteroid's
+            default) after the encoder.
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class ConvTasNet(nn.Module):
         norm: str | None = None,
         causal: bool = False,
         mask_nonlinear: str = "sigmoid",
+        encoder_activation: str = "relu",
     ):
         super().__init__()
         N, L, B, H = n_filters, kernel_size, bn_chan, hid_chan  # the paper's letters
@@ -136,6 +139,10 @@ class ConvTasNet(nn.Module):
             raise ConfigError(f"kernel_size (encoder window) must be an even number >= 2, "
                               f"got {L}")
         check_mask_nonlinearity(mask_nonlinear)
+        if encoder_activation not in ("relu", "linear"):
+            raise ConfigError(f"unknown encoder_activation {encoder_activation!r}; expected "
+                              f"relu or linear")
+        self.encoder_relu = encoder_activation == "relu"
         norm = norm or ("cLN" if causal else "gLN")
         if causal and norm not in CAUSAL_NORMS:
             raise ConfigError(f"norm {norm!r} looks at future frames; with causal: true use cLN")
@@ -178,7 +185,7 @@ class ConvTasNet(nn.Module):
         if not use_reference() and self._channels_last_ok():
             return self._forward_channels_last(mixture)
         return encode_mask_decode(mixture, self.encoder, self.decoder, self._masks,
-                                  self.num_sources)
+                                  self.num_sources, self.encoder_relu)
 
     def _channels_last_ok(self) -> bool:
         return cl.has_channels_last_norm(self.in_norm) and self.decoder.stride[0] * 2 == self.L
@@ -191,7 +198,9 @@ class ConvTasNet(nn.Module):
             mixture = mixture.unsqueeze(0)
         length = mixture.shape[-1]
         frames = max(1, -(-(length - self.L) // self.stride) + 1)
-        w = F.relu(cl.encode(mixture, self.encoder, frames))  # [B, T, N]
+        w = cl.encode(mixture, self.encoder, frames)  # [B, T, N]
+        if self.encoder_relu:
+            w = F.relu(w)
         x = cl.norm_linear(self.in_norm, w, self.bottleneck.weight, self.bottleneck.bias)
         skip_sum = None
         for block in self.blocks:
