@@ -321,6 +321,9 @@ def main() -> int:
                          timer.median(f"{seconds:g} s sepcore", True),
                          f"RTF {o / seconds:.3f}" + (f" vs {a / seconds:.3f}" if a else "") +
                          f", {flops * seconds / o / 1e9:.0f} GFLOP/s"))
+        for what, a, o, *_ in rows[-3:]:
+            print(f"{what}: Asteroid {a if a is None else round(a, 3)} s, sepcore {o:.3f} s",
+                  flush=True)
         del theirs, ours, separator
     tmp.cleanup()
 
