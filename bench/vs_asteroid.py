@@ -171,6 +171,13 @@ def forward_flops(model, seconds: float) -> float:
     return counter.get_total_flops() / seconds  # per audio second
 
 
+def inference(model, x) -> None:
+    import torch
+
+    with torch.inference_mode():
+        model(x)
+
+
 class Timer:
     def __init__(self):
         self.wall: dict[str, list[float]] = {}
@@ -236,7 +243,8 @@ def main() -> int:
                    for s in lengths}
     rows = []
     tmp = tempfile.TemporaryDirectory(prefix="vs-asteroid-")
-    for name in args.models.split(","):
+
+    def run_model(name: str) -> None:
         torch.manual_seed(0)
         # Asteroid's defaults: its ConvTasNet has no activation after the encoder
         model_cfg = {"name": name, "num_sources": 2}
@@ -291,14 +299,14 @@ def main() -> int:
                 elif side == "sepcore":
                     timer.run("train sepcore", lambda: train_step(
                         ours, our_loss, "sepcore", args.precision), r > 0)
-            theirs_eval = theirs.eval() if theirs is not None else None
+            if theirs is not None:
+                theirs.eval()
             for seconds, signal in long_inputs.items():
                 for side in sides:
-                    if side == "asteroid" and theirs_eval is not None:
-                        def fwd(x=torch.from_numpy(signal)[None]):
-                            with torch.inference_mode():
-                                theirs_eval(x)
-                        timer.run(f"{seconds:g} s asteroid", fwd, r > 0)
+                    if side == "asteroid" and theirs is not None:
+                        timer.run(f"{seconds:g} s asteroid",
+                                  lambda s=signal: inference(theirs, torch.from_numpy(s)[None]),
+                                  r > 0)
                     elif side == "sepcore":
                         separator.model.load_state_dict(ours.state_dict())
                         timer.run(f"{seconds:g} s sepcore",
@@ -324,7 +332,9 @@ def main() -> int:
         for what, a, o, *_ in rows[-3:]:
             print(f"{what}: Asteroid {a if a is None else round(a, 3)} s, sepcore {o:.3f} s",
                   flush=True)
-        del theirs, ours, separator
+
+    for name in args.models.split(","):
+        run_model(name)
     tmp.cleanup()
 
     print(f"\nmedians of {reps} interleaved repetitions, {args.threads} threads, sepcore "
