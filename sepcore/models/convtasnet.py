@@ -193,20 +193,14 @@ class ConvTasNet(nn.Module):
     def _forward_channels_last(self, mixture: torch.Tensor) -> torch.Tensor:
         """:meth:`forward` on ``[batch, frames, channels]`` activations: every 1x1 conv is
         one matrix product (sepcore/nn/channels_last.py); same parameters and outputs."""
-        squeeze = mixture.dim() == 1
-        if squeeze:
-            mixture = mixture.unsqueeze(0)
-        length = mixture.shape[-1]
-        frames = max(1, -(-(length - self.L) // self.stride) + 1)
-        w = cl.encode(mixture, self.encoder, frames)  # [B, T, N]
-        if self.encoder_relu:
-            w = F.relu(w)
+        return cl.encode_mask_decode(mixture, self.encoder, self.decoder,
+                                     self._masks_channels_last, self.encoder_relu)
+
+    def _masks_channels_last(self, w: torch.Tensor) -> torch.Tensor:
         x = cl.norm_linear(self.in_norm, w, self.bottleneck.weight, self.bottleneck.bias)
         skip_sum = None
         for block in self.blocks:
             x, skip_sum = block.forward_channels_last(x, skip_sum)
         y = cl.linear(cl.prelu(skip_sum if self.use_skip else x, self.mask_act), self.mask_conv)
-        y = y.view(y.shape[0], frames, self.num_sources, self.N)
-        masks = mask_nonlinearity(y, self.mask_nonlinear, dim=2)
-        out = cl.decode(w.unsqueeze(2) * masks, self.decoder)[..., :length]
-        return out[0] if squeeze else out
+        y = y.view(y.shape[0], y.shape[1], self.num_sources, self.N)
+        return mask_nonlinearity(y, self.mask_nonlinear, dim=2)

@@ -242,15 +242,12 @@ class DPRNN(nn.Module):
         """:meth:`forward` on channels-last activations (sepcore/nn/channels_last.py): the
         1x1 convs are matrix products, the chunks ``[B, S, K, C]`` feed the intra-chunk RNN
         without a copy; same parameters and outputs."""
-        squeeze = mixture.dim() == 1
-        if squeeze:
-            mixture = mixture.unsqueeze(0)
-        length = mixture.shape[-1]
-        frames = max(1, -(-(length - self.L) // self.stride) + 1)
-        w = cl.encode(mixture, self.encoder, frames)  # [B, T, N]
-        if self.encoder_activation == "relu":
-            w = F.relu(w)
-        b, k, p = w.shape[0], self.chunk_size, self.hop_size
+        return cl.encode_mask_decode(mixture, self.encoder, self.decoder,
+                                     self._masks_channels_last,
+                                     self.encoder_activation == "relu")
+
+    def _masks_channels_last(self, w: torch.Tensor) -> torch.Tensor:
+        (b, frames, _), k, p = w.shape, self.chunk_size, self.hop_size
         x = cl.norm_linear(self.in_norm, w, self.bottleneck.weight, self.bottleneck.bias)
         total = max(frames + 2 * p, k)
         total = k + -(-(total - k) // p) * p
@@ -266,9 +263,7 @@ class DPRNN(nn.Module):
         g = F.linear(y, gates, torch.cat([self.gate_tanh.bias, self.gate_sigmoid.bias]))
         half = g.shape[-1] // 2
         y = torch.tanh(g[..., :half]) * torch.sigmoid(g[..., half:])
-        masks = mask_nonlinearity(cl.linear(y, self.mask_conv), self.mask_nonlinear, dim=2)
-        out = cl.decode(w.unsqueeze(2) * masks, self.decoder)[..., :length]
-        return out[0] if squeeze else out
+        return mask_nonlinearity(cl.linear(y, self.mask_conv), self.mask_nonlinear, dim=2)
 
 
 def _overlap_add(y: torch.Tensor, hop: int) -> torch.Tensor:
