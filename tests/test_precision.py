@@ -92,3 +92,29 @@ def test_separation_precision_falls_back_and_bf16_separates(cpu_without_bf16, mo
     bf16 = sep.separate(x, 8000, rescale=False).numpy()
     assert bf16.dtype == np.float32 and bf16.shape == fp32.shape
     assert np.linalg.norm(bf16 - fp32) / np.linalg.norm(fp32) < 0.03
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_sepcore_separate_precision_option(tmp_path, monkeypatch, capsys, native):
+    import soundfile as sf
+    from helpers.inference import make_exp_dir, tone_mix
+
+    from sepcore.bin.separate import main
+
+    flags = {"avx512_bf16"} if native else {"avx2"}
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset(flags))
+    exp = make_exp_dir(tmp_path / "exp")
+    sf.write(tmp_path / "a.wav", tone_mix(0.5, 8000), 8000)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as e:
+        main(["--model", str(exp), "--out-dir", str(out), "--precision", "bf16",
+              "--no-progress", str(tmp_path / "a.wav")])
+    assert e.value.code == 0
+    err = capsys.readouterr().err
+    assert ("--precision bf16: this cpu has no native bfloat16" in err) == (not native)
+    y, rate = sf.read(out / "a_spk1.wav")
+    assert rate == 8000 and len(y) == 4000 and np.isfinite(y).all()
+    with pytest.raises(SystemExit) as e:
+        main(["--model", str(exp), "--out-dir", str(out), "--precision", "fp16",
+              str(tmp_path / "a.wav")])
+    assert e.value.code == 2
