@@ -19,8 +19,8 @@ from sepcore.io.atomic import atomic_torch_save, atomic_write_text
 from sepcore.io.audio import is_pipe, read_audio
 from sepcore.losses import build_criterion, neg_sdr, reorder_sources, si_sdr
 from sepcore.modelfile import save_model_file
-from sepcore.precision import autocast, resolve_precision
 from sepcore.models import build_model, count_parameters
+from sepcore.precision import autocast, resolve_precision
 from sepcore.train.distributed import Distributed
 from sepcore.train.ema import WeightAverage
 from sepcore.train.lr import LRPolicy
