@@ -93,7 +93,9 @@ _Loader.add_implicit_resolver(
 
 def _yaml_load(text):
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-TOP_LEVEL_INFO_KEYS = {"corpus", "task", "license", "description"}
+# copied into model.pt's info; residual_name: what sepcore-separate calls the input minus a
+# one-source model's estimate (egs/custom: the interference folder's name)
+TOP_LEVEL_INFO_KEYS = {"corpus", "task", "license", "description", "residual_name"}
 
 
 def _merge(base: dict, update: dict, where: str) -> dict:
@@ -115,13 +117,16 @@ def _merge(base: dict, update: dict, where: str) -> dict:
 
 
 def parse_overrides(args: list[str]) -> dict:
-    """``["--optim.lr", "1e-3", "--model.N=64"]`` → nested dict."""
+    """``["--optim.lr", "1e-3", "--model.N=64"]`` → nested dict; the top-level info keys
+    (``--description "..."``) take no section."""
     out: dict = {}
     i = 0
     while i < len(args):
         arg = args[i]
-        if not arg.startswith("--") or "." not in arg:
-            raise ConfigError(f"expected an override '--section.key value', got {arg!r}")
+        top = arg[2:].split("=", 1)[0].replace("-", "_") in TOP_LEVEL_INFO_KEYS
+        if not arg.startswith("--") or ("." not in arg and not top):
+            raise ConfigError(f"expected an override '--section.key value' (or --"
+                              f"{' / --'.join(sorted(TOP_LEVEL_INFO_KEYS))}), got {arg!r}")
         if "=" in arg:
             key, raw = arg[2:].split("=", 1)
             i += 1

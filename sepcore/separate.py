@@ -130,7 +130,7 @@ def run_files(args) -> int:
     for e in errors:
         print(f"error: {e}", file=sys.stderr)
     model, plan = _setup(args)
-    stems = stems_option(args)
+    stems = stems_option(args) or model.default_stems
     names = model.output_names(stems, args.residual_name)
     out_dir = Path(args.out_dir or "separated")
     failed, done, claimed = len(errors), 0, {}

@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     p = make_parser("show_results", __doc__)
     p.add_argument("paths", nargs="+", help="exp dirs (or separated dirs, or summary.json); "
                    "with --stems: [LABEL=]separated dir")
-    p.add_argument("--by", choices=("snr", "noise_type"), default=None,
-                   help="one column per group of the data dir's utt2snr / utt2noise_type")
+    p.add_argument("--by", choices=("snr", "noise_type", "mask_type"), default=None,
+                   help="one column per group of the data dir's utt2snr / utt2noise_type / "
+                        "utt2mask_type")
     p.add_argument("--metrics", default="si_sdr,pesq", help="with --by: comma-separated")
     p.add_argument("--input", choices=("true", "false"), default="false",
                    help="with --by: a first row for the unprocessed input")
