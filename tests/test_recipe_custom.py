@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers.recipes import copy_recipe
 
 from sepcore.config import parse_overrides
 
@@ -139,14 +140,7 @@ def test_top_level_residual_name_override():
 
 @pytest.mark.slow
 def test_every_stage_and_separate(tmp_path):
-    d = tmp_path / "custom" / "convtasnet"
-    d.mkdir(parents=True)
-    for name in ("run.sh", "cmd.sh"):
-        shutil.copy2(RECIPE / name, d / name)
-    for name in ("conf", "local"):
-        shutil.copytree(RECIPE / name, d / name)
-    for name in ("steps", "utils", "path.sh"):
-        (d / name).symlink_to(ROOT / name)
+    d = copy_recipe(RECIPE, tmp_path / "custom" / "convtasnet")
     tgt, noise = make_folders(tmp_path)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(["./run.sh", "--conf", "conf/tiny.yaml", "--target-dir", str(tgt),
