@@ -9,8 +9,8 @@ MDX SDR) the median over tracks averaged over sources, as museval/MDX report the
 given as ``LABEL=DIR`` or ``DIR``, scored on the same tracks, with the mixture as the
 reference first row (sepcore/metrics/stem_table.py).
 
-``--by snr`` (or ``noise_type``, ``mask_type``) prints instead one table per data set with a column per
-metric of ``--metrics`` and per SNR group (the ``by_snr`` breakdown of summary.json,
+``--by snr`` (or ``noise_type``, ``mask_type``) prints instead one table per data set with a
+column per metric of ``--metrics`` and per SNR group (the ``by_snr`` breakdown of summary.json,
 written when the data dir has ``utt2snr``), and with ``--input true`` a first row for the
 unprocessed input: e.g. an enhancement model against its baselines, per test SNR.
 """
