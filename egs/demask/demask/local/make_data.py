@@ -39,7 +39,7 @@ import soundfile as sf
 from sepcore.data import DataDir
 from sepcore.data.mask_filters import fir_taps, jitter_db, load_mask_responses, select_masks
 from sepcore.data.masked import mask_example
-from sepcore.errors import DataError
+from sepcore.errors import DataError, SepcoreError
 from sepcore.io import write_scp
 
 HERE = Path(__file__).resolve().parent
@@ -157,6 +157,14 @@ def main(argv=None) -> int:
     p.add_argument("--fir-ms", type=float, default=32.0)
     p.add_argument("--snr-range", type=float, nargs=2, default=(10.0, 40.0))
     args = p.parse_args(argv)
+    try:
+        return run(args)
+    except SepcoreError as e:
+        print(f"make_data.py: error: {e}", file=sys.stderr)
+        return 1
+
+
+def run(args) -> int:
     t0 = time.time()
     masks = select_masks(load_mask_responses(args.masks, "--masks"), args.mask_types,
                          "--mask-types")
