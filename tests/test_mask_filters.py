@@ -163,9 +163,13 @@ def test_scoring_breaks_results_down_per_mask_type(tmp_path):
         read_groups(d, ["a", "b", "c"])
 
 
-def test_a_config_with_the_masked_dataset_loads():
+@pytest.mark.parametrize("conf,model", [("train.yaml", "demask"), ("tiny.yaml", "demask"),
+                                        ("train_crn.yaml", "crn")])
+def test_the_recipe_configs_load_and_build(conf, model):
     from sepcore.config import load_config
+    from sepcore.models import build_model
 
-    cfg = load_config(ROOT / "egs" / "demask" / "demask" / "conf" / "train.yaml")
-    assert cfg["data"]["dataset"] == "masked" and cfg["model"]["name"] == "demask"
-    assert cfg["data"]["mask_jitter_db"] == 1.5
+    cfg = load_config(ROOT / "egs" / "demask" / "demask" / "conf" / conf)
+    assert cfg["data"]["dataset"] == "masked" and cfg["model"]["name"] == model
+    assert cfg["data"]["mask_jitter_db"] == 1.5 and cfg["data"]["masks"] == "conf/masks.yaml"
+    build_model(dict(cfg["model"], num_sources=1))

@@ -170,3 +170,13 @@ def test_every_stage_and_separate(tmp_path):
             (44100, 2, len(song), "PCM_24")
         parts.append(sf.read(out / name)[0])
     assert np.max(np.abs(parts[0] + parts[1] - x)) < 1e-4  # target + residual = the input
+
+
+@pytest.mark.parametrize("conf", ["train.yaml", "tiny.yaml"])
+def test_the_recipe_configs_load_and_build(conf):
+    from sepcore.config import load_config
+    from sepcore.models import build_model
+
+    cfg = load_config(RECIPE / "conf" / conf, ["--residual_name", "music"])
+    assert cfg["residual_name"] == "music" and cfg["data"]["noise"] == "data/train_interference"
+    build_model(cfg["model"])
