@@ -169,19 +169,10 @@ class SeparationModel:
 
     @property
     def residual_name(self) -> str | None:
-        """The name for "mixture minus the kept stems": the one its training config gave
-        (``residual_name``, e.g. egs/custom's interference folder), else the model class's
-        (e.g. ``noise``), if any."""
+        """The name of "mixture minus the kept stems": the training config's (egs/custom:
+        the interference folder's), else the model class's (e.g. ``noise``), if any."""
         name = self.info.get("residual_name") or getattr(self.model, "residual_name", None)
         return str(name) if name else None
-
-    @property
-    def default_stems(self) -> list[str] | None:
-        """What ``sepcore-separate`` keeps without ``--stems``: a one-source model whose
-        config named its residual writes both (``<target>`` and ``<interference>``)."""
-        if self.info.get("residual_name") and len(self.sources) == 1:
-            return list(self.sources)
-        return None
 
     def set_wiener(
         self, iterations: int | None = None, softmask: bool | None = None,
