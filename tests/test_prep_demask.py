@@ -4,11 +4,11 @@ a warning; the fixed dev/test files record their mask type and SNR and are repro
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from helpers.recipes import load_script
 
 from sepcore.data import DataDir
 
@@ -17,11 +17,7 @@ RECIPE = ROOT / "egs" / "demask" / "demask"
 
 
 def load_make_data():
-    spec = importlib.util.spec_from_file_location("demask_make_data",
-                                                  RECIPE / "local" / "make_data.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(RECIPE / "local" / "make_data.py", "demask_make_data")
 
 
 def fake_librispeech(root: Path, counts=None) -> Path:

@@ -9,7 +9,6 @@ stage; then ``sepcore-separate`` with the pack writes ``<name>_<target>.wav`` an
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from helpers.recipes import copy_recipe
+from helpers.recipes import copy_recipe, load_script
 
 from sepcore.config import parse_overrides
 
@@ -28,11 +27,7 @@ RECIPE = ROOT / "egs" / "custom" / "convtasnet"
 
 
 def load_make_data():
-    spec = importlib.util.spec_from_file_location("custom_make_data",
-                                                  RECIPE / "local" / "make_data.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(RECIPE / "local" / "make_data.py", "custom_make_data")
 
 
 def tone(rng, seconds, rate, channels=1):

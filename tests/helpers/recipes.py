@@ -18,3 +18,13 @@ def copy_recipe(recipe: Path, dest: Path) -> Path:
     for name in ("steps", "utils", "path.sh"):
         (dest / name).symlink_to(ROOT / name)
     return dest
+
+
+def load_script(path: Path, name: str):
+    """A recipe's Python script (e.g. local/make_data.py) imported as module ``name``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
