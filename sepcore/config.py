@@ -282,6 +282,9 @@ def validate_config(cfg: dict) -> None:
     _check(isinstance(cfg["loss"]["pit"], bool), "loss.pit", "true or false",
            cfg["loss"]["pit"])
     build_criterion(cfg["loss"])  # loss.name with loss.pit, weights, STFT sizes
+    name = cfg.get("residual_name")
+    _check(name is None or (isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9._-]+", name)),
+           "residual_name", "a name of letters, digits, '.', '_' or '-'", name)
 
 
 def dump_config(cfg: dict) -> str:

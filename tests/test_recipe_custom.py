@@ -21,6 +21,7 @@ import soundfile as sf
 from helpers.recipes import copy_recipe, load_script
 
 from sepcore.config import parse_overrides
+from sepcore.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "egs" / "custom" / "convtasnet"
@@ -127,8 +128,6 @@ def test_split_is_by_file_seeded_and_resampled(tmp_path, capsys):
 def test_top_level_residual_name_override():
     assert parse_overrides(["--residual_name", "music", "--optim.lr", "1e-3"]) == {
         "residual_name": "music", "optim": {"lr": 1e-3}}
-    from sepcore.errors import ConfigError
-
     with pytest.raises(ConfigError, match="--section.key value"):
         parse_overrides(["--lr", "1e-3"])
 
@@ -175,3 +174,5 @@ def test_the_recipe_configs_load_and_build(conf):
     cfg = load_config(RECIPE / "conf" / conf, ["--residual_name", "music"])
     assert cfg["residual_name"] == "music" and cfg["data"]["noise"] == "data/train_interference"
     build_model(cfg["model"])
+    with pytest.raises(ConfigError, match="residual_name must be a name of letters"):
+        load_config(RECIPE / "conf" / conf, ["--residual_name", "a b"])

@@ -54,6 +54,12 @@ recipe_setup() {
   fi
   target_name=${target_name:-$t}
   interference_name=${interference_name:-$i}
+  local n
+  for n in "$target_name" "$interference_name"; do
+    [[ -z "$n" || "$n" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "$0: the output name '$n' (from a" \
+      "folder's name) must be letters, digits, '.', '_' or '-': give --target-name and" \
+      "--interference-name" >&2; exit 1; }
+  done
   if [ "$stage" -gt 1 ] && [ -f "$data/names" ] \
       && [ "$(cat "$data/names")" != "$target_name $interference_name" ]; then
     echo "$0: $data was prepared for '$(cat "$data/names")', not '$target_name $interference_name'" \
