@@ -169,8 +169,7 @@ class SeparationModel:
 
     @property
     def residual_name(self) -> str | None:
-        """The name of "mixture minus the kept stems": the training config's (egs/custom:
-        the interference folder's), else the model class's (e.g. ``noise``), if any."""
+        """The name of "mixture minus the kept stems": its config's, else its class's."""
         name = self.info.get("residual_name") or getattr(self.model, "residual_name", None)
         return str(name) if name else None
 
