@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -270,6 +271,8 @@ def main(argv=None) -> int:
     t0 = time.time()
     mini.check_tools()
     corpus, data_root = Path(args.corpus_dir).resolve(), Path(args.data_root)
+    for folder in (corpus, *(data_root / s for s in ("train", "train_noise", "dev", "test"))):
+        shutil.rmtree(folder, ignore_errors=True)  # a partial run or other options: redo
     corpus.mkdir(parents=True, exist_ok=True)
     voices = mini.make_voices()
     counts = {"train": args.train_utts, "dev": args.dev_utts,
