@@ -19,9 +19,7 @@ set -euo pipefail
 seed=0
 . "$(dirname "$0")/../utils/parse_options.sh"
 . "$(dirname "$0")/../utils/lib/corpus_prep.sh"
-prep_args 2 "$@"
-corpus=$1
-data=$2
+prep_args corpus data -- "$@"
 prep_need_programs "install it with apt-get" ${NEED:-bash}
 prep_once "$data" "$(prep_corpus_stamp "$corpus") seed=$seed" \\
   bash -c 'echo ran >> "$0"/runs' "$data"
@@ -59,7 +57,7 @@ def test_runs_once_per_stamp_and_again_for_other_options(recipe: Path):
 def test_wrong_argument_count_missing_program_and_unknown_option(recipe: Path):
     few = prep(recipe, "corpus")
     assert few.returncode == 1
-    assert "local/prepare_data.sh: expected 2 arguments, got 1" in few.stderr
+    assert "local/prepare_data.sh: expected 2 arguments, <corpus> <data>; got 1" in few.stderr
     missing = prep(recipe, "corpus", "data", NEED="no-such-program-x")
     assert missing.returncode == 1
     assert "'no-such-program-x' not found; install it with apt-get" in missing.stderr
@@ -76,4 +74,5 @@ def test_the_preps_check_their_arguments(recipe_dir: str, nargs: int):
     proc = subprocess.run(["local/prepare_data.sh", "x"], cwd=ROOT / recipe_dir, text=True,
                           capture_output=True)
     assert proc.returncode == 1
-    assert f"local/prepare_data.sh: expected {nargs} arguments, got 1" in proc.stderr
+    assert f"local/prepare_data.sh: expected {nargs} arguments, <corpus> " in proc.stderr
+    assert "; got 1 (see local/prepare_data.sh --help)" in proc.stderr

@@ -6,13 +6,13 @@
 # and option errors name the prep), then this file, e.g.
 #   . "$(dirname "$0")/../utils/parse_options.sh"
 #   . "$(dirname "$0")/../utils/lib/corpus_prep.sh"
-#   prep_args 2 "$@"
-#   corpus=$1 data=$2
+#   prep_args corpus data -- "$@"
 #   prep_need_programs "run tools/install.sh as root" fluidsynth
 #   prep_once "$data" "$(prep_corpus_stamp "$corpus") seed=$seed" \
 #     "$PYTHON" "$(dirname "$0")/prepare_x.py" --seed "$seed" "$corpus" "$data"
 # Functions:
-#   prep_args <n> "$@"          exactly <n> arguments, or an error saying how many came
+#   prep_args <name>... -- "$@" one argument per <name>, set as the variable <name>, or an
+#                               error saying which were expected and how many came
 #   prep_need_programs <hint> <program>...
 #                               each program on PATH, or an error naming it and <hint>
 #   prep_corpus_stamp <dir>     "corpus=<absolute dir>" (the path as given if it is not a
@@ -30,12 +30,14 @@ _corpus_prep_utils=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=${PYTHON:-python}
 
 prep_args() {
-  local want=$1
+  local names=() list= name
+  while [ "$1" != -- ]; do names+=("$1"); list+="${list:+ }<$1>"; shift; done
   shift
-  if [ $# -ne "$want" ]; then
-    echo "$0: expected $want arguments, got $# (see $0 --help)" >&2
+  if [ $# -ne ${#names[@]} ]; then
+    echo "$0: expected ${#names[@]} arguments, $list; got $# (see $0 --help)" >&2
     exit 1
   fi
+  for name in "${names[@]}"; do printf -v "$name" '%s' "$1"; shift; done
 }
 
 prep_need_programs() {

@@ -16,9 +16,7 @@ dev_noises=100
 . "$(dirname "$0")/../utils/parse_options.sh"
 . "$(dirname "$0")/../utils/lib/corpus_prep.sh"
 
-prep_args 2 "$@"
-corpus=$1
-data=$2
+prep_args corpus data -- "$@"
 prep_once "$data" "$(prep_corpus_stamp "$corpus") dev_utts=$dev_utts dev_noises=$dev_noises" \
   "$PYTHON" "$(dirname "$0")/prepare_dns.py" --dev-utts "$dev_utts" \
   --dev-noises "$dev_noises" "$corpus" "$data"

@@ -28,9 +28,7 @@ test_per_snr=36
 . "$(dirname "$0")/../utils/parse_options.sh"
 . "$(dirname "$0")/../utils/lib/corpus_prep.sh"
 
-prep_args 2 "$@"
-corpus=$1
-data=$2
+prep_args corpus data -- "$@"
 prep_need_programs "run tools/install.sh" sox espeak-ng flite festival
 prep_once "$data" "seed=$seed train_utts=$train_utts train_noises=$train_noises \
 dev_utts=$dev_utts test_per_snr=$test_per_snr" \

@@ -26,9 +26,7 @@ seconds=30
 . "$(dirname "$0")/../utils/parse_options.sh"
 . "$(dirname "$0")/../utils/lib/corpus_prep.sh"
 
-prep_args 2 "$@"
-corpus=$1
-data=$2
+prep_args corpus data -- "$@"
 prep_need_programs \
   "run tools/install.sh as root (or: apt-get install -y fluidsynth timgm6mb-soundfont)" fluidsynth
 prep_once "$data" "seed=$seed songs=$songs seconds=$seconds" \

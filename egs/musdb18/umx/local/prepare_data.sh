@@ -24,9 +24,7 @@ nj=2
 . "$(dirname "$0")/../utils/parse_options.sh"
 . "$(dirname "$0")/../utils/lib/corpus_prep.sh"
 
-prep_args 2 "$@"
-corpus=$1
-data=$2
+prep_args corpus data -- "$@"
 decoded_dir=${decoded_dir:-$(dirname "$data")/musdb18_wav}
 prep_once "$data" "$(prep_corpus_stamp "$corpus") format=$format decoded=$decoded_dir" \
   "$PYTHON" "$(dirname "$0")/prepare_musdb18.py" --format "$format" \

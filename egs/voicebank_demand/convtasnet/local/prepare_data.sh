@@ -10,9 +10,6 @@ set -euo pipefail
 . "$(dirname "$0")/../utils/parse_options.sh"
 . "$(dirname "$0")/../utils/lib/corpus_prep.sh"
 
-prep_args 3 "$@"
-corpus=$1
-audio=$2
-data=$3
+prep_args corpus audio data -- "$@"
 prep_once "$data" "$(prep_corpus_stamp "$corpus") audio=$audio" \
   "$PYTHON" "$(dirname "$0")/prepare_vbd.py" "$corpus" "$audio" "$data"
