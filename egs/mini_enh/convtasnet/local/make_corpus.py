@@ -261,12 +261,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("corpus_dir")
     p.add_argument("data_root")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--nj", type=int, default=2)
-    p.add_argument("--train-utts", type=int, default=1500)
-    p.add_argument("--train-noises", type=int, default=280)
-    p.add_argument("--dev-utts", type=int, default=70)
-    p.add_argument("--test-per-snr", type=int, default=36)
+    for flag, default in (("--seed", 0), ("--nj", 2), ("--train-utts", 1500),
+                          ("--train-noises", 280), ("--dev-utts", 70), ("--test-per-snr", 36)):
+        p.add_argument(flag, type=int, default=default)
     args = p.parse_args(argv)
     t0 = time.time()
     mini.check_tools()
