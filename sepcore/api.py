@@ -13,7 +13,6 @@ pack is checked against its MANIFEST of sha256 sums before anything is used.
 from __future__ import annotations
 
 import os
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -371,7 +370,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Separat
     with the file's name on anything missing, tampered with or unreadable.
     """
     from sepcore.modelfile import read_exp_config
-    from sepcore.pack import MANIFEST, unpack, verify_dir
+    from sepcore.pack import MANIFEST, is_pack, unpack, verify_dir
 
     p = Path(path)
     if p.is_dir():
@@ -383,11 +382,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Separat
         return _from_model_file(model_pt, read_exp_config(p / "config.yaml"), device, str(p))
     if not p.exists():
         raise ModelFileError(f"{p}: no such file or folder (expected a pack, exp dir or model.pt)")
-    try:
-        is_tar = tarfile.is_tarfile(p)
-    except OSError as e:
-        raise ModelFileError(f"{p}: cannot read ({e.strerror or e})") from None
-    if is_tar:
+    if is_pack(p):
         with tempfile.TemporaryDirectory(prefix="sepcore-pack-") as tmp:
             root = unpack(p, tmp)
             try:

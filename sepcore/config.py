@@ -145,13 +145,26 @@ def parse_overrides(args: list[str]) -> dict:
 
 
 def load_yaml(path: str | os.PathLike) -> dict:
+    """A YAML config file as a dict; errors name ``file:line`` (bad bytes, bad YAML)."""
+    from sepcore.errors import DataError
+    from sepcore.io.scp import read_lines
+
     try:
-        with open(path, encoding="utf-8") as f:
-            data = _yaml_load(f) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        text = "\n".join(line for _, line in read_lines(path))
+    except DataError as e:
+        if not os.path.isfile(path):
+            raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(str(e)) from None
+    try:
+        data = _yaml_load(text) or {}
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: invalid YAML ({e})") from None
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        ctx, ctx_mark = getattr(e, "context", None), getattr(e, "context_mark", None)
+        if ctx and ctx_mark is not None and mark is not None and ctx_mark.line != mark.line:
+            ctx = f"{ctx} from line {ctx_mark.line + 1}"
+        what = "; ".join(str(x) for x in (getattr(e, "problem", None), ctx) if x) or str(e)
+        raise ConfigError(f"{where}: invalid YAML ({what})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     return data

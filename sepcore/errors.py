@@ -15,3 +15,7 @@ class ConfigError(SepcoreError):
 
 class ModelFileError(SepcoreError):
     """A model file or pack is missing, corrupt, tampered with or of an unknown format."""
+
+
+class DiskFullError(DataError):
+    """No space left where an output is written: a rerun after freeing space redoes it."""

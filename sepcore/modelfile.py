@@ -82,17 +82,48 @@ def _upgrade(obj: dict, path) -> dict:
     return obj
 
 
+def load_torch_file(path: str | os.PathLike, what: str, map_location="cpu"):
+    """``torch.load(path, weights_only=True)``; a damaged file is a ModelFileError naming
+    it and what is wrong (empty, not a torch file, truncated, holding code), never torch's
+    traceback. ``what`` says what the file should be ("a sepcore model file")."""
+    import pickle
+    import zipfile
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: file not found (expected {what})") from None
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot read ({e.strerror or e})") from None
+    if not head:
+        raise ModelFileError(f"{path}: file is empty (0 bytes), expected {what}")
+    if head == b"PK\x03\x04" and not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: truncated or damaged (its zip archive has no end: a "
+                             f"copy or a save cut short?), expected {what}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        if head[:1] != b"\x80" and head != b"PK\x03\x04":
+            raise ModelFileError(f"{path}: not a file written by torch.save, expected "
+                                 f"{what}") from None
+        if "Weights only load failed" in str(e):
+            raise ModelFileError(f"{path}: holds Python objects other than tensors and plain "
+                                 f"data (refused: loading it could run code), expected "
+                                 f"{what}") from None
+        raise ModelFileError(f"{path}: damaged ({e}), expected {what}") from None
+    except Exception as e:  # truncated zip members, bad storages, legacy formats
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelFileError(f"{path}: damaged, cannot be loaded ({msg[:200]}), expected "
+                             f"{what}") from None
+
+
 def read_model_file(path: str | os.PathLike, map_location: str = "cpu") -> dict:
     """The model file's dict (weights included), upgraded to the current format, without
     building the model (what a model card needs)."""
     if not os.path.isfile(path):
         raise ModelFileError(f"{path}: model file not found")
-    try:
-        obj = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # pickle errors, truncated zip, code objects refused by weights_only
-        raise ModelFileError(
-            f"{path}: cannot load as a sepcore model ({type(e).__name__}: {e})"
-        ) from None
+    obj = load_torch_file(path, "a sepcore model file (model.pt)", map_location)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path}: not a sepcore model file (no format '{FORMAT_NAME}')")
     return _upgrade(obj, path)
@@ -116,11 +147,12 @@ def load_model_file(path: str | os.PathLike, map_location: str = "cpu") -> Loade
     try:
         model = build_model(obj["model"])
         model.load_state_dict(obj["state_dict"])
-    except (ConfigError, RuntimeError, KeyError) as e:
+        sample_rate, sources = int(obj["sample_rate"]), list(obj["sources"])
+    except (ConfigError, RuntimeError, KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: model does not match its config ({e})") from None
     model.eval()
     return LoadedModel(
-        model=model, model_cfg=dict(obj["model"]), sample_rate=int(obj["sample_rate"]),
-        sources=list(obj["sources"]), info=dict(obj.get("info", {})),
+        model=model, model_cfg=dict(obj["model"]), sample_rate=sample_rate,
+        sources=sources, info=dict(obj.get("info", {})),
         format_version=int(obj["format_version"]),
     )

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import tarfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from sepcore.errors import ModelFileError
@@ -270,13 +271,30 @@ def _check_member(ti: tarfile.TarInfo, archive: Path) -> PurePosixPath:
     return p
 
 
+def is_pack(path: Path) -> bool:
+    """By its name, its gzip header or its tar header (so a damaged pack is reported as a
+    pack, not as a model file)."""
+    try:
+        with open(path, "rb") as f:
+            gzipped = f.read(2) == b"\x1f\x8b"
+        return gzipped or path.name.endswith((".tar.gz", ".tgz", ".tar")) or \
+            tarfile.is_tarfile(path)
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
 def unpack(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
     """Safely extract ``archive`` into ``dest`` and verify it; returns ``dest/<tag>``."""
     archive, dest = Path(archive), Path(dest)
     try:
+        if os.path.getsize(archive) == 0:
+            raise ModelFileError(f"{archive}: file is empty (0 bytes), expected a pack "
+                                 "(<tag>.tar.gz)")
         tar = tarfile.open(archive, "r:*")
-    except (tarfile.TarError, OSError) as e:
-        raise ModelFileError(f"{archive}: not a readable pack ({e})") from None
+    except (tarfile.TarError, OSError, EOFError) as e:
+        why = "not a tar or gzip archive" if isinstance(e, tarfile.ReadError) else e
+        raise ModelFileError(f"{archive}: not a readable pack ({why}), expected a "
+                             "<tag>.tar.gz written by steps/pack.sh") from None
     with tar:
         try:
             infos = tar.getmembers()
@@ -303,9 +321,12 @@ def unpack(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             src = tar.extractfile(ti)
-            with open(target, "wb") as f:
-                while chunk := src.read(1 << 20):
-                    f.write(chunk)
+            try:
+                with open(target, "wb") as f:
+                    while chunk := src.read(1 << 20):
+                        f.write(chunk)
+            except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error) as e:
+                raise ModelFileError(f"{archive}: corrupt archive at {ti.name} ({e})") from None
     verify_dir(root, origin=str(archive))
     return root
 

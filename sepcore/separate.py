@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from sepcore.errors import ConfigError, DataError, SepcoreError
+from sepcore.errors import ConfigError, DataError, DiskFullError, SepcoreError
 
 logger = logging.getLogger("sepcore.separate")
 
@@ -55,7 +55,8 @@ def expand_inputs(args: list[str]) -> tuple[list[str], list[str]]:
 
 
 def separate_to_files(model, spec: str, outputs: list[str], plan=None, *,
-                      stems: list[str] | None = None, residual_name: str | None = None) -> float:
+                      stems: list[str] | None = None, residual_name: str | None = None,
+                      exclusive: bool = False, check=None) -> float:
     """Separate one input (path or scp pipe) into WAV files; returns its duration in s.
 
     ``outputs``: one path per name of ``model.output_names(stems, residual_name)``
@@ -64,12 +65,17 @@ def separate_to_files(model, spec: str, outputs: list[str], plan=None, *,
     and sample format when it is PCM or float, else 16-bit PCM (mp3, ogg/vorbis,
     opus: :func:`sepcore.io.audio.wav_subtype`); levels as ``model.match_levels``
     says, then one common scale so nothing clips. Raises DataError naming ``spec``.
+    The outputs are published together once all are written (none on a failure or a full
+    disk, so a rerun redoes the input); ``exclusive``: an existing output is an error
+    (another run's), never overwritten.
     """
     from sepcore.api import keep_stems
-    from sepcore.io import read_audio, write_audio
-    from sepcore.io.audio import fit_to_range, wav_subtype
+    from sepcore.io import read_audio
+    from sepcore.io.audio import fit_to_range, wav_subtype, write_audio_set
 
     audio = read_audio(spec)
+    if check is not None:  # data-dir mode: the length utt2num_samples says
+        check(audio)
     if audio.num_frames == 0:
         raise DataError(f"{spec}: contains no samples (zero-length audio)")
     subtype = wav_subtype(audio.subtype)
@@ -87,8 +93,7 @@ def separate_to_files(model, spec: str, outputs: list[str], plan=None, *,
     if len(outputs) != len(names):
         raise ConfigError(f"{len(outputs)} output paths for {len(names)} outputs "
                           f"({' '.join(names)})")
-    for i, out in enumerate(outputs):
-        write_audio(out, est[i], audio.sample_rate, subtype, format="WAV")
+    write_audio_set(outputs, est, audio.sample_rate, subtype, format="WAV", exclusive=exclusive)
     return audio.num_frames / audio.sample_rate
 
 
@@ -145,13 +150,16 @@ def run_files(args) -> int:
                                 f"of {claimed[stem]}; separate them into different --out-dir")
             claimed[stem] = path
             existing = [o for o in outputs if os.path.exists(o)]
-            if existing and not args.force:
+            if existing and not args.force:  # (saves the work; the write is what is exclusive)
                 raise DataError(f"{path}: output {existing[0]} exists (use --force to overwrite)")
             t0 = time.time()
             seconds = separate_to_files(model, path, outputs, plan, stems=stems,
-                                        residual_name=args.residual_name)
+                                        residual_name=args.residual_name,
+                                        exclusive=not args.force)
             done += 1
             logger.debug("%s: %.1f s of audio in %.1f s", path, seconds, time.time() - t0)
+        except DiskFullError:
+            raise  # every later input would fail the same way
         except SepcoreError as e:
             failed += 1
             tqdm.write(f"error: {e}", file=sys.stderr)
@@ -211,7 +219,8 @@ def check_provenance(sep_dir: Path) -> dict | None:
 
 def run_data_dir(args) -> int:
     """Data-dir mode: this job's share of ``args.data_dir``/wav.scp (see the module doc)."""
-    from sepcore.io import read_scp, write_scp
+    from sepcore.io import read_int_scp, read_scp, write_scp
+    from sepcore.io.audio import check_frames
     from sepcore.io.separated import claim_separated_dir
 
     if args.inputs:
@@ -220,7 +229,9 @@ def run_data_dir(args) -> int:
         raise ConfigError("--data-dir needs --out-dir")
     if args.num_jobs < 1 or not 1 <= args.job <= args.num_jobs:
         raise ConfigError(f"--job {args.job} --num-jobs {args.num_jobs}: need 1 <= job <= num-jobs")
-    wav = read_scp(Path(args.data_dir) / "wav.scp")
+    wav = read_scp(Path(args.data_dir) / "wav.scp", paths=True)
+    lengths_file = Path(args.data_dir) / "utt2num_samples"
+    lengths = read_int_scp(lengths_file) if lengths_file.is_file() else {}
     mine = [(u, s) for i, (u, s) in enumerate(wav) if i % args.num_jobs == args.job - 1]
     model, plan = _setup(args)
     stems = stems_option(args)
@@ -239,11 +250,15 @@ def run_data_dir(args) -> int:
                 skipped += 1
             else:
                 t0 = time.time()
-                secs = separate_to_files(model, spec, outputs, plan, stems=stems,
-                                         residual_name=args.residual_name)
+                secs = separate_to_files(
+                    model, spec, outputs, plan, stems=stems, residual_name=args.residual_name,
+                    check=lambda a, u=utt, s=spec: check_frames(a, s, u, lengths.get(u),
+                                                                lengths_file))
                 busy = time.time() - t0
                 audio_s, busy_s = audio_s + secs, busy_s + busy
                 logger.info("%d/%d %s: %.2f s of audio in %.2f s", n, len(mine), utt, secs, busy)
+        except DiskFullError:
+            raise  # no .parts/ scp: scoring refuses the dir, a rerun redoes the rest
         except SepcoreError as e:
             failed += 1
             logger.error("utterance %s: %s", utt, e)
@@ -256,7 +271,7 @@ def run_data_dir(args) -> int:
         for k, o in enumerate(outputs):
             parts[k].append((utt, o))
     for k, items in enumerate(parts, 1):
-        write_scp(out / ".parts" / f"spk{k}.{args.job}.scp", items)
+        write_scp(out / ".parts" / f"spk{k}.{args.job}.scp", items, paths_in=out)
     logger.info("job %d/%d: %d utterances, %d separated, %d already done, %d failed; "
                 "real-time factor %.3f", args.job, args.num_jobs, len(mine),
                 len(mine) - skipped - failed, skipped, failed,

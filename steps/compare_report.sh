@@ -23,6 +23,9 @@ audio_format=auto
 metric=
 
 . "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/check_opts.sh"
+require_int --num-utts "$num_utts" 1
+require_number --max-seconds "$max_seconds" 0
 
 if [ $# -lt 2 ]; then
   "$(dirname "$0")/../utils/usage.sh" "$0" >&2

@@ -24,6 +24,8 @@ cmd=run.pl
 force=false
 
 . "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/check_opts.sh"
+require_int --nj "$nj" 1
 
 if [ $# -ne 2 ] || [ -z "$method" ]; then
   awk '/^# Usage:/{on=1} on && !/^#/{exit} on{sub(/^# ?/, ""); print}' "$0" >&2
@@ -37,7 +39,6 @@ case "$method" in
 esac
 [ -f "$data/wav.scp" ] || { echo "$0: $data/wav.scp not found (expected a data dir)" >&2; exit 1; }
 [ -f "$data/spk1.scp" ] || { echo "$0: $data/spk1.scp not found (expected the clean speech references)" >&2; exit 1; }
-[ "$nj" -ge 1 ] 2>/dev/null || { echo "$0: --nj must be a positive integer, got '$nj'" >&2; exit 1; }
 num_utts=$(wc -l < "$data/wav.scp")
 [ "$num_utts" -ge 1 ] || { echo "$0: $data/wav.scp is empty" >&2; exit 1; }
 [ "$nj" -le "$num_utts" ] || nj=$num_utts

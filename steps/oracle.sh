@@ -25,6 +25,11 @@ hop=
 force=false
 
 . "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/check_opts.sh"
+require_int --nj "$nj" 1
+require_positive --power "$power"
+[ -z "$n_fft" ] || require_int --n-fft "$n_fft" 2
+[ -z "$hop" ] || require_int --hop "$hop" 1
 
 if [ $# -ne 2 ]; then
   "$(dirname "$0")/../utils/usage.sh" "$0" >&2
@@ -34,7 +39,6 @@ data=$1; out=$2
 
 [ -f "$data/wav.scp" ] || { echo "$0: $data/wav.scp not found (expected a data dir)" >&2; exit 1; }
 [ -f "$data/spk1.scp" ] || { echo "$0: $data/spk1.scp not found (the oracle needs the references)" >&2; exit 1; }
-[ "$nj" -ge 1 ] 2>/dev/null || { echo "$0: --nj must be a positive integer, got '$nj'" >&2; exit 1; }
 num_utts=$(wc -l < "$data/wav.scp")
 [ "$num_utts" -ge 1 ] || { echo "$0: $data/wav.scp is empty" >&2; exit 1; }
 [ "$nj" -le "$num_utts" ] || nj=$num_utts

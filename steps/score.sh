@@ -31,6 +31,8 @@ compute_permutation=true
 use_cache=true
 
 . "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/check_opts.sh"
+require_int --nj "$nj" 1
 
 if [ $# -ne 2 ]; then
   "$(dirname "$0")/../utils/usage.sh" "$0" >&2
@@ -40,7 +42,6 @@ data=$1; dir=$2
 
 [ -f "$data/wav.scp" ] || { echo "$0: $data/wav.scp not found (expected a data dir)" >&2; exit 1; }
 [ -f "$dir/spk1.scp" ] || { echo "$0: $dir/spk1.scp not found (expected separated estimates)" >&2; exit 1; }
-case "$nj" in ''|*[!0-9]*|0) echo "$0: --nj must be a positive integer, got '$nj'" >&2; exit 1 ;; esac
 
 opts=(--metrics "$metrics" --allow-length-mismatch "$allow_length_mismatch"
       --compute-permutation "$compute_permutation" --use-cache "$use_cache")

@@ -41,6 +41,15 @@ num_threads=1
 force=false
 
 . "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/check_opts.sh"
+require_int --nj "$nj" 1
+require_int --num-threads "$num_threads" 1
+[ -z "$chunk_seconds" ] || require_positive --chunk-seconds "$chunk_seconds"
+[ -z "$hop_seconds" ] || require_positive --hop-seconds "$hop_seconds"
+[ -z "$whole_seconds" ] || require_number --whole-seconds "$whole_seconds" 0
+[ -z "$wiener_iterations" ] || require_int --wiener-iterations "$wiener_iterations" 0
+[ -z "$softmask" ] || require_bool --softmask "$softmask"
+[ -z "$residual" ] || require_bool --residual "$residual"
 
 if [ $# -ne 3 ]; then
   "$(dirname "$0")/../utils/usage.sh" "$0" >&2
@@ -50,7 +59,6 @@ exp=$1; data=$2; out=$3
 
 [ -e "$exp" ] || { echo "$0: $exp not found (expected an exp dir, a pack or a model.pt)" >&2; exit 1; }
 [ -f "$data/wav.scp" ] || { echo "$0: $data/wav.scp not found (expected a data dir)" >&2; exit 1; }
-[ "$nj" -ge 1 ] 2>/dev/null || { echo "$0: --nj must be a positive integer, got '$nj'" >&2; exit 1; }
 num_utts=$(wc -l < "$data/wav.scp")
 [ "$num_utts" -ge 1 ] || { echo "$0: $data/wav.scp is empty" >&2; exit 1; }
 [ "$nj" -le "$num_utts" ] || nj=$num_utts

@@ -32,6 +32,10 @@ force=false
 tcmalloc=true
 
 . "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/check_opts.sh"
+require_int --ngpu "$ngpu" 0
+require_int --nproc "$nproc" 1
+require_int --num-nodes "$num_nodes" 1
 
 if [ $# -lt 4 ]; then
   "$(dirname "$0")/../utils/usage.sh" "$0" >&2
@@ -54,6 +58,17 @@ if [ -f "$exp/.train.done" ]; then
   old=$exp.old.$(date +%Y%m%d-%H%M%S)
   echo "$0: --force true: moving the finished $exp to $old"
   mv "$exp" "$old"
+fi
+# a trainer that runs here owns the exp dir (sepcore/train/lock.py, which decides): say so
+# before the job runner starts a new log over its log/train.log
+if [ -f "$exp/.train.lock" ] && lock=$(cat "$exp/.train.lock" 2>/dev/null) &&
+   [[ $lock =~ host=([^ ]+)\ pid=([0-9]+)\ start=([0-9]+) ]] &&
+   [ "${BASH_REMATCH[1]}" = "$(hostname)" ] && pid=${BASH_REMATCH[2]} &&
+   [ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f20)" = "${BASH_REMATCH[3]}" ]
+then
+  echo "$0: $exp is being trained by pid $pid on this host ($exp/.train.lock); stop it," \
+    "or use another exp dir" >&2
+  exit 1
 fi
 mkdir -p "$exp/log"
 

@@ -1,6 +1,9 @@
 """A catalogue of bad inputs and faults (issue 17): each one ends in a non-zero exit or an
 error naming the file, line or option, or gives a correct result, never a plausible wrong
-number. Grouped by what goes wrong: stale caches, mixed outputs, configs, metric caps."""
+number. Grouped by what goes wrong: stale caches, mixed outputs, configs, metric caps,
+damaged audio, corpus preps, option values at the edge (shell steps and entry points),
+malformed text files, the recipe template. (Outputs, locks, kills and damaged checkpoints:
+tests/test_bad_inputs_outputs.py.)"""
 
 from __future__ import annotations
 
@@ -389,3 +392,493 @@ def test_zero_frame_mixture_is_refused_by_name(tmp_path):
     sf.write(mix, np.zeros(0), 8000)
     with pytest.raises(DataError, match=rf"{mix}: utterance '\S+' has no samples \(0 frames\)"):
         _segment_set(d)
+
+
+def _truncate(path: Path, fraction: float = 3) -> None:
+    raw = path.read_bytes()
+    path.write_bytes(raw[: int(len(raw) // fraction)])  # a copy cut short
+
+
+def _sh(*args, cwd=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, LC_ALL="C", PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1",
+               PATH=f"{Path(sys.executable).parent}:{ROOT / 'utils'}:{os.environ['PATH']}")
+    return subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def _validate(d: Path, *opts) -> subprocess.CompletedProcess:
+    return _sh(ROOT / "utils" / "validate_data_dir.sh", *opts, d)
+
+
+def _line_of(scp: Path, utt: str) -> int:
+    return [ln.split()[0] for ln in scp.read_text().splitlines()].index(utt) + 1
+
+
+def test_validate_names_a_truncated_reference_with_both_lengths(tmp_path):
+    from helpers.datadirs import make_datadir
+
+    d = make_datadir(tmp_path, "dev", num_utts=3)
+    utt, ref = (d / "spk2.scp").read_text().splitlines()[1].split()
+    expected = dict(ln.split() for ln in (d / "utt2num_samples").read_text().splitlines())[utt]
+    _truncate(Path(ref))
+    r = _validate(d)
+    assert r.returncode == 1 and "OK" not in r.stdout
+    frames = sf.info(ref).frames
+    assert (f"validate_data_dir.sh: {d}/spk2.scp:2: utterance {utt}: {ref}: {frames} frames, "
+            f"but {d}/utt2num_samples:2 says {expected} (truncated or damaged?") in r.stderr
+
+
+def test_validate_refuses_a_zero_frame_reference_by_name(tmp_path):
+    from helpers.datadirs import make_datadir
+
+    d = make_datadir(tmp_path, "dev", num_utts=3)
+    (d / "utt2num_samples").unlink()  # also without lengths: never "silent", never dropped
+    utt, ref = (d / "spk1.scp").read_text().splitlines()[2].split()
+    sf.write(ref, np.zeros(0), SR)
+    r = _validate(d)
+    assert r.returncode == 1
+    assert (f"{d}/spk1.scp:3: utterance {utt}: {ref}: no samples (0 frames); a reference "
+            "must not be empty") in r.stderr
+
+
+def test_validate_without_lengths_compares_with_the_mixture(tmp_path):
+    from helpers.datadirs import make_datadir
+
+    d = make_datadir(tmp_path, "dev", num_utts=2)
+    (d / "utt2num_samples").unlink()
+    utt, mix = (d / "wav.scp").read_text().splitlines()[0].split()
+    ref = (d / "spk1.scp").read_text().splitlines()[0].split()[1]
+    _truncate(Path(ref), 2)
+    r = _validate(d)
+    assert r.returncode == 1
+    assert (f"{d}/spk1.scp:1: utterance {utt}: {ref}: {sf.info(ref).frames} frames, its "
+            f"mixture {mix} {sf.info(mix).frames}") in r.stderr
+
+
+def test_validate_names_references_of_another_rate_or_channel_count(tmp_path):
+    from helpers.datadirs import make_datadir
+
+    d = make_datadir(tmp_path, "dev", num_utts=2)
+    (d / "utt2num_samples").unlink()
+    lines = [ln.split() for ln in (d / "spk1.scp").read_text().splitlines()]
+    x, _ = sf.read(lines[0][1])
+    sf.write(lines[0][1], np.stack([x, x], axis=1), SR)  # a stereo reference
+    sf.write(lines[1][1], sf.read(lines[1][1])[0], 16000)  # at another rate
+    r = _validate(d)
+    assert r.returncode == 1
+    assert f"{d}/spk1.scp:1: utterance {lines[0][0]}: {lines[0][1]}: 2 channels" in r.stderr
+    assert f"{d}/spk1.scp:2: utterance {lines[1][0]}: {lines[1][1]}: 16000 Hz" in r.stderr
+    # --channels: a single-channel recipe refuses a stereo corpus at validation
+    r = _validate(make_datadir(tmp_path, "st", num_utts=1), "--channels", "2")
+    assert r.returncode == 1 and "1 channels, expected 2 (--channels)" in r.stderr
+
+
+def test_utt2num_samples_refuses_a_zero_frame_mixture_with_its_line(tmp_path):
+    from helpers.datadirs import make_datadir
+
+    from sepcore.bin import utt2num_samples
+
+    d = make_datadir(tmp_path, "dev", num_utts=2)
+    utt, mix = (d / "wav.scp").read_text().splitlines()[1].split()
+    sf.write(mix, np.zeros(0), SR)
+    with pytest.raises(DataError, match=rf"wav.scp:2: utterance {utt}: {mix} has no samples"):
+        utt2num_samples.main([str(d / "wav.scp"), str(tmp_path / "out")])
+
+
+def test_validation_reader_names_a_truncated_mixture(tmp_path):
+    from helpers.datadirs import make_datadir
+
+    from sepcore.data import DataDir
+    from sepcore.data.dataset import UtteranceDataset
+
+    d = make_datadir(tmp_path, "dev", num_utts=2)
+    utt, mix = (d / "wav.scp").read_text().splitlines()[0].split()
+    _truncate(Path(mix))
+    ds = UtteranceDataset(DataDir.load(d), SR)
+    with pytest.raises(DataError, match=rf"{mix}: \d+ frames, but {d}/utt2num_samples says "
+                                        rf"\d+ for utterance '{utt}'"):
+        ds[0]
+
+
+def test_separation_of_a_truncated_mixture_fails_naming_it(two_models, tmp_path, capsys):
+    a, _ = two_models
+    d, out = _sep_data(tmp_path), tmp_path / "sep"
+    (d / "utt2num_samples").write_text("".join(f"utt{i} {int(0.3 * SR)}\n" for i in range(3)))
+    _truncate(tmp_path / "u1.wav", 2)
+    assert _separate(a, d, out) == 1  # not a short estimate written as if finished
+    assert (f"{tmp_path}/u1.wav: {sf.info(tmp_path / 'u1.wav').frames} frames, but "
+            f"{d}/utt2num_samples says 2400 for utterance 'utt1'") in capsys.readouterr().err
+    assert not (out / "wav" / "utt1_spk1.wav").exists()
+    assert (out / "wav" / "utt0_spk1.wav").exists()
+
+
+def test_scoring_names_a_truncated_reference(tmp_path):
+    data, sep = _write_dirs(tmp_path)
+    (data / "utt2num_samples").write_text("utt000 8000\nutt001 8000\n")
+    ref = data / "wav" / "utt001_2.wav"
+    _truncate(ref)
+    with pytest.raises(DataError, match=rf"utterance 'utt001': reference: {ref}: \d+ frames, "
+                                        rf"but {data}/utt2num_samples says 8000"):
+        _score(data, sep, "--metrics", "si_sdr")
+
+
+# --- corpus preps (case 8) ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def prep_librimix():
+    import helpers.corpus_replicas as cr
+
+    return cr.load_script("egs/librimix/convtasnet/local/prepare_librimix.py")
+
+
+@pytest.fixture(scope="module")
+def libri3(tmp_path_factory):
+    import helpers.corpus_replicas as cr
+
+    return cr.librimix(str(tmp_path_factory.mktemp("l3")), n_src=3, counts={"dev": 2})
+
+
+def test_libri3mix_with_the_default_n_src_says_which_option(tmp_path, prep_librimix, libri3,
+                                                            capsys):
+    assert prep_librimix.main(["--sets", "dev", libri3.root, str(tmp_path / "d")]) == 1
+    err = capsys.readouterr().err
+    csv_path = f"{libri3.root}/wav8k/min/metadata/mixture_dev_mix_clean.csv"
+    assert (f"error: {csv_path}:1 has the columns source_1_path, source_2_path, source_3_path: "
+            "this is Libri3Mix, but 2 sources were asked for: give --n-src 3") in err
+    assert not (tmp_path / "d" / "dev").exists()  # no 2-source dirs of 3-speaker mixtures
+
+
+def test_libri3mix_enh_single_is_told_from_its_folders(tmp_path, prep_librimix, libri3, capsys):
+    # mixture_dev_mix_single.csv lists one source: the s1/ s2/ s3/ folders tell
+    args = ["--task", "enh_single", "--sets", "dev", libri3.root, str(tmp_path / "d")]
+    assert prep_librimix.main(args) == 1
+    assert (f"{libri3.root}/wav8k/min/dev has the folders s1, s2, s3: this is Libri3Mix, but 2 "
+            "sources were asked for: give --n-src 3") in capsys.readouterr().err
+
+
+def test_libri2mix_asked_for_3_sources_says_which_option(tmp_path, prep_librimix, capsys):
+    import helpers.corpus_replicas as cr
+
+    rep = cr.librimix(str(tmp_path / "c"), counts={"dev": 2})
+    assert prep_librimix.main(["--num-sources", "3", "--sets", "dev", rep.root,
+                               str(tmp_path / "d")]) == 1
+    assert "this is Libri2Mix, but 3 sources were asked for: give --n-src 2" in (
+        capsys.readouterr().err)
+    # the folder holding Libri2Mix/ only, with --n-src 3: the other corpus is named
+    assert prep_librimix.main(["--num-sources", "3", "--sets", "dev", str(tmp_path / "c"),
+                               str(tmp_path / "d")]) == 1
+    assert (f"{tmp_path}/c/Libri2Mix exists: for 2 speakers give --n-src 2" in
+            capsys.readouterr().err)
+
+
+def _rewrite_csv(path: str, edit) -> None:
+    import csv
+
+    rows = list(csv.reader(open(path)))
+    edit(rows)
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+def test_librimix_lengths_written_as_floats_do_not_warn(tmp_path, prep_librimix, capsys):
+    import helpers.corpus_replicas as cr
+
+    rep = cr.librimix(str(tmp_path / "c"), counts={"dev": 2})
+    path = f"{rep.root}/wav8k/min/metadata/mixture_dev_mix_clean.csv"
+
+    def as_float(rows):
+        for r in rows[1:]:
+            r[-1] = f"{int(r[-1])}.0"
+    _rewrite_csv(path, as_float)
+    assert prep_librimix.main(["--sets", "dev", rep.root, str(tmp_path / "d")]) == 0
+    assert "differ in length" not in capsys.readouterr().err
+
+    def garbage(rows):
+        rows[2][-1] = "n/a"
+    _rewrite_csv(path, garbage)
+    assert prep_librimix.main(["--sets", "dev", rep.root, str(tmp_path / "d2")]) == 1
+    assert f"error: {path}:3: length 'n/a' is not a number" in capsys.readouterr().err
+
+
+def test_librimix_file_missing_under_the_corpus_is_named_not_taken_elsewhere(
+        tmp_path, prep_librimix, capsys):
+    import shutil
+
+    import helpers.corpus_replicas as cr
+
+    # the CSVs point into another, complete copy (the disk where it was generated)
+    other = tmp_path / "other"
+    rep_other = cr.librimix(str(other), counts={"dev": 2})
+    rep = cr.librimix(str(tmp_path / "c"), counts={"dev": 2}, csv_root=str(other))
+    assert rep.names == rep_other.names
+    root = f"{rep.root}/wav8k/min"
+    name = sorted(rep.names["dev"], key=str.encode)[0]
+    os.remove(f"{root}/dev/s2/{name}.wav")
+    assert prep_librimix.main(["--sets", "dev", rep.root, str(tmp_path / "d")]) == 1
+    err = capsys.readouterr().err
+    line = 2 + rep.names["dev"].index(name)
+    assert (f"mixture_dev_mix_clean.csv:{line}: source_2_path: {root}/dev/s2/{name}.wav not found "
+            f"(the CSV says {other}/Libri2Mix/wav8k/min/dev/s2/{name}.wav)") in err
+    # a mixture: the other copy's file is not used either
+    shutil.copy(f"{other}/Libri2Mix/wav8k/min/dev/s2/{name}.wav", f"{root}/dev/s2/")
+    os.remove(f"{root}/dev/mix_clean/{name}.wav")
+    assert prep_librimix.main(["--sets", "dev", rep.root, str(tmp_path / "d")]) == 1
+    assert (f"{root}/dev/mix_clean/{name}.wav not found under the corpus folder {root}, though "
+            "the CSV's path") in capsys.readouterr().err
+
+
+def _stereo(folder: str) -> None:
+    for f in sorted(os.listdir(folder)):
+        x, sr = sf.read(os.path.join(folder, f))
+        sf.write(os.path.join(folder, f), np.stack([x, 0.5 * x], axis=1), sr)
+
+
+def test_stereo_whamr_is_refused_at_prep(tmp_path, capsys):
+    import helpers.corpus_replicas as cr
+
+    prep = cr.load_script("egs/wham/convtasnet/local/prepare_wham.py")
+    rep = cr.wham(str(tmp_path), reverb=True, counts={"cv": 2})
+    mixdir = f"{rep.root}/wav8k/min/cv/mix_both_reverb"
+    _stereo(mixdir)
+    args = ["--reverb", "--task", "sep_noisy_reverb", "--sets", "cv", rep.root, str(tmp_path / "d")]
+    assert prep.main(args) == 1
+    err = capsys.readouterr().err
+    assert f"error: {mixdir}/" in err
+    assert "2 channels (the binaural WHAMR! version? the WHAMR! recipes are single-channel" in err
+    assert not (tmp_path / "d" / "cv").exists()
+
+
+def test_stereo_librimix_and_wsj0mix_are_refused_at_prep(tmp_path, prep_librimix, capsys):
+    import helpers.corpus_replicas as cr
+
+    rep = cr.librimix(str(tmp_path / "l"), counts={"dev": 1})
+    _stereo(f"{rep.root}/wav8k/min/dev/mix_clean")
+    assert prep_librimix.main(["--sets", "dev", rep.root, str(tmp_path / "d")]) == 1
+    assert "2 channels; LibriMix is single-channel" in capsys.readouterr().err
+    prep = cr.load_script("egs/wsj0_2mix/convtasnet/local/prepare_wsj0mix.py")
+    rep = cr.wsj0mix(str(tmp_path / "w"), counts={"cv": 1})
+    _stereo(f"{rep.root}/wav8k/min/cv/mix")
+    assert prep.main(["--sets", "cv", rep.root, str(tmp_path / "d2")]) == 1
+    assert "2 channels; wsj0-mix is single-channel" in capsys.readouterr().err
+
+
+def test_wsj0_3mix_given_as_2mix_names_the_recipe(tmp_path, capsys):
+    import helpers.corpus_replicas as cr
+
+    prep = cr.load_script("egs/wsj0_2mix/convtasnet/local/prepare_wsj0mix.py")
+    rep = cr.wsj0mix(str(tmp_path), num_spk=3, counts={"cv": 1})
+    assert prep.main(["--sets", "cv", rep.root, str(tmp_path / "d")]) == 1
+    assert (f"{rep.root}/wav8k/min/cv has the folders s1, s2, s3: this is wsj0-3mix, but 2 "
+            "speakers were asked for: use egs/wsj0_3mix") in capsys.readouterr().err
+    assert prep.main(["--sets", "cv", str(tmp_path), str(tmp_path / "d")]) == 1
+    assert "3speakers exists: that is wsj0-3mix (egs/wsj0_3mix" in capsys.readouterr().err
+
+
+def test_whamr_given_to_the_wham_recipe_names_the_recipe(tmp_path, capsys):
+    import helpers.corpus_replicas as cr
+
+    prep = cr.load_script("egs/wham/convtasnet/local/prepare_wham.py")
+    rep = cr.wham(str(tmp_path), reverb=True, counts={"cv": 1})
+    assert prep.main(["--sets", "cv", rep.root, str(tmp_path / "d")]) == 1
+    assert ("mix_clean: folder not found, but mix_clean_anechoic/ is there: this is WHAMR!; "
+            "use egs/whamr") in capsys.readouterr().err
+    rep = cr.wham(str(tmp_path), counts={"cv": 1})
+    assert prep.main(["--reverb", "--sets", "cv", rep.root, str(tmp_path / "d")]) == 1
+    assert "this is WHAM!, not WHAMR!; use egs/wham" in capsys.readouterr().err
+
+
+# --- option values at the edge --------------------------------------------------------------
+
+@pytest.mark.parametrize("call, message", [
+    ("require_int --nj abc 1", "--nj must be an integer >= 1, got 'abc'"),
+    ("require_int --nj 0 1", "--nj must be an integer >= 1, got '0'"),
+    ("require_int --nj 2.5 1", "--nj must be an integer >= 1, got '2.5'"),
+    ("require_int --stage -1 0", "--stage must be an integer >= 0, got '-1'"),
+    ("require_int --k 9 0 3", "--k must be an integer in [0, 3], got '9'"),
+    ("require_number --max-seconds -1 0", "--max-seconds must be a number >= 0, got '-1'"),
+    ("require_positive --chunk-seconds 0", "--chunk-seconds must be a number > 0, got '0'"),
+    ("require_positive --power 1e-3x", "--power must be a number > 0, got '1e-3x'"),
+    ("require_bool --softmask yes", "--softmask must be true or false, got 'yes'"),
+    ("require_choice --mode mean min max", "--mode must be min or max, got 'mean'"),
+])
+def test_shell_option_checks(call, message):
+    lib = ROOT / "utils" / "lib" / "check_opts.sh"
+    ok = _sh("bash", "-c", f". {lib}; require_int --nj 08 1; require_positive --s .5; "
+             "require_number --s 0 0; require_bool --f false; require_choice --m a b a")
+    assert ok.returncode == 0, ok.stderr
+    r = _sh("bash", "-c", f". {lib}; {call}; echo not reached")
+    assert r.returncode == 1 and "not reached" not in r.stdout
+    assert r.stderr == f"bash: {message}\n"
+
+
+@pytest.mark.parametrize("step, args, message", [
+    ("separate.sh", ["--nj", "x", "e", "d", "o"],
+     "separate.sh: --nj must be an integer >= 1, got 'x'"),
+    ("separate.sh", ["--chunk-seconds", "-2", "e", "d", "o"],
+     "separate.sh: --chunk-seconds must be a number > 0, got '-2'"),
+    ("separate.sh", ["--softmask", "1", "e", "d", "o"],
+     "separate.sh: --softmask must be true or false, got '1'"),
+    ("train.sh", ["--ngpu", "-1", "c", "t", "v", "e"],
+     "train.sh: --ngpu must be an integer >= 0, got '-1'"),
+    ("score.sh", ["--nj", "0", "d", "s"], "score.sh: --nj must be an integer >= 1, got '0'"),
+    ("oracle.sh", ["--power", "zero", "d", "o"], "oracle.sh: --power must be a number > 0"),
+    ("report.sh", ["--num-utts", "three", "e"], "report.sh: --num-utts must be an integer >= 1"),
+])
+def test_steps_check_their_numbers_before_anything_runs(tmp_path, step, args, message):
+    r = _sh(ROOT / "steps" / step, *args, cwd=tmp_path)
+    assert r.returncode == 1 and message in r.stderr
+    assert "integer expression expected" not in r.stderr and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("module, args, message", [
+    ("score", ["r", "s", "--num-jobs", "0"],
+     "argument --num-jobs: expected an integer >= 1, got '0'"),
+    ("score", ["r", "s", "--job", "1.5"], "argument --job: expected an integer >= 1, got '1.5'"),
+    ("separate", ["--model", "m", "--hop-seconds", "nan"],
+     "argument --hop-seconds: expected a number > 0, got 'nan'"),
+    ("separate", ["--model", "m", "--wiener-iterations", "-1"],
+     "argument --wiener-iterations: expected an integer >= 0, got '-1'"),
+    ("stream", ["--model", "m", "--channels", "0"],
+     "argument --channels: expected an integer >= 1, got '0'"),
+    ("oracle", ["--data-dir", "d", "--out-dir", "o", "--n-fft", "many"],
+     "argument --n-fft: expected an integer >= 2, got 'many'"),
+    ("report", ["e", "--max-seconds", "-5"], "argument --max-seconds: expected a number >= 0"),
+    ("validate_audio", ["d", "--channels", "stereo"],
+     "argument --channels: expected an integer >= 1, got 'stereo'"),
+])
+def test_entry_points_check_their_numbers(module, args, message, capsys, monkeypatch):
+    import importlib
+    import inspect
+
+    main = importlib.import_module(f"sepcore.bin.{module}").main
+    monkeypatch.setattr(sys, "argv", [module, *args])
+    with pytest.raises(SystemExit) as e:
+        main(args) if inspect.signature(main).parameters else main()
+    assert e.value.code == 2
+    assert f"python -m sepcore.bin.{module}: error: {message}" in capsys.readouterr().err
+
+
+# --- malformed text files -------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, content, message", [
+    ("wav.scp", b"utt1 /a.wav\nutt2 /caf\xe9.wav\n",
+     r"wav.scp:2: not UTF-8 text \(byte 0xe9 at column 10\)"),
+    ("wav.scp", b"utt1 /a.wav\n /b.wav\n", r"wav.scp:2: line starts with white space"),
+    ("spk1.scp", b"utt1 /a.wav\nutt1 /b.wav\n",
+     r"spk1.scp:2: utterance id 'utt1' repeated \(first on line 1\)"),
+    ("utt2num_samples", b"utt1 800\nutt2 800 800\n",
+     r"utt2num_samples:2: expected 2 fields, got 3"),
+    ("utt2num_samples", b"utt1 800\nutt2 8e2\n", r"utt2num_samples:2: expected an integer"),
+    ("sources", b"spk1 sp\xffk2\n", r"sources:1: not UTF-8 text \(byte 0xff at column 8\)"),
+    ("utt2spks", b"utt1 a b\nutt2\n", r"utt2spks:2: expected '<utt> <value>', got 'utt2'"),
+])
+def test_text_files_name_file_and_line(tmp_path, name, content, message):
+    from sepcore.data import DataDir
+
+    d = tmp_path / "d"
+    d.mkdir()
+    good = {"wav.scp": "utt1 /a.wav\nutt2 /b.wav\n", "spk1.scp": "utt1 /a.wav\nutt2 /b.wav\n"}
+    for f, text in good.items():
+        (d / f).write_text(text)
+    (d / name).write_bytes(content)
+    with pytest.raises(DataError, match=rf"{d}/{message}"):
+        DataDir.load(d)
+
+
+def test_validate_reports_an_empty_id(tmp_path):
+    from helpers.datadirs import make_datadir
+
+    d = make_datadir(tmp_path, "dev", num_utts=2)
+    lines = (d / "utt2spk").read_text().splitlines()
+    (d / "utt2spk").write_text(f"{lines[0]}\n {lines[1]}\n")
+    r = _validate(d, "--no-audio-check")
+    assert r.returncode == 1 and f"{d}/utt2spk:2: line starts with white space" in r.stderr
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"model:\n  name: convtasnet\n  foo: [1, 2\noptim:\n  lr: 1\n",
+     r"c.yaml:4: invalid YAML \(expected ',' or '\]', but got ':'; while parsing a flow "
+     r"sequence from line 3\)"),
+    (b"optim:\n\tlr: 1\n", r"c.yaml:2: invalid YAML \(found character '\\t'"),
+    (b"# r\xe9glages\noptim:\n  lr: 1\n", r"c.yaml:1: not UTF-8 text \(byte 0xe9 at column 4\)"),
+])
+def test_config_errors_name_file_and_line(tmp_path, content, message):
+    from sepcore.config import load_config
+    from sepcore.errors import ConfigError
+
+    (tmp_path / "c.yaml").write_bytes(content)
+    with pytest.raises(ConfigError, match=rf"{tmp_path}/{message}"):
+        load_config(tmp_path / "c.yaml")
+
+
+def test_bad_utt2snr_names_file_and_line(tmp_path):
+    data, sep = _write_dirs(tmp_path)
+    (data / "utt2snr").write_text("utt000 5\nutt001 five\n")
+    with pytest.raises(DataError, match=r"utt2snr:2: expected an SNR in dB \(a number\), got "
+                                        r"'five'"):
+        _score(data, sep, "--metrics", "si_sdr")
+
+
+# --- the recipe template --------------------------------------------------------------------
+
+def _stub_recipe(tmp_path, enh=False, fail_stage=None):
+    """A recipe whose steps only say they ran: the template's own flow, in a second."""
+    r = tmp_path / "recipe"
+    (r / "conf").mkdir(parents=True)
+    (r / "conf" / "train.yaml").write_text("model: {}\n")
+    (r / "exp" / "x").mkdir(parents=True)
+    for d in ("steps", "utils/lib"):
+        (r / d).mkdir(parents=True)
+    for name in ("parse_options.sh", "usage.sh", "lib/check_opts.sh"):
+        (r / "utils" / name).symlink_to(ROOT / "utils" / name)
+    stub = "#!/bin/sh\necho \"$(basename \"$0\") $*\"\n"
+    for name in ("utils/get_utt2num_samples.sh", "utils/validate_data_dir.sh", "steps/train.sh",
+                 "steps/separate.sh", "steps/score.sh", "steps/report.sh", "steps/pack.sh",
+                 "steps/enhance_baseline.sh", "steps/oracle.sh", "steps/show_results.sh"):
+        (r / name).write_text(stub)
+        (r / name).chmod(0o755)
+    (r / "cmd.sh").write_text("train_cmd=run.pl\ndecode_cmd=run.pl\n")
+    (r / "path.sh").write_text(f"SEPCORE_ROOT={ROOT}\n")
+    fail = f'if [ "$1" = {fail_stage} ]; then exit 3; fi' if fail_stage else ""
+    (r / "run.sh").write_text(
+        "#!/usr/bin/env bash\n# Usage: ./run.sh\nset -euo pipefail\n"
+        "recipe_setup() { data=data; }\nprepare_data() { mkdir -p exp/x/separate/test/scores; "
+        "touch exp/x/separate/test/scores/RESULTS.md; }\n"
+        f"recipe_score() {{ {fail or ':'}; }}\n"
+        '. ./path.sh\n. "$SEPCORE_ROOT/egs/TEMPLATE/sep.sh"\n'
+        + ('. "$SEPCORE_ROOT/egs/TEMPLATE/enh.sh"\n' if enh else ""))
+    (r / "run.sh").chmod(0o755)
+    return r
+
+
+def test_run_sh_ends_with_the_stages_that_ran(tmp_path):
+    r = _stub_recipe(tmp_path)
+    p = _sh("./run.sh", "--stage", "1", "--tag", "x", cwd=r)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[-1] == "./run.sh: done (stages 1..7)"  # not 1..100
+    p = _sh("./run.sh", "--stage", "4", "--stop-stage", "4", "--tag", "x", cwd=r)
+    assert p.stdout.splitlines()[-1] == "./run.sh: done (stage 4)"
+    e = _stub_recipe(tmp_path / "enh", enh=True)
+    p = _sh("./run.sh", "--stage", "6", "--tag", "x", cwd=e)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[-1] == "./run.sh: done (stages 6..11)"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--stage", "9"], "./run.sh: no stage ran: --stage 9 is after the last stage"),
+    (["--stage", "5", "--stop-stage", "3"], "--stop-stage 3 is before --stage 5"),
+    (["--stage", "two"], "run.sh: --stage must be an integer >= 0, got 'two'"),
+    (["--nj", "0"], "run.sh: --nj must be an integer >= 1, got '0'"),
+    (["--ngpu", "one"], "run.sh: --ngpu must be an integer >= 0, got 'one'"),
+])
+def test_run_sh_refuses_bad_stages_and_numbers(tmp_path, args, message):
+    r = _stub_recipe(tmp_path)
+    p = _sh("./run.sh", "--tag", "x", *args, cwd=r)
+    assert p.returncode == 1 and message in p.stderr
+    assert "done" not in p.stdout
+
+
+def test_run_sh_failing_stage_prints_no_done(tmp_path):
+    r = _stub_recipe(tmp_path, fail_stage="test")
+    p = _sh("./run.sh", "--stage", "5", "--tag", "x", cwd=r)
+    assert p.returncode == 3 and "done" not in p.stdout

@@ -89,7 +89,8 @@ def test_enhance_data_dir_form(tmp_path):
     out = tmp_path / "exp" / "sg" / "separate" / "test"
     assert enhance_data_dir(data, out, "spectral_gating", job=1, num_jobs=2) == 0
     assert (out / "sources").read_text() == "speech noise\n"
-    assert (out / ".parts" / "spk1.1.scp").read_text() == f"u0 {out}/wav/u0_speech.wav\n"
+    # (relative to the separated dir, where the merged spk1.scp goes)
+    assert (out / ".parts" / "spk1.1.scp").read_text() == "u0 wav/u0_speech.wav\n"
     mix, sr = sf.read(data / "wav" / "u0.wav")
     speech, sr2 = sf.read(out / "wav" / "u0_speech.wav")
     noise, _ = sf.read(out / "wav" / "u0_noise.wav")

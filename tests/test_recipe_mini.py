@@ -59,7 +59,7 @@ def test_stages_1_to_7(recipe: Path):
         for k in (1, 2):
             rows = (sep / f"spk{k}.scp").read_text().splitlines()
             assert len(rows) == n
-            assert all((recipe / r.split(maxsplit=1)[1]).is_file() for r in rows)
+            assert all((sep / r.split(maxsplit=1)[1]).is_file() for r in rows)  # own folder
         summary = json.loads((sep / "scores" / "summary.json").read_text())
         assert summary  # scored
         assert (sep / "scores" / "RESULTS.md").is_file()

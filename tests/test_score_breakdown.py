@@ -75,11 +75,11 @@ def test_per_snr_and_noise_type(tmp_path):
 
 def test_bad_breakdown_files(tmp_path):
     data, sep = make(tmp_path)
-    (data / "utt2snr").write_text("u0 0\nu1 zero\n")
+    (data / "utt2snr").write_text("u0 0\nu1 5\n")
     with pytest.raises(DataError, match="utt2snr: no line for utterance 'u2'"):
         run(data, sep)
     (data / "utt2snr").write_text("".join(f"u{i} x\n" for i in range(6)))
-    with pytest.raises(DataError, match="utterance 'u0': expected an SNR in dB"):
+    with pytest.raises(DataError, match=r"utt2snr:1: expected an SNR in dB \(a number\), got 'x'"):
         run(data, sep)
 
 

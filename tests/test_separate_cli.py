@@ -139,7 +139,7 @@ def test_data_dir_mode_jobs_and_skip(exp, tmp_path):
     assert run(["--model", exp, "--data-dir", d, "--out-dir", out, "--job", 2,
                 "--num-jobs", 2]) == 0
     assert (out / "sources").read_text() == "spk1 spk2\n"
-    assert (out / ".parts" / "spk1.2.scp").read_text() == f"utt1 {out}/wav/utt1_spk1.wav\n"
+    assert (out / ".parts" / "spk1.2.scp").read_text() == "utt1 wav/utt1_spk1.wav\n"
     assert sorted(p.name for p in (out / "wav").iterdir()) == ["utt1_spk1.wav", "utt1_spk2.wav"]
     info = sf.info(out / "wav" / "utt1_spk2.wav")
     assert (info.samplerate, info.subtype, info.frames) == (16000, "FLOAT", 8000)
@@ -147,7 +147,7 @@ def test_data_dir_mode_jobs_and_skip(exp, tmp_path):
     assert run(["--model", exp, "--data-dir", d, "--out-dir", out, "--job", 2,
                 "--num-jobs", 2]) == 0
     assert (out / "wav" / "utt1_spk1.wav").stat().st_mtime_ns == mtime
-    assert (out / ".parts" / "spk2.2.scp").read_text() == f"utt1 {out}/wav/utt1_spk2.wav\n"
+    assert (out / ".parts" / "spk2.2.scp").read_text() == "utt1 wav/utt1_spk2.wav\n"
 
 
 def _env():
@@ -171,7 +171,7 @@ def test_steps_separate_sh(exp, tmp_path):
         lines = (out / f"spk{n}.scp").read_text().splitlines()
         assert [ln.split()[0] for ln in lines] == ["utt0", "utt1", "utt2"]
         for ln in lines:
-            assert Path(ln.split()[1]).is_file()
+            assert (out / ln.split()[1]).is_file()  # relative to the separated dir
     assert (out / "sources").read_text().split() == ["spk1", "spk2"]
     info = sf.info(out / "wav" / "utt2_spk1.wav")
     assert (info.samplerate, info.subtype, info.frames) == (8000, "PCM_24", 4800)

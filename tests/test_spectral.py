@@ -107,7 +107,7 @@ def test_oracle_data_dir_writes_separated_dir_parts(tmp_path):
     out = tmp_path / "oracle"
     assert oracle_data_dir(data, out, job=1, num_jobs=2) == 0
     assert (out / "sources").read_text() == "drums bass vocals\n"
-    assert (out / ".parts" / "spk3.1.scp").read_text() == f"song0 {out}/wav/song0_vocals.wav\n"
+    assert (out / ".parts" / "spk3.1.scp").read_text() == "song0 wav/song0_vocals.wav\n"
     info = sf.info(out / "wav" / "song0_bass.wav")
     assert (info.channels, info.frames, info.samplerate, info.subtype) == (2, 16000, 16000,
                                                                            "PCM_16")
@@ -134,7 +134,7 @@ def test_steps_oracle_then_score_beats_the_mixture(tmp_path):
                        env=env, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr + p.stdout
     assert not (out / ".parts").exists()
-    assert (out / "spk2.scp").read_text().splitlines()[2] == f"song2 {out}/wav/song2_bass.wav"
+    assert (out / "spk2.scp").read_text().splitlines()[2] == "song2 wav/song2_bass.wav"
     p = subprocess.run([str(ROOT / "steps/score.sh"), "--metrics", "sdr_mdx",
                         "--compute-permutation", "false", str(data), str(out)],
                        env=env, capture_output=True, text=True)

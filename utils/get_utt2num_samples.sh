@@ -18,6 +18,9 @@ cmd=run.pl
 utils=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # shellcheck source=utils/parse_options.sh
 . "$utils/parse_options.sh"
+# shellcheck source=utils/lib/check_opts.sh
+. "$utils/lib/check_opts.sh"
+require_int --nj "$nj" 1
 
 if [ $# -ne 1 ]; then
   echo "get_utt2num_samples.sh: expected one argument <data-dir>, got $# (see --help)" >&2
@@ -51,7 +54,9 @@ rm -rf "$tmp"
 mkdir -p "$tmp/log"
 parts=()
 for k in $(seq "$nj"); do parts+=("$tmp/wav.$k.scp"); done
-split_scp.pl "$data/wav.scp" "${parts[@]}"
+# (paths relative to the data dir, sepcore/io/scp.py, are rebased to the parts' folder)
+"$utils/rebase_scp.pl" "$data" ../ < "$data/wav.scp" > "$tmp/wav.scp"
+split_scp.pl "$tmp/wav.scp" "${parts[@]}"
 
 $cmd JOB=1:"$nj" "$tmp/log/utt2num_samples.JOB.log" \
   "$python" -m sepcore.bin.utt2num_samples "$tmp/wav.JOB.scp" "$tmp/utt2num_samples.JOB"

@@ -84,7 +84,12 @@ for f in "$data"/*; do
     continue
   elif is_per_utt "$f"; then
     for k in $(seq "$nj"); do
-      "$utils/filter_scp.pl" "$tmp/$k/.ids" "$f" > "$tmp/$k/$name"
+      if [[ $name == *.scp ]]; then  # paths relative to the data dir: from split<nj>/<k>/
+        "$utils/filter_scp.pl" "$tmp/$k/.ids" "$f" | "$utils/rebase_scp.pl" "$data" ../../ \
+          > "$tmp/$k/$name"
+      else
+        "$utils/filter_scp.pl" "$tmp/$k/.ids" "$f" > "$tmp/$k/$name"
+      fi
     done
   else
     for k in $(seq "$nj"); do cp "$f" "$tmp/$k/$name"; done

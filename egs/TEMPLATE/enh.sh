@@ -58,4 +58,3 @@ if _sep_stage 11 "comparison tables"; then
     cat "$exp/compare_$set.md"
   done
 fi
-if [ "$stop_stage" -ge 8 ]; then echo "$0: enhancement stages done"; fi

@@ -60,20 +60,21 @@ usage_files=("$0" "$_sep_template")
 . ./cmd.sh
 . utils/parse_options.sh
 unset usage_files
+. utils/lib/check_opts.sh
+require_int --stage "$stage" 0
+require_int --stop-stage "$stop_stage" 0
+[ "$stop_stage" -ge "$stage" ] || {
+  echo "$0: --stop-stage $stop_stage is before --stage $stage: nothing to run" >&2; exit 1; }
+require_int --nj "$nj" 1
+require_int --ngpu "$ngpu" 0
+require_bool --force "$force"
 
 if [ $# -ne 0 ]; then
   echo "$0: unexpected argument '$1' (see $0 --help)" >&2
   exit 1
 fi
 [ -f "$conf" ] || { echo "$0: config $conf not found" >&2; exit 1; }
-check_choice() {  # check_choice <option> <value> <allowed>...: for recipe_setup
-  local opt=$1 value=$2 allowed
-  shift 2
-  for allowed in "$@"; do [ "$value" = "$allowed" ] && return 0; done
-  local list="$*"
-  echo "$0: $opt must be ${list// / or }, got '$value'" >&2
-  exit 1
-}
+check_choice() { require_choice "$@"; }  # check_choice <option> <value> <allowed>...
 require_option() {  # require_option <option> <value> <what it is>: for prepare_data
   [ -n "$2" ] || { echo "$0: stage 1 needs $1 <$3>" >&2; exit 1; }
 }
@@ -96,9 +97,11 @@ read -r -a report_opts_a <<< "$report_opts"
 device=$([ "$ngpu" -gt 0 ] && echo cuda || echo cpu)
 all_sets=$(printf '%s\n' "$train_set" "$valid_set" $test_sets | awk '!seen[$0]++')
 
+_sep_ran=  # the stages run, for the last line (--stop-stage defaults to 100: "all")
 _sep_stage() {  # _sep_stage N "what": true if stage N is to run (and says so)
   if [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; then
     echo "$0: stage $1: $2"
+    _sep_ran="$_sep_ran $1"
     _sep_start=$(date +%s)
     return 0
   fi
@@ -155,4 +158,17 @@ fi
 if _sep_stage 7 "packing"; then
   steps/pack.sh "$exp"
 fi
-echo "$0: done (stages $stage..$stop_stage)"
+# The last line, once the recipe's file (and egs/TEMPLATE/enh.sh, sourced after this one)
+# has run every stage it has: the stages that ran, or an error when none did.
+_sep_done() {
+  local rc=$? ran
+  [ "$rc" -eq 0 ] || return "$rc"
+  read -r -a ran <<< "$_sep_ran" || true
+  if [ "${#ran[@]}" -eq 0 ]; then
+    echo "$0: no stage ran: --stage $stage is after the last stage of this recipe" >&2
+    exit 1
+  fi
+  if [ "${#ran[@]}" -eq 1 ]; then echo "$0: done (stage ${ran[0]})"
+  else echo "$0: done (stages ${ran[0]}..${ran[${#ran[@]} - 1]})"; fi
+}
+trap _sep_done EXIT

@@ -10,6 +10,7 @@ and makes one call into the library, run through :func:`run_main`.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from typing import Callable
@@ -17,8 +18,8 @@ from typing import Callable
 from sepcore.errors import SepcoreError
 from sepcore.log import setup_logging
 
-__all__ = ["add_bool", "make_parser", "prog_name", "report_errors", "run_main", "setup_logging",
-           "str2bool"]
+__all__ = ["add_bool", "int_type", "make_parser", "number_type", "prog_name", "report_errors",
+           "run_main", "setup_logging", "str2bool"]
 
 def prog_name(name: str) -> str:
     return f"python -m sepcore.bin.{name}"
@@ -37,6 +38,45 @@ def str2bool(value: str) -> bool:
     if value in ("true", "false"):
         return value == "true"
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def int_type(lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an integer in ``[lo, hi]`` (either bound optional), so that
+    ``--num-jobs 0`` is ``argument --num-jobs: expected an integer >= 1, got '0'``."""
+    want = ("an integer" + (f" in [{lo}, {hi}]" if lo is not None and hi is not None else
+                            f" >= {lo}" if lo is not None else f" <= {hi}" if hi is not None
+                            else ""))
+
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            n = None
+        if n is None or (lo is not None and n < lo) or (hi is not None and n > hi):
+            raise argparse.ArgumentTypeError(f"expected {want}, got {value!r}")
+        return n
+
+    parse.__name__ = want
+    return parse
+
+
+def number_type(lo: float | None = None, above: float | None = None) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number ``>= lo`` or ``> above`` (or any)."""
+    want = ("a number" + (f" > {above:g}" if above is not None else
+                          f" >= {lo:g}" if lo is not None else ""))
+
+    def parse(value: str) -> float:
+        try:
+            x = float(value)
+        except ValueError:
+            x = math.nan
+        if (not math.isfinite(x) or (lo is not None and x < lo)
+                or (above is not None and x <= above)):
+            raise argparse.ArgumentTypeError(f"expected {want}, got {value!r}")
+        return x
+
+    parse.__name__ = want
+    return parse
 
 
 def add_bool(parser: argparse.ArgumentParser, flag: str, default: bool, help: str,

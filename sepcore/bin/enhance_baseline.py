@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from sepcore.bin.common import int_type
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sepcore.bin.enhance_baseline",
@@ -19,8 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", required=True, help="rnnoise or spectral_gating")
     p.add_argument("--data-dir", required=True, help="data dir with wav.scp and spk1.scp")
     p.add_argument("--out-dir", required=True, help="separated dir to write")
-    p.add_argument("--job", type=int, default=1, help="this job's id (1-based)")
-    p.add_argument("--num-jobs", type=int, default=1, help="number of jobs")
+    p.add_argument("--job", type=int_type(1), default=1, help="this job's id (1-based)")
+    p.add_argument("--num-jobs", type=int_type(1), default=1, help="number of jobs")
     p.add_argument("--force", action="store_true", help="recompute existing estimates")
     return p
 

@@ -14,19 +14,27 @@ from __future__ import annotations
 
 import argparse
 
-from sepcore.bin.common import add_bool, make_parser, prog_name, run_main, setup_logging
+from sepcore.bin.common import (
+    add_bool,
+    int_type,
+    make_parser,
+    number_type,
+    prog_name,
+    run_main,
+    setup_logging,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = make_parser("oracle", __doc__)
     p.add_argument("--data-dir", required=True, help="data dir with wav.scp and spkN.scp")
     p.add_argument("--out-dir", required=True, help="separated dir to write")
-    p.add_argument("--job", type=int, default=1, help="this job's id (1-based)")
-    p.add_argument("--num-jobs", type=int, default=1, help="number of jobs")
-    p.add_argument("--power", type=float, default=1.0,
+    p.add_argument("--job", type=int_type(1), default=1, help="this job's id (1-based)")
+    p.add_argument("--num-jobs", type=int_type(1), default=1, help="number of jobs")
+    p.add_argument("--power", type=number_type(above=0), default=1.0,
                    help="mask exponent: 1 = IRM1 (magnitude, default), 2 = IRM2 (power)")
-    p.add_argument("--n-fft", type=int, default=None, help="FFT size (default: ~93 ms)")
-    p.add_argument("--hop", type=int, default=None, help="hop (default: n_fft / 4)")
+    p.add_argument("--n-fft", type=int_type(2), default=None, help="FFT size (default: ~93 ms)")
+    p.add_argument("--hop", type=int_type(1), default=None, help="hop (default: n_fft / 4)")
     add_bool(p, "--force", False, "recompute existing estimates")
     return p
 

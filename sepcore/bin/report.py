@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import argparse
 
-from sepcore.bin.common import run_main, setup_logging
+from sepcore.bin.common import int_type, number_type, run_main, setup_logging
 
 
 def add_report_options(p: argparse.ArgumentParser) -> None:
     """The options shared with python -m sepcore.bin.compare_report."""
-    p.add_argument("--num-utts", type=int, default=3,
+    p.add_argument("--num-utts", type=int_type(1), default=3,
                    help="best, median and worst N utterances of each set; for a comparison "
                         "the 3*N where the experiments differ most (default 3)")
-    p.add_argument("--max-seconds", type=float, default=10.0,
+    p.add_argument("--max-seconds", type=number_type(0), default=10.0,
                    help="audio excerpts of at most this many seconds, the loudest part of the "
                         "mixture; 0: whole utterances (default 10)")
     p.add_argument("--audio-format", default="auto", choices=["auto", "wav", "flac", "ogg"],

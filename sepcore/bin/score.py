@@ -20,7 +20,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 
-from sepcore.bin.common import add_bool, make_parser, prog_name, run_main  # noqa: E402
+from sepcore.bin.common import add_bool, int_type, make_parser, prog_name, run_main  # noqa: E402
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -33,8 +33,8 @@ def get_parser() -> argparse.ArgumentParser:
                         "estoi,ssnr,csig,cbak,covl; 'music': sdr_v4,isr_v4,sir_v4,sar_v4,"
                         "sdr_mdx; 'speech' adds estoi; 'dnsmos' (optional): dnsmos_sig,"
                         "dnsmos_bak,dnsmos_ovrl; all are listed in sepcore/metrics/registry.py)")
-    p.add_argument("--job", type=int, default=1, help="job index, 1-based (default 1)")
-    p.add_argument("--num-jobs", type=int, default=1, help="number of jobs (default 1)")
+    p.add_argument("--job", type=int_type(1), default=1, help="job index, 1-based (default 1)")
+    p.add_argument("--num-jobs", type=int_type(1), default=1, help="number of jobs (default 1)")
     add_bool(p, "--merge", False,
              "merge the jobs' results into per_utt.tsv, summary.json, RESULTS.md")
     add_bool(p, "--allow-length-mismatch", False,

@@ -25,9 +25,13 @@ overrides it); the written files sum to the mixture. Time-frequency models
 (umx) refine their estimates with the multichannel Wiener filter:
 ``--wiener-iterations N`` (0: the masked mixture), ``--softmask true|false`` and
 ``--residual true|false`` (an extra ``residual`` source); defaults from the model.
-Existing outputs are not overwritten without ``--force true``. A file that cannot be
-separated is reported by name and skipped; the others are still separated, and
-the exit code is 1 if any failed.
+Existing outputs are not overwritten without ``--force true``: each input's outputs are
+written to temporary files and published together, with a link that fails when the
+name exists, so of two runs writing the same name one wins and the other reports the
+file (never a silent overwrite). A file that cannot be separated is reported by name and
+skipped; the others are still separated, and the exit code is 1 if any failed. A full
+disk stops the run with ``disk full writing <file>``; no input is left with only some of
+its outputs, and a rerun redoes the rest.
 
 Data-dir mode (used by steps/separate.sh):
 
@@ -56,7 +60,15 @@ import argparse
 import os
 import sys
 
-from sepcore.bin.common import add_bool, make_parser, run_main, setup_logging, str2bool
+from sepcore.bin.common import (
+    add_bool,
+    int_type,
+    make_parser,
+    number_type,
+    run_main,
+    setup_logging,
+    str2bool,
+)
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -68,11 +80,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                    help="output folder (file mode default: ./separated)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     # --window-seconds: the name before --chunk-seconds (the name of steps/separate.sh)
-    p.add_argument("--chunk-seconds", "--window-seconds", dest="chunk_seconds", type=float,
-                   default=None, help="chunk length in seconds (default: from the model)")
-    p.add_argument("--hop-seconds", type=float, default=None,
+    p.add_argument("--chunk-seconds", "--window-seconds", dest="chunk_seconds",
+                   type=number_type(above=0), default=None,
+                   help="chunk length in seconds (default: from the model)")
+    p.add_argument("--hop-seconds", type=number_type(above=0), default=None,
                    help="hop between chunks in seconds (default: from the model)")
-    p.add_argument("--whole-seconds", type=float, default=None,
+    p.add_argument("--whole-seconds", type=number_type(0), default=None,
                    help="inputs up to this long are separated in one pass (default: 20, or 0 "
                         "with --chunk-seconds)")
     p.add_argument("--stems", default=None, metavar="NAME[,NAME...]",
@@ -80,7 +93,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--residual-name", default=None,
                    help="name of the --stems residual (default: the model's, else "
                         "no_<stem>, or residual for several stems)")
-    p.add_argument("--wiener-iterations", type=int, default=None,
+    p.add_argument("--wiener-iterations", type=int_type(0), default=None,
                    help="EM iterations of the multichannel Wiener filter (TF models; "
                         "default: the model's; 0: off)")
     for flag, what in (("--softmask", "start from the soft mask"),
@@ -89,13 +102,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                        metavar="true|false", help=f"Wiener filter: {what} (default: the "
                        f"model's)")
     add_bool(p, "--force", False, "overwrite existing outputs")
-    p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--num-threads", type=int_type(1), default=None, help="torch CPU threads")
     add_bool(p, "--progress", True, "show a progress bar (file mode)")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help=argparse.SUPPRESS)  # the name before --progress false
     p.add_argument("--data-dir", default=None, help="data-dir mode: separate D/wav.scp")
-    p.add_argument("--job", type=int, default=1, help="data-dir mode: this job's id (1-based)")
-    p.add_argument("--num-jobs", type=int, default=1, help="data-dir mode: number of jobs")
+    p.add_argument("--job", type=int_type(1),
+                   default=1, help="data-dir mode: this job's id (1-based)")
+    p.add_argument("--num-jobs", type=int_type(1), default=1, help="data-dir mode: number of jobs")
     p.add_argument("inputs", nargs="*", metavar="FILE|DIR|GLOB", help="file mode: audio inputs")
     return p
 

@@ -33,7 +33,7 @@ import logging
 import os
 import sys
 
-from sepcore.bin.common import add_bool, make_parser, run_main
+from sepcore.bin.common import add_bool, int_type, make_parser, number_type, run_main
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -41,13 +41,17 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                     epilog="See the module docstring (sepcore/bin/stream.py) for details.")
     p.add_argument("--model", required=True, help="a pack (<tag>.tar.gz), an exp dir or a model.pt")
     p.add_argument("input", nargs="?", metavar="INPUT", help="an audio file, or - for stdin")
-    p.add_argument("--block-ms", type=float, default=16.0, help="block length (default 16 ms)")
+    p.add_argument("--block-ms", type=number_type(above=0),
+                   default=16.0, help="block length (default 16 ms)")
     p.add_argument("--format", default=None, help="raw PCM input: s16le, s32le, f32le or f64le")
-    p.add_argument("--rate", type=int, default=None, help="raw PCM or device input: sample rate")
-    p.add_argument("--channels", type=int, default=1, help="raw PCM or device input: channels")
+    p.add_argument("--rate", type=int_type(1),
+                   default=None, help="raw PCM or device input: sample rate")
+    p.add_argument("--channels", type=int_type(1),
+                   default=1, help="raw PCM or device input: channels")
     p.add_argument("--input-device", nargs="?", const="default", default=None, metavar="ID",
                    help="record from a sound device (index or name; default device if none)")
-    p.add_argument("--seconds", type=float, default=0.0, help="device input: stop after this")
+    p.add_argument("--seconds", type=number_type(0),
+                   default=0.0, help="device input: stop after this")
     p.add_argument("--out-dir", default=None, help="write <name>_<source>.wav files here")
     add_bool(p, "--stdout", False, "write raw PCM to stdout")
     p.add_argument("--out-format", default=None,
@@ -59,7 +63,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--scale", default=None, choices=("end", "running", "none"),
                    help="output levels (default: end for files only, else running)")
     add_bool(p, "--force", False, "overwrite existing output files")
-    p.add_argument("--num-threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--num-threads", type=int_type(1),
+                   default=1, help="torch CPU threads (default 1)")
     return p
 
 

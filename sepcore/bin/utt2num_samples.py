@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", help="output file, e.g. data/train/utt2num_samples")
     args = parser.parse_args(argv)
     rows = []
-    for lineno, (utt, spec) in enumerate(read_scp(args.scp), 1):
+    for lineno, (utt, spec) in enumerate(read_scp(args.scp, paths=True), 1):
         try:
             n = audio_num_frames(spec)
         except DataError as e:

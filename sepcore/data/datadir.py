@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sepcore.errors import DataError
 from sepcore.io.atomic import atomic_write_text
-from sepcore.io.scp import read_int_scp, read_scp, read_scp_dict, write_scp
+from sepcore.io.audio import Audio, check_frames, read_audio
+from sepcore.io.scp import read_int_scp, read_lines, read_scp, read_scp_dict, write_scp
 
 # Optional files, written only when given (a rewrite removes a stale one).
 OPTIONAL_FILES = ("noise1.scp", "utt2num_samples", "utt2spk", "utt2spks")
@@ -76,6 +77,17 @@ class DataDir:
     def num_sources(self) -> int:
         return len(self.sources)
 
+    def read_audio(self, utt: str, source: int | None = None, always_2d: bool = False) -> Audio:
+        """The mixture of ``utt`` (``source`` None) or its reference ``source`` (0-based:
+        spk1.scp is 0), checked: a file with no samples, or with another number of frames
+        than ``utt2num_samples`` says (when the data dir has it), is a DataError naming the
+        file, never a short estimate or a reference padded or dropped as silent."""
+        name, table = (("wav.scp", self.wav) if source is None
+                       else (f"spk{source + 1}.scp", self.sources[source]))
+        return check_frames(read_audio(table[utt], always_2d=always_2d), table[utt], utt,
+                            (self.num_samples or {}).get(utt), self.path / "utt2num_samples",
+                            str(self.path / name))
+
     def __len__(self) -> int:
         return len(self.utts)
 
@@ -93,8 +105,11 @@ class DataDir:
         utt2spks: Mapping[str, list[str]] | Iterable[tuple[str, list[str]]] | None = None,
     ) -> DataDir:
         """Write a data dir: every file sorted (``LC_ALL=C``), atomically, the same ids in
-        each; ``sources`` names spk1..N. Files of an earlier write that this one does not
-        have (a ``noise1.scp``, an ``spk3.scp``) are removed. Returns the DataDir.
+        each; ``sources`` names spk1..N. Paths (relative ones are taken from the current
+        folder) are written relative to the data dir for its own files, else absolute
+        (sepcore/io/scp.py), so a copied data dir points at its own files. Files of an
+        earlier write that this one does not have (a ``noise1.scp``, an ``spk3.scp``) are
+        removed. Returns the DataDir.
 
         Raises DataError when a table lacks an utterance of ``wav`` or has one more.
         """
@@ -123,10 +138,11 @@ class DataDir:
             if table is not None:
                 _check_same_ids(utts, path / "wav.scp", table, path / name)
         path.mkdir(parents=True, exist_ok=True)
-        write_scp(path / "wav.scp", wav_t.items())
+        write_scp(path / "wav.scp", wav_t.items(), paths_in=path)
         for name, table in tables.items():
             if table is not None:
-                write_scp(path / name, table.items())
+                write_scp(path / name, table.items(),
+                          paths_in=path if name.endswith(".scp") else None)
             elif (path / name).exists():
                 (path / name).unlink()
         k = len(src_t) + 1
@@ -143,7 +159,7 @@ class DataDir:
         if not path.is_dir():
             raise DataError(f"{path}: data dir not found")
         wav_path = path / "wav.scp"
-        wav_items = read_scp(wav_path)
+        wav_items = read_scp(wav_path, paths=True)
         if not wav_items:
             raise DataError(f"{wav_path}: empty (expected one line per utterance)")
         utts = [u for u, _ in wav_items]
@@ -153,7 +169,7 @@ class DataDir:
         k = 1
         while (path / f"spk{k}.scp").is_file():
             spk_path = path / f"spk{k}.scp"
-            spk = read_scp_dict(spk_path)
+            spk = read_scp_dict(spk_path, paths=True)
             _check_same_ids(utts, wav_path, spk, spk_path)
             sources.append(spk)
             k += 1
@@ -165,7 +181,7 @@ class DataDir:
         names = [f"spk{i + 1}" for i in range(len(sources))]
         names_path = path / "sources"
         if names_path.is_file():
-            lines = [ln for ln in names_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+            lines = [ln for _, ln in read_lines(names_path) if ln.strip()]
             given = lines[0].split() if lines else []
             if len(lines) != 1 or len(given) != len(sources):
                 raise DataError(
@@ -193,7 +209,8 @@ class DataDir:
             utt2spks = {u: v.split() for u, v in utt2spks.items()}
         return cls(
             path=path, utts=sorted(utts, key=lambda u: u.encode()), wav=wav, sources=sources,
-            source_names=names, noise=optional("noise1.scp", read_scp_dict),
+            source_names=names,
+            noise=optional("noise1.scp", lambda f: read_scp_dict(f, paths=True)),
             num_samples=optional("utt2num_samples", read_int_scp),
             utt2spk=optional("utt2spk", read_scp_dict), utt2spks=utt2spks,
         )

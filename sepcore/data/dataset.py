@@ -213,8 +213,9 @@ class UtteranceDataset(Dataset):
     def __len__(self) -> int:
         return len(self.datadir)
 
-    def _read(self, spec: str) -> np.ndarray:
-        audio = read_audio(spec)
+    def _read(self, utt: str, source: int | None) -> np.ndarray:
+        audio = self.datadir.read_audio(utt, source)
+        spec = self.datadir.wav[utt] if source is None else self.datadir.sources[source][utt]
         if audio.sample_rate != self.sample_rate:
             raise DataError(
                 f"{spec}: sample rate {audio.sample_rate} Hz, expected {self.sample_rate} Hz"
@@ -225,8 +226,8 @@ class UtteranceDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[str, torch.Tensor, torch.Tensor]:
         dd = self.datadir
         utt = dd.utts[index]
-        mixture = self._read(dd.wav[utt])
-        sources = [self._read(scp[utt]) for scp in dd.sources]
+        mixture = self._read(utt, None)
+        sources = [self._read(utt, k) for k in range(dd.num_sources)]
         for k, s in enumerate(sources):
             if len(s) != len(mixture):
                 raise DataError(

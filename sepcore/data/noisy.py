@@ -56,7 +56,7 @@ def noise_files(noise: str | os.PathLike) -> list[str]:
     if not path.exists():
         raise DataError(f"{path}: noise data dir or folder not found (data.noise)")
     if (path / "wav.scp").is_file():
-        files = [spec for _, spec in read_scp(path / "wav.scp")]
+        files = [spec for _, spec in read_scp(path / "wav.scp", paths=True)]
         what = f"{path / 'wav.scp'}: no noise recordings listed"
     elif path.is_dir():
         files = sorted(str(p) for p in path.rglob("*")

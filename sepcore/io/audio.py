@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from sepcore.errors import DataError
-from sepcore.io.atomic import atomic_path
+from sepcore.errors import DataError, DiskFullError
+from sepcore.io.atomic import atomic_paths, disk_full
 
 
 @dataclass
@@ -74,6 +74,22 @@ def read_audio(spec: str | os.PathLike, always_2d: bool = False) -> Audio:
     return Audio(data=data, sample_rate=int(sample_rate), subtype=subtype, format=fmt)
 
 
+def check_frames(audio: Audio, spec: str, utt: str, expected: int | None = None,
+                 lengths_file: str | os.PathLike = "utt2num_samples", scp: str = "") -> Audio:
+    """``audio`` if it has samples and (``expected`` given) that many frames, else a
+    DataError naming ``spec``, the utterance and ``lengths_file``: a truncated or empty
+    file is never separated into a short estimate or trained on as padding or silence."""
+    of = f"utterance {utt!r}" + (f" of {scp}" if scp else "")
+    if audio.num_frames == 0:
+        raise DataError(f"{spec}: no samples (0 frames), {of}")
+    if expected is not None and audio.num_frames != expected:
+        raise DataError(
+            f"{spec}: {audio.num_frames} frames, but {lengths_file} says {expected} for "
+            f"{of} (truncated or damaged? if the audio was regenerated, delete "
+            f"{lengths_file} and rerun utils/get_utt2num_samples.sh)")
+    return audio
+
+
 def audio_num_frames(spec: str | os.PathLike) -> int:
     """Length in frames from the header alone (pipes are run and decoded)."""
     spec = str(spec)
@@ -85,14 +101,38 @@ def audio_num_frames(spec: str | os.PathLike) -> int:
         raise DataError(f"{spec}: cannot read audio header ({e})") from None
 
 
+_BYTES = {"PCM_U8": 1, "PCM_S8": 1, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
+
+
 def write_audio(
     path: str | os.PathLike, data: np.ndarray, sample_rate: int, subtype: str = "PCM_16",
-    format: str | None = None,
+    format: str | None = None, exclusive: bool = False,
 ) -> None:
-    """Write ``data`` ([frames] or [frames, channels]) atomically."""
-    data = np.asarray(data)
-    with atomic_path(path) as tmp:
-        sf.write(tmp, data, int(sample_rate), subtype=subtype, format=format)
+    """Write ``data`` ([frames] or [frames, channels]) atomically (see write_audio_set)."""
+    write_audio_set([path], [data], sample_rate, subtype, format, exclusive)
+
+
+def write_audio_set(
+    paths: list[str | os.PathLike], arrays, sample_rate: int, subtype: str = "PCM_16",
+    format: str | None = None, exclusive: bool = False,
+) -> None:
+    """Write ``arrays[i]`` to ``paths[i]``, all or none: each goes to a temporary file, and
+    they are published together once all are written (sepcore.io.atomic.atomic_paths).
+    ``exclusive``: an existing output is an error, never replaced. A DataError names the
+    final file (not the temporary one), a full disk is ``disk full writing <file>``."""
+    with atomic_paths(paths, exclusive=exclusive) as tmps:
+        for path, tmp, data in zip(paths, tmps, arrays):
+            data = np.asarray(data)
+            try:
+                sf.write(tmp, data, int(sample_rate), subtype=subtype, format=format)
+            except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as e:
+                needed = data.size * _BYTES.get(subtype, 2) - (
+                    os.path.getsize(tmp) if os.path.exists(tmp) else 0)
+                if disk_full(os.path.dirname(tmp) or ".", max(needed, 0)):
+                    raise DiskFullError(f"disk full writing {path}") from None
+                why = getattr(e, "error_string", None) or str(e)
+                raise DataError(f"{path}: cannot write {format or 'audio'} with sample "
+                                f"format {subtype} ({why})") from None
 
 
 # Sample formats a WAV output keeps; libsndfile's check_format("WAV", "MPEG_LAYER_III")

@@ -20,9 +20,9 @@ from typing import Callable
 
 import numpy as np
 
-from sepcore.errors import ConfigError, DataError
+from sepcore.errors import ConfigError, DataError, DiskFullError
 from sepcore.io.atomic import atomic_write_text
-from sepcore.io.audio import Audio, read_audio, wav_subtype, write_audio
+from sepcore.io.audio import Audio, wav_subtype, write_audio_set
 from sepcore.io.scp import write_scp
 
 
@@ -43,20 +43,30 @@ def claim_separated_dir(out: Path, stamp_name: str, stamp: dict, names: list[str
             f.unlink(missing_ok=True)
         shutil.rmtree(out / "scores", ignore_errors=True)
     elif stamp_path.is_file():
-        try:
-            old = json.loads(stamp_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as e:
-            raise DataError(f"{stamp_path}: unreadable ({e}); use another out-dir "
-                            f"(or {force_option})") from None
-        if old != stamp:
-            raise ConfigError(f"{stamp_path}: this folder holds estimates made with {old}, "
-                              f"not {stamp}; use another out-dir (or {force_option})")
+        _same_stamp(stamp_path, stamp, force_option)
     elif merged or any((out / "wav").iterdir()):
         raise ConfigError(f"{out}: holds estimates without {stamp_name} (made by what?); use "
                           f"another out-dir (or {force_option} to separate everything again)")
-    if not (stamp_path.is_file() and not force):  # unchanged: stays older than spkN.scp
-        atomic_write_text(stamp_path, json.dumps(stamp, sort_keys=True) + "\n")
+    text = json.dumps(stamp, sort_keys=True) + "\n"
+    if force:
+        atomic_write_text(stamp_path, text)
+    elif not stamp_path.is_file():  # (an existing one stays older than spkN.scp)
+        try:  # exclusive: of two runs claiming the folder at once, one stamp wins
+            atomic_write_text(stamp_path, text, exclusive=True)
+        except DataError:
+            _same_stamp(stamp_path, stamp, force_option)
     atomic_write_text(out / "sources", " ".join(names) + "\n")
+
+
+def _same_stamp(stamp_path: Path, stamp: dict, force_option: str) -> None:
+    try:
+        old = json.loads(stamp_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise DataError(f"{stamp_path}: unreadable ({e}); use another out-dir "
+                        f"(or {force_option})") from None
+    if old != stamp:
+        raise ConfigError(f"{stamp_path}: this folder holds estimates made with {old}, "
+                          f"not {stamp}; use another out-dir (or {force_option})")
 
 
 def write_separated_dir(
@@ -77,14 +87,15 @@ def write_separated_dir(
         outputs = [str(out / "wav" / f"{utt}_{name}.wav") for name in names]
         try:
             if force or not all(os.path.exists(o) for o in outputs):
-                mix = read_audio(data.wav[utt])
+                mix = data.read_audio(utt)  # checked against utt2num_samples
                 est = estimate(utt, mix)
                 subtype = wav_subtype(mix.subtype)
-                for e, path in zip(est, outputs):
-                    if subtype not in ("FLOAT", "DOUBLE"):
-                        e = np.clip(e, -1.0, 1.0)
-                    write_audio(path, e, mix.sample_rate, subtype, format="WAV")
+                if subtype not in ("FLOAT", "DOUBLE"):
+                    est = [np.clip(e, -1.0, 1.0) for e in est]
+                write_audio_set(outputs, est, mix.sample_rate, subtype, format="WAV")
                 log.info("%s: estimates written", utt)
+        except DiskFullError:
+            raise
         except DataError as e:
             failed += 1
             log.error("utterance %s: %s", utt, e)
@@ -92,5 +103,5 @@ def write_separated_dir(
         for k, path in enumerate(outputs):
             parts[k].append((utt, path))
     for k, items in enumerate(parts, 1):
-        write_scp(out / ".parts" / f"spk{k}.{job}.scp", items)
+        write_scp(out / ".parts" / f"spk{k}.{job}.scp", items, paths_in=out)
     return failed

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from sepcore.errors import DataError
-from sepcore.io import read_scp, read_scp_dict
+from sepcore.io import read_scp_dict
 from sepcore.io.audio import is_pipe
+from sepcore.io.scp import read_number_scp
 
 # metrics that say little alone (BSS Eval's parts; a clean mixture's SAR is a 150 dB cap):
 # in the tables, but not ranked by and not plotted
@@ -111,17 +112,21 @@ class ScoredSet:
                 for i in groups[label]]
 
     # ---------------------------------------------------------------- audio paths
-    def _table(self, where: Path, name: str) -> dict[str, str]:
+    def _entry(self, where: Path, name: str, utt: str) -> str | None:
         f = where / name
         if f not in self._tables:
             self._tables[f] = read_scp_dict(f) if f.is_file() else {}
-        return self._tables[f]
+        return self._resolve(self._tables[f].get(utt), where)
 
-    def _resolve(self, spec: str | None) -> str | None:
-        """An scp value as a readable path: relative paths are tried as they are, then
-        from the recipe folder (``<recipe>/exp/<tag>``), so the report runs from anywhere."""
-        if spec is None or is_pipe(spec) or Path(spec).is_absolute() or Path(spec).exists():
+    def _resolve(self, spec: str | None, where: Path) -> str | None:
+        """An scp value of a file in ``where`` as a readable path: relative paths are tried
+        from ``where`` and as they are (sepcore/io/scp.py), then from the recipe folder
+        (``<recipe>/exp/<tag>``: older data dirs), so the report runs from anywhere."""
+        if spec is None or is_pipe(spec) or Path(spec).is_absolute():
             return spec
+        for cand in (where / spec, Path(spec)):
+            if cand.exists():
+                return str(cand)
         if self.recipe_dir is not None and (self.recipe_dir / spec).exists():
             return str(self.recipe_dir / spec)
         return spec
@@ -131,26 +136,17 @@ class ScoredSet:
         the file is not available (a moved data dir)."""
         mix = refs = None
         if self.ref_dir is not None:
-            mix = self._resolve(self._table(self.ref_dir, "wav.scp").get(utt))
-            refs = [self._resolve(self._table(self.ref_dir, f"spk{k + 1}.scp").get(utt))
+            mix = self._entry(self.ref_dir, "wav.scp", utt)
+            refs = [self._entry(self.ref_dir, f"spk{k + 1}.scp", utt)
                     for k in range(len(self.sources))]
-        ests = [self._resolve(self._table(self.sep_dir, f"{stem}.scp").get(utt))
-                for stem in self.estimate_of[utt]]
+        ests = [self._entry(self.sep_dir, f"{stem}.scp", utt) for stem in self.estimate_of[utt]]
         return mix, refs or [None] * len(self.sources), ests
 
     def utt2snr(self) -> dict[str, float]:
         """Enhancement sets: ``<ref-dir>/utt2snr`` (``<utt> <SNR dB>``); empty otherwise."""
         if self.ref_dir is None or not (self.ref_dir / "utt2snr").is_file():
             return {}
-        out = {}
-        path = self.ref_dir / "utt2snr"
-        for lineno, (utt, value) in enumerate(read_scp(path), 1):
-            try:
-                out[utt] = float(value)
-            except ValueError:
-                raise DataError(f"{path}:{lineno}: expected '<utt> <SNR in dB>', got "
-                                f"{utt} {value!r}") from None
-        return out
+        return read_number_scp(self.ref_dir / "utt2snr", float, "an SNR in dB (a number)")
 
 
 def _resolve_ref_dir(given: str, exp_dir: Path) -> Path | None:

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from sepcore.errors import DataError
-from sepcore.io.scp import read_scp
+from sepcore.io.scp import read_number_scp, read_scp
 
 BREAKDOWNS = {"snr": "utt2snr", "noise_type": "utt2noise_type"}
 MAX_SNR_GROUPS = 10
@@ -35,21 +35,18 @@ def read_groups(data_dir: str | Path, utts: list[str]) -> dict[str, dict[str, st
         path = Path(data_dir) / fname
         if not path.is_file():
             continue
-        table = dict(read_scp(path))
+        table = (read_number_scp(path, float, "an SNR in dB (a number)") if kind == "snr"
+                 else dict(read_scp(path)))
         missing = [u for u in utts if u not in table]
         if missing:
             raise DataError(f"{path}: no line for utterance {missing[0]!r} (in wav.scp)"
                             + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
         if kind == "snr":
-            values = {}
-            for u in utts:
-                try:
-                    values[u] = float(table[u])
-                except ValueError:
-                    raise DataError(f"{path}: utterance {u!r}: expected an SNR in dB (a "
-                                    f"number), got {table[u]!r}") from None
-                if not math.isfinite(values[u]):
-                    raise DataError(f"{path}: utterance {u!r}: SNR {table[u]!r} is not finite")
+            values = {u: table[u] for u in utts}
+            for lineno, u in enumerate(table, 1):
+                if u in values and not math.isfinite(values[u]):
+                    raise DataError(f"{path}:{lineno}: utterance {u!r}: SNR {values[u]} is "
+                                    "not finite")
             out[kind] = snr_labels(values)
         else:
             out[kind] = {u: table[u] for u in utts}

@@ -12,6 +12,7 @@ import numpy as np
 from sepcore.data import DataDir
 from sepcore.errors import DataError
 from sepcore.io import read_audio, read_scp_dict
+from sepcore.io.scp import read_lines
 from sepcore.separate import check_provenance
 
 log = logging.getLogger("sepcore.score")
@@ -64,7 +65,7 @@ class Inputs:
                 f"e.g. {first!r}"
             )
         self.est_files = est_files
-        self.est = [read_scp_dict(f) for f in est_files]
+        self.est = [read_scp_dict(f, paths=True) for f in est_files]
         for f, table in zip(est_files, self.est):
             missing = [u for u in self.ref.utts if u not in table]
             if missing:
@@ -80,7 +81,7 @@ class Inputs:
         self.source_names = self.ref.source_names
         est_names = self.sep_dir / "sources"
         if est_names.is_file() and (self.ref.path / "sources").is_file():
-            given = est_names.read_text(encoding="utf-8").split()
+            given = " ".join(ln for _, ln in read_lines(est_names)).split()
             if given != self.source_names:
                 raise DataError(
                     f"{est_names}: estimates are named {' '.join(given)} but the references in "
@@ -117,15 +118,19 @@ class Inputs:
         est_specs = [e[utt] for e in self.est]
         mix_spec = self.ref.wav[utt]
 
-        def read(spec: str, what: str):
+        def read(spec: str, what: str, source: int | None = -1):
+            # the reference data dir's files are checked against its utt2num_samples, unless
+            # lengths may differ (--allow-length-mismatch: trimmed and counted below)
             try:
-                return read_audio(spec)
+                if source == -1 or allow_mismatch:
+                    return read_audio(spec)
+                return self.ref.read_audio(utt, source)
             except DataError as e:
                 raise DataError(f"utterance {utt!r}: {what}: {e}") from None
 
-        refs = [read(s, "reference") for s in ref_specs]
+        refs = [read(s, "reference", k) for k, s in enumerate(ref_specs)]
         ests = [read(s, "estimate") for s in est_specs]
-        mix = read(mix_spec, "mixture")
+        mix = read(mix_spec, "mixture", None)
         sr = refs[0].sample_rate
         for a, spec, what in ([(mix, mix_spec, "mixture")]
                               + [(r, s, "reference") for r, s in zip(refs, ref_specs)]

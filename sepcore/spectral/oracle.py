@@ -74,7 +74,6 @@ def oracle_data_dir(
 
     from sepcore.data.datadir import DataDir
     from sepcore.errors import DataError
-    from sepcore.io import read_audio
     from sepcore.io.separated import write_separated_dir
 
     data = DataDir.load(data_dir)
@@ -84,7 +83,7 @@ def oracle_data_dir(
     def estimate(utt, mix):
         refs = []
         for k, table in enumerate(data.sources, 1):
-            ref = read_audio(table[utt])
+            ref = data.read_audio(utt, k - 1)
             if ref.sample_rate != mix.sample_rate or ref.data.shape != mix.data.shape:
                 raise DataError(
                     f"{table[utt]} (spk{k}.scp, utterance {utt}): "

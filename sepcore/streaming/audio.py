@@ -9,6 +9,7 @@ Sound devices need the optional ``sounddevice`` package (PortAudio).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import sys
@@ -17,7 +18,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from sepcore.errors import ConfigError, DataError
+from sepcore.errors import ConfigError, DataError, DiskFullError
 
 # --format names of raw PCM → numpy dtype, full scale, soundfile subtype
 RAW_FORMATS = {
@@ -223,18 +224,42 @@ class FileSink:
         self.paths = [Path(p) for p in paths]
         self._tmp = [p.with_name(f".{p.name}.part.wav") for p in self.paths]
         self._files = []
-        for p in self._tmp:
+        for p, path in zip(self._tmp, self.paths):
             p.parent.mkdir(parents=True, exist_ok=True)
-            self._files.append(sf.SoundFile(p, "w", int(sample_rate), 1, subtype, format="WAV"))
+            with self._named(path):
+                self._files.append(sf.SoundFile(p, "w", int(sample_rate), 1, subtype,
+                                                format="WAV"))
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _named(path: Path):
+        """Write errors name the output, not its temporary file; a full disk says so."""
+        import soundfile as sf
+
+        from sepcore.io.atomic import disk_full
+
+        try:
+            yield
+        except (sf.LibsndfileError, RuntimeError, OSError) as e:
+            if disk_full(path.parent):
+                raise DiskFullError(f"disk full writing {path}") from None
+            raise DataError(f"{path}: cannot write ({getattr(e, 'error_string', e)})") from None
 
     def write(self, out: np.ndarray) -> None:
         """``out``: float32 ``[sources, frames]``."""
-        for f, x in zip(self._files, out):
-            f.write(x)
+        for f, x, path in zip(self._files, out, self.paths):
+            with self._named(path):
+                f.write(x)
 
     def close(self) -> None:
-        for f, tmp, path in zip(self._files, self._tmp, self.paths):
-            f.close()
+        try:
+            for f, path in zip(self._files, self.paths):
+                with self._named(path):
+                    f.close()
+        except BaseException:
+            self.abort()
+            raise
+        for tmp, path in zip(self._tmp, self.paths):  # all written: publish them together
             os.replace(tmp, path)
 
     def abort(self) -> None:

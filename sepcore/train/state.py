@@ -14,10 +14,13 @@ from pathlib import Path
 
 import torch
 
-from sepcore.errors import ConfigError
+from sepcore.errors import ConfigError, ModelFileError
 from sepcore.io.atomic import atomic_torch_save
 
 log = logging.getLogger("sepcore.train")
+
+
+CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "state", "torch_rng", "model_cfg")
 
 
 def new_state() -> dict:
@@ -56,21 +59,33 @@ def save_checkpoint(path: Path, model, optimizer, lr_policy, state: dict, model_
 def load_checkpoint(path: Path, device, model, optimizer, lr_policy, model_cfg: dict, ema,
                     exp: Path) -> dict:
     """Restore everything from ``path``; returns the state. ConfigError if the checkpoint
-    was made with another model config."""
-    ckpt = torch.load(path, map_location=device, weights_only=True)
+    was made with another model config; ModelFileError naming it if it is damaged (empty,
+    truncated, not a checkpoint, or weights that do not fit the model)."""
+    from sepcore.modelfile import load_torch_file
+
+    fix = "remove it to start again, or train with --resume false (or into another --exp-dir)"
+    ckpt = load_torch_file(path, f"a training checkpoint; {fix}", device)
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:
+        raise ModelFileError(f"{path}: not a sepcore training checkpoint (no "
+                             f"{', '.join(missing)}); {fix}")
     if ckpt["model_cfg"] != model_cfg:
         raise ConfigError(
             f"{path} was trained with model config {ckpt['model_cfg']}, which differs from "
             f"the current {model_cfg}; use another --exp-dir or remove {exp}"
         )
-    model.load_state_dict(ckpt["model"])
-    if ema and ckpt.get("ema"):
-        ema.load_state_dict(ckpt["ema"])
-    elif ema:  # ema_decay was switched on for the rest of the run
-        ema.reset(model)
-    optimizer.load_state_dict(ckpt["optimizer"])
-    lr_policy.load_state_dict(ckpt["scheduler"])
-    torch.set_rng_state(ckpt["torch_rng"])
+    try:
+        model.load_state_dict(ckpt["model"])
+        if ema and ckpt.get("ema"):
+            ema.load_state_dict(ckpt["ema"])
+        elif ema:  # ema_decay was switched on for the rest of the run
+            ema.reset(model)
+        optimizer.load_state_dict(ckpt["optimizer"])
+        lr_policy.load_state_dict(ckpt["scheduler"])
+        torch.set_rng_state(ckpt["torch_rng"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelFileError(f"{path}: damaged checkpoint ({msg[:200]}); {fix}") from None
     state = ckpt["state"]
     log.info(
         "resumed from %s: epoch %d, batch %d, %d steps, %.1f min trained", path,

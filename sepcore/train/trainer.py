@@ -328,7 +328,9 @@ class Trainer:
             return
         best_path = self.ckpt_dir / "best.pt"
         if best_path.is_file():
-            best = torch.load(best_path, map_location="cpu", weights_only=True)
+            from sepcore.modelfile import load_torch_file
+
+            best = load_torch_file(best_path, "the best weights (checkpoints/best.pt)")
             self.model.load_state_dict(best["model"])
         else:
             log.warning("no epoch had a finite validation loss; model.pt holds the last weights")

@@ -193,7 +193,13 @@ def lines(path) -> list[str]:
 
 
 def pairs(path) -> list[tuple[str, str]]:
-    return [tuple(line.split(" ", 1)) for line in lines(path)]
+    """``(utt, value)`` of a two-column file; the paths of an ``*.scp`` resolved as sepcore
+    reads them (sepcore/io/scp.py)."""
+    from sepcore.io.scp import resolve_entry
+
+    scp = str(path).endswith(".scp")
+    return [(u, resolve_entry(v, Path(path).parent) if scp else v)
+            for u, v in (line.split(" ", 1) for line in lines(path))]
 
 
 def assert_c_sorted(path) -> None:

@@ -32,6 +32,7 @@ valid_set=dev
 test_sets="dev test"
 
 recipe_setup() {
+  check_choice --n-src "$n_src" 2 3
   check_choice --train-set "$train_set" train-360 train-100
   check_choice --sample-rate "$sample_rate" 8k 16k
   check_choice --mode "$mode" min max

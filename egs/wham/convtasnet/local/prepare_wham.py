@@ -17,7 +17,12 @@ Tasks (mixture → references [+ noise1.scp]):
             mix_both_reverb → s1_anechoic s2_anechoic); every task targets the
             *anechoic* sources, so the reverberant tasks include dereverberation.
 
-Only directory listings and the mixtures' wav headers are read.
+Only directory listings and the mixtures' wav headers are read. A WHAMR! folder given as
+WHAM! (or the other way round) is an error saying which recipe to use, and so is a
+multichannel mixture: WHAMR!'s generation scripts can also write binaural (2-channel)
+files, but the recipes are single-channel, as the published results are. They refuse it
+rather than keep channel 0: a model trained on one ear of the binaural rendering is not
+the published single-channel WHAMR! task, and its numbers would not compare.
 """
 
 from __future__ import annotations
@@ -71,9 +76,26 @@ def list_wavs(folder: str) -> dict[str, str]:
     return wavs
 
 
+def check_corpus(split: str, mix_dir: str, corpus: str) -> None:
+    """WHAM! folders given as WHAMR! (or the other way round) are an error naming the
+    recipe that reads them."""
+    if os.path.isdir(os.path.join(split, mix_dir)):
+        return
+    if corpus == "WHAM!" and os.path.isdir(os.path.join(split, f"{mix_dir}_anechoic")):
+        raise DataError(f"{os.path.join(split, mix_dir)}: folder not found, but "
+                        f"{mix_dir}_anechoic/ is there: this is WHAMR!; use egs/whamr "
+                        "(local/prepare_data.sh --reverb true)")
+    plain = mix_dir.rsplit("_", 1)[0]
+    if corpus == "WHAMR!" and os.path.isdir(os.path.join(split, plain)):
+        raise DataError(f"{os.path.join(split, mix_dir)}: folder not found, but {plain}/ is "
+                        "there: this is WHAM!, not WHAMR!; use egs/wham (local/prepare_data.sh "
+                        "--reverb false)")
+
+
 def prepare_set(root: str, set_name: str, out: str, task: tuple, corpus: str, rate: str) -> int:
     mix_dir, ref_dirs, names, use_noise = task
     split = os.path.join(root, set_name)
+    check_corpus(split, mix_dir, corpus)
     mixes = list_wavs(os.path.join(split, mix_dir))
     refs = [(d, list_wavs(os.path.join(split, d))) for d in ref_dirs]
     if use_noise:
@@ -101,6 +123,11 @@ def prepare_set(root: str, set_name: str, out: str, task: tuple, corpus: str, ra
         if info.samplerate != RATES[rate]:
             raise DataError(f"{path}: sample rate {info.samplerate} Hz, expected "
                             f"{RATES[rate]} Hz for wav{rate}")
+        if info.channels != 1:
+            kind = "the binaural WHAMR! version? " if corpus == "WHAMR!" else ""
+            raise DataError(f"{path}: {info.channels} channels ({kind}the {corpus} recipes "
+                            "are single-channel, as the published results: generate the "
+                            "single-channel corpus)")
         lengths.append((name, info.frames))
     DataDir.write(
         out, mixes, [{n: files[n] for n in mixes} for _, files in refs[: len(ref_dirs)]],

@@ -11,7 +11,10 @@ The speaker of a WSJ0 utterance id is its first 3 characters; utt2spk maps a mix
 to the speaker of its first utterance (the speaker of s1).
 
 Writes <data-dir>/<set>/{wav.scp, spk1.scp..spkN.scp, sources, utt2spk, utt2num_samples}.
-Only directory listings and the mixtures' wav headers are read.
+Only directory listings and the mixtures' wav headers are read. A corpus with another
+number of speakers than asked (an ``s3/`` folder for wsj0-2mix, none for wsj0-3mix; a
+``3speakers/`` folder only) is an error naming the recipe to use; so is a multichannel
+mixture (wsj0-mix is single-channel).
 """
 
 from __future__ import annotations
@@ -43,11 +46,28 @@ def find_root(corpus: str, num_sources: int, rate: str, mode: str) -> str:
     for root in (os.path.join(corpus, sub), os.path.join(corpus, f"{num_sources}speakers", sub)):
         if os.path.isdir(root):
             return root
+    other = [k for k in (2, 3) if k != num_sources
+             and os.path.isdir(os.path.join(corpus, f"{k}speakers", sub))]
+    hint = (f"; {os.path.join(corpus, f'{other[0]}speakers')} exists: that is wsj0-{other[0]}mix "
+            f"({recipe(other[0])})" if other else "")
     raise DataError(
         f"{os.path.join(corpus, sub)}: folder not found (expected the wsj0-{num_sources}mix layout "
         f"<{num_sources}speakers>/wav{{8k,16k}}/{{min,max}}/{{tr,cv,tt}}/mix/*.wav; also tried "
-        f"{os.path.join(corpus, f'{num_sources}speakers', sub)})"
+        f"{os.path.join(corpus, f'{num_sources}speakers', sub)}){hint}"
     )
+
+
+def recipe(n: int) -> str:
+    return f"egs/wsj0_{n}mix, or local/prepare_data.sh --num-sources {n}"
+
+
+def check_num_sources(split: str, num_sources: int) -> None:
+    """The ``s<k>/`` folders of a split tell wsj0-2mix from wsj0-3mix."""
+    found = [k for k in (1, 2, 3, 4) if os.path.isdir(os.path.join(split, f"s{k}"))]
+    n = max(found, default=0)
+    if n >= 2 and n != num_sources:
+        raise DataError(f"{split} has the folders {', '.join(f's{k}' for k in found)}: this is "
+                        f"wsj0-{n}mix, but {num_sources} speakers were asked for: use {recipe(n)}")
 
 
 def list_wavs(folder: str) -> dict[str, str]:
@@ -72,6 +92,7 @@ def speaker(name: str, num_sources: int, path: str) -> str:
 
 def prepare_set(root: str, set_name: str, out: str, num_sources: int, rate: str) -> int:
     split = os.path.join(root, set_name)
+    check_num_sources(split, num_sources)
     mixes = list_wavs(os.path.join(split, "mix"))
     sources = [list_wavs(os.path.join(split, f"s{i}")) for i in range(1, num_sources + 1)]
     for i, src in enumerate(sources, 1):
@@ -99,6 +120,9 @@ def prepare_set(root: str, set_name: str, out: str, num_sources: int, rate: str)
         if info.samplerate != RATES[rate]:
             raise DataError(f"{path}: sample rate {info.samplerate} Hz, expected "
                             f"{RATES[rate]} Hz for wav{rate}")
+        if info.channels != 1:
+            raise DataError(f"{path}: {info.channels} channels; wsj0-mix is single-channel "
+                            "and so are these recipes (expected mono wavs)")
         lengths.append((name, info.frames))
     DataDir.write(out, mixes, [{n: src[n] for n in mixes} for src in sources],
                   utt2spk=utt2spk, num_samples=lengths)
