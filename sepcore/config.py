@@ -28,6 +28,8 @@ DEFAULTS: dict = {
     "training": {
         "batch_size": 4,
         "max_epochs": 200,
+        # stop after this many optimizer steps: the same run on any machine
+        "max_steps": None,
         "max_minutes": None,  # wall-time budget of training + validation (across resumes)
         "seed": 0,
         "num_threads": None,
@@ -51,9 +53,9 @@ DEFAULTS: dict = {
         "accum_grad": 1,
         "warmup_steps": 0,
     },
-    # plateau: halve after `patience` epochs without improvement; cosine_time: optim.lr for
-    # the first hold_fraction of training.max_minutes, then a cosine decay to min_lr that
-    # ends with the budget (ends annealed whenever time is up)
+    # plateau: halve after `patience` epochs without improvement; cosine: optim.lr for the
+    # first hold_fraction of training.max_steps, then a cosine decay to min_lr at the last
+    # step; cosine_time: the same over training.max_minutes (ends annealed whenever time is up)
     "scheduler": {"name": "plateau", "factor": 0.5, "patience": 5, "min_lr": 1e-8,
                   "hold_fraction": 0.0},
     "early_stop": {"patience": 30},
@@ -229,6 +231,7 @@ SCHEMA: dict[str, tuple] = {
     "data.epoch_size": _rule(POS_INT[0], POS_INT[1], nullable=True),
     "training.batch_size": POS_INT,
     "training.max_epochs": POS_INT,
+    "training.max_steps": _rule(POS_INT[0], POS_INT[1], nullable=True),
     "training.max_minutes": _rule(POS_NUM[0], POS_NUM[1], nullable=True),
     "training.seed": NAT_INT,
     "training.num_threads": _rule(NAT_INT[0], NAT_INT[1] + " (0: torch's default)",
@@ -285,8 +288,10 @@ def validate_config(cfg: dict) -> None:
     _check(isinstance(t["tensorboard"], bool), "training.tensorboard", "true or false",
            t["tensorboard"])
     _check(o["name"] == "adam", "optim.name", "'adam' (the only optimizer)", o["name"])
-    _check(s["name"] in ("plateau", "cosine_time"), "scheduler.name",
-           "'plateau' or 'cosine_time'", s["name"])
+    _check(s["name"] in ("plateau", "cosine", "cosine_time"), "scheduler.name",
+           "'plateau', 'cosine' or 'cosine_time'", s["name"])
+    if s["name"] == "cosine" and not t["max_steps"]:
+        raise ConfigError("scheduler.name cosine needs a number of steps, training.max_steps")
     if s["name"] == "cosine_time" and not t["max_minutes"]:
         raise ConfigError("scheduler.name cosine_time needs a training.max_minutes budget")
     hold = s["hold_fraction"]
