@@ -352,7 +352,7 @@ class Trainer:
             "train_dir": str(self.train_dir),
             "valid_dir": str(self.valid_dir),
         }
-        for key in ("corpus", "task", "license", "description"):
+        for key in ("corpus", "task", "license", "description", "residual_name"):
             if key in self.cfg:
                 info[key] = self.cfg[key]
         save_model_file(self.exp / "model.pt", self.model.cpu(), self.cfg["model"],
