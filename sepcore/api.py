@@ -175,8 +175,8 @@ class SeparationModel:
 
     @property
     def residual_name(self) -> str | None:
-        """The model's name for "mixture minus the kept stems" (e.g. ``noise``), if any."""
-        name = getattr(self.model, "residual_name", None)
+        """The name of "mixture minus the kept stems": its config's, else its class's."""
+        name = self.info.get("residual_name") or getattr(self.model, "residual_name", None)
         return str(name) if name else None
 
     def set_wiener(

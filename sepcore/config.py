@@ -28,6 +28,8 @@ DEFAULTS: dict = {
     "training": {
         "batch_size": 4,
         "max_epochs": 200,
+        # stop after this many optimizer steps: the same run on any machine
+        "max_steps": None,
         "max_minutes": None,  # wall-time budget of training + validation (across resumes)
         "seed": 0,
         "num_threads": None,
@@ -55,9 +57,9 @@ DEFAULTS: dict = {
         "accum_grad": 1,
         "warmup_steps": 0,
     },
-    # plateau: halve after `patience` epochs without improvement; cosine_time: optim.lr for
-    # the first hold_fraction of training.max_minutes, then a cosine decay to min_lr that
-    # ends with the budget (ends annealed whenever time is up)
+    # plateau: halve after `patience` epochs without improvement; cosine: optim.lr for the
+    # first hold_fraction of training.max_steps, then a cosine decay to min_lr at the last
+    # step; cosine_time: the same over training.max_minutes (ends annealed whenever time is up)
     "scheduler": {"name": "plateau", "factor": 0.5, "patience": 5, "min_lr": 1e-8,
                   "hold_fraction": 0.0},
     "early_stop": {"patience": 30},
@@ -97,7 +99,9 @@ _Loader.add_implicit_resolver(
 
 def _yaml_load(text):
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-TOP_LEVEL_INFO_KEYS = {"corpus", "task", "license", "description"}
+# copied into model.pt's info; residual_name: what sepcore-separate calls the input minus a
+# one-source model's estimate (egs/custom: the interference folder's name)
+TOP_LEVEL_INFO_KEYS = {"corpus", "task", "license", "description", "residual_name"}
 
 
 def _merge(base: dict, update: dict, where: str) -> dict:
@@ -119,13 +123,16 @@ def _merge(base: dict, update: dict, where: str) -> dict:
 
 
 def parse_overrides(args: list[str]) -> dict:
-    """``["--optim.lr", "1e-3", "--model.N=64"]`` → nested dict."""
+    """``["--optim.lr", "1e-3", "--model.N=64"]`` → nested dict; the top-level info keys
+    (``--description "..."``) take no section."""
     out: dict = {}
     i = 0
     while i < len(args):
         arg = args[i]
-        if not arg.startswith("--") or "." not in arg:
-            raise ConfigError(f"expected an override '--section.key value', got {arg!r}")
+        top = arg[2:].split("=", 1)[0].replace("-", "_") in TOP_LEVEL_INFO_KEYS
+        if not arg.startswith("--") or ("." not in arg and not top):
+            raise ConfigError(f"expected an override '--section.key value' (or --"
+                              f"{' / --'.join(sorted(TOP_LEVEL_INFO_KEYS))}), got {arg!r}")
         if "=" in arg:
             key, raw = arg[2:].split("=", 1)
             i += 1
@@ -228,6 +235,7 @@ SCHEMA: dict[str, tuple] = {
     "data.epoch_size": _rule(POS_INT[0], POS_INT[1], nullable=True),
     "training.batch_size": POS_INT,
     "training.max_epochs": POS_INT,
+    "training.max_steps": _rule(POS_INT[0], POS_INT[1], nullable=True),
     "training.max_minutes": _rule(POS_NUM[0], POS_NUM[1], nullable=True),
     "training.seed": NAT_INT,
     "training.num_threads": _rule(NAT_INT[0], NAT_INT[1] + " (0: torch's default)",
@@ -285,8 +293,10 @@ def validate_config(cfg: dict) -> None:
     _check(isinstance(t["tensorboard"], bool), "training.tensorboard", "true or false",
            t["tensorboard"])
     _check(o["name"] == "adam", "optim.name", "'adam' (the only optimizer)", o["name"])
-    _check(s["name"] in ("plateau", "cosine_time"), "scheduler.name",
-           "'plateau' or 'cosine_time'", s["name"])
+    _check(s["name"] in ("plateau", "cosine", "cosine_time"), "scheduler.name",
+           "'plateau', 'cosine' or 'cosine_time'", s["name"])
+    if s["name"] == "cosine" and not t["max_steps"]:
+        raise ConfigError("scheduler.name cosine needs a number of steps, training.max_steps")
     if s["name"] == "cosine_time" and not t["max_minutes"]:
         raise ConfigError("scheduler.name cosine_time needs a training.max_minutes budget")
     hold = s["hold_fraction"]
@@ -295,6 +305,9 @@ def validate_config(cfg: dict) -> None:
     _check(isinstance(cfg["loss"]["pit"], bool), "loss.pit", "true or false",
            cfg["loss"]["pit"])
     build_criterion(cfg["loss"])  # loss.name with loss.pit, weights, STFT sizes
+    name = cfg.get("residual_name")
+    _check(name is None or (isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9._-]+", name)),
+           "residual_name", "a name of letters, digits, '.', '_' or '-'", name)
 
 
 def dump_config(cfg: dict) -> str:

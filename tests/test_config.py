@@ -44,7 +44,10 @@ def test_dead_keys_are_gone_and_values_are_checked_in_one_place():
     for override, message in (
         (["--training.ema_decay", "1.5"], "training.ema_decay must be null or a number"),
         (["--optim.name", "sgd"], "optim.name must be 'adam'"),
-        (["--scheduler.name", "step"], "scheduler.name must be 'plateau' or 'cosine_time'"),
+        (["--scheduler.name", "step"],
+         "scheduler.name must be 'plateau', 'cosine' or 'cosine_time'"),
+        (["--scheduler.name", "cosine"], "cosine needs a number of steps, training.max_steps"),
+        (["--training.max_steps", "0"], "training.max_steps must be"),
         (["--scheduler.name", "cosine_time"], "cosine_time needs a training.max_minutes"),
         (["--scheduler.hold_fraction", "1"], r"scheduler.hold_fraction must be in \[0, 1\)"),
         (["--loss.name", "l1"], "loss.name must be one of si_sdr"),

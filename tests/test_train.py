@@ -1,5 +1,6 @@
 """sepcore.bin.train on tiny data dirs: the exp dir contract, resume after kill -9, errors."""
 
+import math
 import os
 import signal
 import subprocess
@@ -160,6 +161,33 @@ def test_cosine_time_holds_the_lr_for_hold_fraction_of_the_budget(setup):
                                     "--scheduler.hold_fraction", "half"),
                           env=env(), capture_output=True, text=True)
     assert word.returncode == 1 and "got 'half'" in word.stderr and "Traceback" not in word.stderr
+
+
+def test_max_steps_stops_mid_epoch_and_two_runs_are_bit_identical(setup):
+    """training.max_steps: the same steps, weights and scores on every run (dynamic
+    mixing, loader order and init all seeded), the cosine schedule annealed at the end."""
+    runs = []
+    for name in ("s1", "s2"):
+        exp = setup / "exp" / name
+        run = subprocess.run(train_cmd(setup, exp, "--training.max_steps", "21",
+                                       "--training.max_epochs", "100", "--scheduler.name",
+                                       "cosine", "--scheduler.min_lr", "1e-5",
+                                       "--training.ema_decay", "0.9"),
+                             env=env(), capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        runs.append(exp)
+    rows = [r.split("\t") for r in (runs[0] / "history.tsv").read_text().splitlines()[1:]]
+    # 16 steps per epoch: one full epoch, then 5 steps and the validation of the partial one
+    assert [r[:2] for r in rows] == [["1", "16"], ["2", "21"]]
+    assert float(rows[-1][5]) == pytest.approx(1e-5 + (1e-3 - 1e-5) * 0.5 * (
+        1 + math.cos(math.pi * 20 / 21)), rel=1e-3)  # history: 4 digits
+    a, b = (load_model_file(exp / "model.pt") for exp in runs)
+    assert a.info["steps"] == b.info["steps"] == 21
+    for key, value in a.model.state_dict().items():
+        assert torch.equal(value, b.model.state_dict()[key]), key
+    strip = [[c for i, c in enumerate(r) if i not in (6, 7)] for r in rows]  # wall times
+    assert strip == [[c for i, c in enumerate(r.split("\t")) if i not in (6, 7)]
+                     for r in (runs[1] / "history.tsv").read_text().splitlines()[1:]]
 
 
 def test_weight_average_is_validated_saved_and_resumed(setup):

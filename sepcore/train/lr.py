@@ -1,7 +1,8 @@
-"""The learning-rate policy: warm-up, then a plateau or a cosine-over-wall-time schedule.
+"""The learning-rate policy: warm-up, then a plateau or a cosine schedule over a known
+number of steps (``cosine``) or a wall-time budget (``cosine_time``).
 
-``cosine_time_lr`` is a pure function of training progress (so testable at known
-points); :class:`LRPolicy` applies the configured policy to an optimizer.
+``cosine_lr`` is a pure function of training progress (so testable at known points);
+:class:`LRPolicy` applies the configured policy to an optimizer.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import math
 
 
-def cosine_time_lr(elapsed: float, budget: float, lr: float, min_lr: float,
-                   hold_fraction: float = 0.0) -> float:
-    """``lr`` for the first ``hold_fraction`` of a wall-time ``budget`` (seconds), then a
-    cosine decay that reaches ``min_lr`` exactly when ``elapsed`` reaches the budget."""
-    progress = min(1.0, max(0.0, elapsed / budget - hold_fraction) / (1 - hold_fraction))
+def cosine_lr(done: float, total: float, lr: float, min_lr: float,
+              hold_fraction: float = 0.0) -> float:
+    """``lr`` for the first ``hold_fraction`` of a budget of ``total`` steps or seconds,
+    then a cosine decay that reaches ``min_lr`` exactly when ``done`` reaches ``total``."""
+    progress = min(1.0, max(0.0, done / total - hold_fraction) / (1 - hold_fraction))
     return min_lr + (lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
@@ -22,17 +23,19 @@ class LRPolicy:
 
     Linear warm-up over ``optim.warmup_steps``; then with ``scheduler.name: plateau``
     torch's ReduceLROnPlateau (``factor``, ``patience``, ``min_lr``) at the end of each
-    epoch, or with ``cosine_time`` ``optim.lr`` for the first ``hold_fraction`` of the
-    ``training.max_minutes`` budget and a cosine decay to ``min_lr`` over the rest, so
-    the run ends annealed whenever the budget ends. Only the configured schedule is built.
+    epoch; with ``cosine`` ``optim.lr`` for the first ``hold_fraction`` of
+    ``training.max_steps`` and a cosine decay to ``min_lr`` at the last step; with
+    ``cosine_time`` the same over the ``training.max_minutes`` budget, so the run ends
+    annealed whenever the budget ends. Only the configured schedule is built.
     """
 
     def __init__(self, optimizer, optim_cfg: dict, scheduler_cfg: dict,
-                 budget_minutes: float | None):
+                 budget_minutes: float | None, max_steps: int | None = None):
         import torch
 
         self.optimizer, self.ocfg, self.scfg = optimizer, optim_cfg, scheduler_cfg
         self.budget = None if budget_minutes is None else 60 * float(budget_minutes)
+        self.max_steps = max_steps
         self.plateau = None
         if scheduler_cfg["name"] == "plateau":
             self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -44,8 +47,10 @@ class LRPolicy:
         """Set the LR of the optimizer step about to be taken (``steps`` taken so far)."""
         warmup = self.ocfg["warmup_steps"]
         if self.plateau is None:
-            lr = cosine_time_lr(elapsed, self.budget, self.ocfg["lr"], self.scfg["min_lr"],
-                                float(self.scfg["hold_fraction"]))
+            done, total = ((steps, self.max_steps) if self.scfg["name"] == "cosine"
+                           else (elapsed, self.budget))
+            lr = cosine_lr(done, total, self.ocfg["lr"], self.scfg["min_lr"],
+                           float(self.scfg["hold_fraction"]))
         elif warmup and steps <= warmup:
             lr = self.ocfg["lr"]
         else:

@@ -121,7 +121,8 @@ class Trainer:
             self.model.parameters(), lr=ocfg["lr"], weight_decay=ocfg["weight_decay"]
         )
         scfg = cfg["scheduler"]
-        self.lr_policy = LRPolicy(self.optimizer, ocfg, scfg, tcfg["max_minutes"])
+        self.lr_policy = LRPolicy(self.optimizer, ocfg, scfg, tcfg["max_minutes"],
+                                  tcfg["max_steps"])
         # loss.pit false: estimate k is trained for reference k, as inference then assumes
         self.pit = build_criterion(cfg["loss"])
         # music: the validation gain is the MDX SDR's (mixture as the reference estimate)
@@ -158,8 +159,10 @@ class Trainer:
         return batches[self.dist.rank :: world]
 
     def out_of_time(self) -> bool:
-        limit = self.cfg["training"]["max_minutes"]
-        return limit is not None and self.state["elapsed"] >= 60 * float(limit)
+        """True once training.max_steps steps are taken or training.max_minutes are up."""
+        limit, steps = self.cfg["training"]["max_minutes"], self.cfg["training"]["max_steps"]
+        return ((steps is not None and self.state["steps"] >= steps)
+                or (limit is not None and self.state["elapsed"] >= 60 * float(limit)))
 
     def train_epoch(self, epoch: int) -> bool:
         """Run (the rest of) one epoch; return False if it stopped on the time budget."""
@@ -230,7 +233,9 @@ class Trainer:
                 last_ckpt = now
             if self.out_of_time():
                 completed = i + 1 == len(batches)
-                log.info("time budget of %s min reached", tcfg["max_minutes"])
+                log.info("budget reached: %d steps, %.1f min (training.max_steps %s, "
+                         "training.max_minutes %s)", self.state["steps"],
+                         self.state["elapsed"] / 60, tcfg["max_steps"], tcfg["max_minutes"])
                 break
         bar.close()
         return completed
@@ -345,7 +350,7 @@ class Trainer:
             "train_dir": str(self.train_dir),
             "valid_dir": str(self.valid_dir),
         }
-        for key in ("corpus", "task", "license", "description"):
+        for key in ("corpus", "task", "license", "description", "residual_name"):
             if key in self.cfg:
                 info[key] = self.cfg[key]
         save_model_file(self.exp / "model.pt", self.model.cpu(), self.cfg["model"],
@@ -387,7 +392,9 @@ class Trainer:
         patience = self.cfg["early_stop"]["patience"]
         while self.state["epoch"] <= tcfg["max_epochs"]:
             epoch = self.state["epoch"]
-            if self.state["batch_in_epoch"] < len(self.epoch_batches(epoch)):
+            # a resume after the last step (killed before its validation) only validates
+            if (self.state["batch_in_epoch"] < len(self.epoch_batches(epoch))
+                    and not self.out_of_time()):
                 self.train_epoch(epoch)
             self.end_epoch(epoch)
             if self.out_of_time():
