@@ -20,7 +20,7 @@ from sepcore.io.audio import is_pipe, read_audio
 from sepcore.losses import build_criterion, neg_sdr, reorder_sources, si_sdr
 from sepcore.modelfile import save_model_file
 from sepcore.models import build_model, count_parameters
-from sepcore.precision import autocast, resolve_precision
+from sepcore.precision import autocast_forward, resolve_precision
 from sepcore.train.distributed import Distributed
 from sepcore.train.ema import WeightAverage
 from sepcore.train.lr import LRPolicy
@@ -113,7 +113,7 @@ class Trainer:
                               f"(model.audio_channels)")
         self.ddp_model = dist.wrap(self.model)
         self.precision = resolve_precision(tcfg["precision"], dist.device, "training.precision")
-        log.info("training precision: %s", self.precision)
+        self.train_forward = autocast_forward(self.ddp_model, self.precision, dist.device)
         decay = tcfg["ema_decay"]
         self.ema = WeightAverage(self.model, decay) if decay else None
         ocfg = cfg["optim"]
@@ -193,9 +193,7 @@ class Trainer:
         for i, (mixture, sources) in enumerate(loader, start):
             mixture = torch.as_tensor(mixture).to(self.dist.device)
             sources = torch.as_tensor(sources).to(self.dist.device)
-            with autocast(self.precision, self.dist.device):
-                estimates = self.ddp_model(mixture)
-            loss, _ = self.pit(estimates.float(), sources)
+            loss, _ = self.pit(self.train_forward(mixture), sources)
             if not torch.isfinite(loss):
                 nonfinite += 1
                 self.optimizer.zero_grad(set_to_none=True)
