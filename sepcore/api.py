@@ -132,8 +132,7 @@ class SeparationModel:
         return self
 
     def set_precision(self, precision: str) -> SeparationModel:
-        """Separate at ``precision``: ``fp32`` or ``bf16`` (autocast; float32 with a warning
-        where the device has no native bfloat16, see sepcore/precision.py)."""
+        """``fp32`` or ``bf16`` (autocast where native, see sepcore/precision.py)."""
         self.precision = resolve_precision(precision, self.device, "--precision")
         return self
 
@@ -176,8 +175,8 @@ class SeparationModel:
 
     @property
     def residual_name(self) -> str | None:
-        """The model's name for "mixture minus the kept stems" (e.g. ``noise``), if any."""
-        name = getattr(self.model, "residual_name", None)
+        """The name of "mixture minus the kept stems": its config's, else its class's."""
+        name = self.info.get("residual_name") or getattr(self.model, "residual_name", None)
         return str(name) if name else None
 
     def set_wiener(
@@ -263,10 +262,8 @@ class SeparationModel:
         for c in range(channels):
             x = data if data.ndim == 1 else np.ascontiguousarray(data[:, c])
             x = resample(x, sample_rate, self.sample_rate, self._model_length(frames, sample_rate))
-            est = separate_chunked(
-                self.runner, x, plan=plan, device=self.device, align=self.align_sources,
-                precision=self.precision,
-            )
+            est = separate_chunked(self.runner, x, plan=plan, device=self.device,
+                                   align=self.align_sources, precision=self.precision)
             self._check_count(est)
             del x
             if data.ndim == 1:

@@ -99,7 +99,9 @@ _Loader.add_implicit_resolver(
 
 def _yaml_load(text):
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-TOP_LEVEL_INFO_KEYS = {"corpus", "task", "license", "description"}
+# copied into model.pt's info; residual_name: what sepcore-separate calls the input minus a
+# one-source model's estimate (egs/custom: the interference folder's name)
+TOP_LEVEL_INFO_KEYS = {"corpus", "task", "license", "description", "residual_name"}
 
 
 def _merge(base: dict, update: dict, where: str) -> dict:
@@ -121,13 +123,16 @@ def _merge(base: dict, update: dict, where: str) -> dict:
 
 
 def parse_overrides(args: list[str]) -> dict:
-    """``["--optim.lr", "1e-3", "--model.N=64"]`` → nested dict."""
+    """``["--optim.lr", "1e-3", "--model.N=64"]`` → nested dict; the top-level info keys
+    (``--description "..."``) take no section."""
     out: dict = {}
     i = 0
     while i < len(args):
         arg = args[i]
-        if not arg.startswith("--") or "." not in arg:
-            raise ConfigError(f"expected an override '--section.key value', got {arg!r}")
+        top = arg[2:].split("=", 1)[0].replace("-", "_") in TOP_LEVEL_INFO_KEYS
+        if not arg.startswith("--") or ("." not in arg and not top):
+            raise ConfigError(f"expected an override '--section.key value' (or --"
+                              f"{' / --'.join(sorted(TOP_LEVEL_INFO_KEYS))}), got {arg!r}")
         if "=" in arg:
             key, raw = arg[2:].split("=", 1)
             i += 1
@@ -300,6 +305,9 @@ def validate_config(cfg: dict) -> None:
     _check(isinstance(cfg["loss"]["pit"], bool), "loss.pit", "true or false",
            cfg["loss"]["pit"])
     build_criterion(cfg["loss"])  # loss.name with loss.pit, weights, STFT sizes
+    name = cfg.get("residual_name")
+    _check(name is None or (isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9._-]+", name)),
+           "residual_name", "a name of letters, digits, '.', '_' or '-'", name)
 
 
 def dump_config(cfg: dict) -> str:

@@ -28,8 +28,9 @@ Defaults for longer inputs, derived from the receptive field ``rf`` (samples
 per side, capped at 2 s for models with a global context such as DPRNN's
 inter-chunk RNN):
 ``guard = rf``, ``fade = max(rf // 2, 50 ms)``, ``overlap = 2 * guard + fade``,
-``window = max(4 s, 4 * overlap)``, ``hop = window - overlap`` — so at most a
-third of the work is repeated.
+``window = max(4 s, 8 * overlap)``, ``hop = window - overlap`` — so at most a
+seventh of the work is repeated (the earlier window of 4 overlaps repeated up to a
+third).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def plan_chunks(
     fade = max(rf // 2, int(0.05 * sample_rate))
     default_overlap = 2 * rf + fade
     if window_seconds is None:
-        window = max(int(4 * sample_rate), 4 * default_overlap)
+        window = max(int(4 * sample_rate), 8 * default_overlap)
         window = -(-window // stride) * stride
     else:
         window = int(round(window_seconds * sample_rate))

@@ -62,6 +62,8 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu",
         log.warning("%s bf16: this %s has no native bfloat16 (CPU flags %s); running float32",
                     what, torch.device(device).type, " or ".join(NATIVE_BF16_CPU_FLAGS))
         return "fp32"
+    if precision == "bf16":
+        log.info("%s bf16: bfloat16 autocast", what)
     return precision
 
 
@@ -71,3 +73,14 @@ def autocast(precision: str, device: str | torch.device = "cpu"):
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+
+
+def autocast_forward(forward, precision: str, device: str | torch.device = "cpu"):
+    """``forward`` run under :func:`autocast`, its output as float32 (for the loss)."""
+    if check_precision(precision) == "fp32":
+        return forward
+
+    def run(*args):
+        with autocast(precision, device):
+            return forward(*args).float()
+    return run

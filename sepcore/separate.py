@@ -137,6 +137,8 @@ def run_files(args) -> int:
         print(f"error: {e}", file=sys.stderr)
     model, plan = _setup(args)
     stems = stems_option(args)
+    if not stems and model.info.get("residual_name") and model.num_sources == 1:
+        stems = list(model.sources)  # its config named the residual: write it too (egs/custom)
     names = model.output_names(stems, args.residual_name)
     out_dir = Path(args.out_dir or "separated")
     failed, done, claimed = len(errors), 0, {}

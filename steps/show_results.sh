@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: steps/show_results.sh [--by snr|noise_type --metrics si_sdr,pesq --input true]
+# Usage: steps/show_results.sh [--by snr|noise_type|mask_type --metrics si_sdr,pesq --input true]
 #                               <exp-dir> [<exp-dir> ...]
 #  e.g.: steps/show_results.sh exp/*
 #        steps/show_results.sh --by snr --input true exp/rnnoise/separate/test exp/crn/separate/test
@@ -9,7 +9,7 @@
 # experiment, columns = mean improvement and mean value of each metric (music metrics:
 # median over tracks, averaged over sources). An argument may also be a separated dir.
 # With --by: one column per metric of --metrics and per group of the data dir's utt2snr
-# (or utt2noise_type), one row per experiment (--input true: and one for the input).
+# (or utt2noise_type, utt2mask_type), one row per experiment (--input true: and one for the input).
 #
 # Options:
 #   --stems <false>   true (music): one per-stem table in the published layout of the

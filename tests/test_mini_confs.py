@@ -13,7 +13,7 @@ def test_train_yaml_is_a_fixed_number_of_steps_with_fixed_threads():
     t = cfg["training"]
     assert t["max_steps"] == 16000 and t["max_minutes"] is None
     assert t["num_threads"] == 2 and t["seed"] == 0
-    assert cfg["scheduler"]["name"] == "cosine"  # ends annealed at max_steps
+    assert cfg["scheduler"]["name"] == "plateau" and cfg["data"]["epoch_size"] == 3200
     assert not cfg["early_stop"]["patience"]  # nothing cuts the run short
 
 

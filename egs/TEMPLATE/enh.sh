@@ -2,7 +2,7 @@
 # egs/TEMPLATE/enh.sh: the stages every speech-enhancement recipe adds after those of
 # egs/TEMPLATE/sep.sh (sourced right after it, not run). The model's estimates of each
 # set of $compare_sets are compared with the unprocessed input, the baselines and the
-# ideal ratio mask in one table per set, per SNR when the data dir has utt2snr.
+# ideal ratio mask in one table per set, per SNR when the data dir has utt2snr (--compare-by).
 #
 #   8  steps/enhance_baseline.sh  each of $baselines → exp/<method>/separate/<set>/
 #   9  steps/oracle.sh            ideal ratio mask  → exp/oracle_irm/separate/<set>/
@@ -13,8 +13,11 @@
 #   --baselines "rnnoise spectral_gating"  the methods of steps/enhance_baseline.sh
 #   --compare-sets "<sets>"                default: the test sets other than the valid set
 #   --compare-metrics si_sdr,pesq          the metrics of the comparison table
+#   --compare-by snr                       its columns: snr, noise_type or mask_type (the
+#                                          data dir's utt2snr, utt2noise_type, utt2mask_type)
 
 : "${baselines:=rnnoise spectral_gating}" "${compare_sets:=}" "${compare_metrics:=si_sdr,pesq}"
+: "${compare_by:=snr}"
 if [ -z "$compare_sets" ]; then
   for set in $test_sets; do
     [ "$set" = "$valid_set" ] || compare_sets="$compare_sets $set"
@@ -52,7 +55,7 @@ if _sep_stage 11 "comparison tables"; then
   for set in $compare_sets; do
     dirs=()
     for method in $systems; do dirs+=("exp/$method/separate/$set"); done
-    steps/show_results.sh --by snr --metrics "$compare_metrics" --input true \
+    steps/show_results.sh --by "$compare_by" --metrics "$compare_metrics" --input true \
       "${dirs[@]}" "$exp/separate/$set" > "$exp/compare_$set.md"
     echo "$0: $exp/compare_$set.md"
     cat "$exp/compare_$set.md"

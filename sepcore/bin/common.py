@@ -18,8 +18,8 @@ from typing import Callable
 from sepcore.errors import SepcoreError
 from sepcore.log import setup_logging
 
-__all__ = ["add_bool", "int_type", "make_parser", "number_type", "prog_name", "run_main",
-           "setup_logging", "str2bool"]
+__all__ = ["add_bool", "int_type", "make_parser", "number_type", "prog_name", "report_errors",
+           "run_main", "setup_logging", "str2bool"]
 
 def prog_name(name: str) -> str:
     return f"python -m sepcore.bin.{name}"
@@ -87,15 +87,22 @@ def add_bool(parser: argparse.ArgumentParser, flag: str, default: bool, help: st
                         help=f"{help} (default {'true' if default else 'false'})", **kwargs)
 
 
+def report_errors(prog: str, body: Callable[[], int | None]) -> int:
+    """``body()``'s exit code (None: 0); a SepcoreError is printed as ``prog: error:
+    message`` and gives 1. For mains that return their code, such as the corpus preps'
+    (egs/*/*/local/*.py), whose tests call ``main(argv)``."""
+    try:
+        return body() or 0
+    except SepcoreError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
+
+
 def run_main(main: Callable[[], int | None], prog: str | None = None) -> None:
     """Run ``main``; a SepcoreError becomes ``prog: error: message`` and exit code 1."""
     prog = prog or os.path.basename(sys.argv[0])
     try:
-        code = main()
-    except SepcoreError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(report_errors(prog, main))
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         sys.exit(130)
-    sys.exit(code or 0)

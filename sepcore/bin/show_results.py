@@ -9,8 +9,8 @@ MDX SDR) the median over tracks averaged over sources, as museval/MDX report the
 given as ``LABEL=DIR`` or ``DIR``, scored on the same tracks, with the mixture as the
 reference first row (sepcore/metrics/stem_table.py).
 
-``--by snr`` (or ``noise_type``) prints instead one table per data set with a column per
-metric of ``--metrics`` and per SNR group (the ``by_snr`` breakdown of summary.json,
+``--by snr`` (or ``noise_type``, ``mask_type``) prints instead one table per data set with a
+column per metric of ``--metrics`` and per SNR group (the ``by_snr`` breakdown of summary.json,
 written when the data dir has ``utt2snr``), and with ``--input true`` a first row for the
 unprocessed input: e.g. an enhancement model against its baselines, per test SNR.
 """
@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     p = make_parser("show_results", __doc__)
     p.add_argument("paths", nargs="+", help="exp dirs (or separated dirs, or summary.json); "
                    "with --stems: [LABEL=]separated dir")
-    p.add_argument("--by", choices=("snr", "noise_type"), default=None,
-                   help="one column per group of the data dir's utt2snr / utt2noise_type")
+    p.add_argument("--by", choices=("snr", "noise_type", "mask_type"), default=None,
+                   help="one column per group of the data dir's utt2snr / utt2noise_type / "
+                        "utt2mask_type")
     p.add_argument("--metrics", default="si_sdr,pesq", help="with --by: comma-separated")
     p.add_argument("--input", choices=("true", "false"), default="false",
                    help="with --by: a first row for the unprocessed input")

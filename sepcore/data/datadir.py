@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sepcore.errors import DataError
+from sepcore.errors import ConfigError, DataError
 from sepcore.io.atomic import atomic_write_text
-from sepcore.io.audio import Audio, check_frames, read_audio
+from sepcore.io.audio import Audio, check_frames, is_pipe, read_audio
 from sepcore.io.scp import read_int_scp, read_lines, read_scp, read_scp_dict, write_scp
 
 # Optional files, written only when given (a rewrite removes a stale one).
@@ -87,6 +87,23 @@ class DataDir:
         return check_frames(read_audio(table[utt], always_2d=always_2d), table[utt], utt,
                             (self.num_samples or {}).get(utt), self.path / "utt2num_samples",
                             str(self.path / name))
+
+    def check_sample_rate(self, sample_rate: int | None) -> int:
+        """The rate of the first mixture; a ConfigError if ``sample_rate`` differs."""
+        import soundfile as sf
+
+        utt = self.utts[0]
+        spec = self.wav[utt]
+        try:
+            actual = read_audio(spec).sample_rate if is_pipe(spec) else sf.info(spec).samplerate
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise ConfigError(f"{self.path}/wav.scp: {utt}: cannot read {spec} ({e})") from None
+        if sample_rate is not None and actual != sample_rate:
+            raise ConfigError(
+                f"{self.path}/wav.scp: {utt} is at {actual} Hz but data.sample_rate is "
+                f"{sample_rate}; set --data.sample_rate {actual} or prepare {sample_rate} Hz "
+                "data")
+        return actual
 
     def __len__(self) -> int:
         return len(self.utts)

@@ -93,6 +93,22 @@ register_dataset(
 )
 
 register_dataset(
+    "masked", "sepcore.data.masked:masked_dataset", "sepcore.data.dataset:utterance_dataset",
+    defaults={
+        "segment": 4.0,           # seconds per training example
+        "epoch_size": None,       # examples per epoch (default: the number of utterances)
+        "masks": None,            # mask responses: a YAML file (masks: {name: {freq, gain}})
+        "mask_types": None,       # the masks drawn from (null: every one of data.masks)
+        "mask_jitter_db": 1.5,    # each response point moved by N(0, this) dB per example
+        "fir_ms": 32.0,           # FIR length (linear phase, its delay removed)
+        "noise_snr_range": [10.0, 40.0],  # dB, masked speech over the added white noise
+        "target_level": [-35.0, -15.0],  # dBFS, RMS of the input
+    },
+    doc="clean speech (spk1.scp) filtered on the fly by a jittered face-mask response "
+        "(data.masks) plus white noise; the target is the unmasked speech",
+)
+
+register_dataset(
     "music", "sepcore.data.music:music_dataset", "sepcore.data.music:music_tracks",
     defaults={
         "segment": 6.0,            # seconds per excerpt (Open-Unmix)

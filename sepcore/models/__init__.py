@@ -15,6 +15,7 @@ from torch import nn
 from sepcore.errors import ConfigError
 from sepcore.models.convtasnet import ConvTasNet
 from sepcore.models.crn import CRN
+from sepcore.models.demask import DeMask
 from sepcore.models.demucs import Demucs
 from sepcore.models.dprnn import DPRNN
 from sepcore.models.umx import UMX
@@ -22,6 +23,7 @@ from sepcore.models.umx import UMX
 MODELS: dict[str, type[nn.Module]] = {
     "convtasnet": ConvTasNet,
     "crn": CRN,
+    "demask": DeMask,
     "demucs": Demucs,
     "dprnn": DPRNN,
     "umx": UMX,

@@ -110,6 +110,8 @@ class ConvTasNet(nn.Module):
         norm: ``gLN`` (default), ``cLN`` (default when causal), ``chanLN`` or ``BN``.
         causal: pad the TCN on the left only and use a cumulative norm.
         mask_nonlinear: ``sigmoid`` (default), ``relu``, ``softmax`` or ``linear``.
+        encoder_activation: ``relu`` (default, the paper's) or ``linear`` (Asteroid's
+            default) after the encoder.
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class ConvTasNet(nn.Module):
         norm: str | None = None,
         causal: bool = False,
         mask_nonlinear: str = "sigmoid",
+        encoder_activation: str = "relu",
     ):
         super().__init__()
         N, L, B, H = n_filters, kernel_size, bn_chan, hid_chan  # the paper's letters
@@ -136,6 +139,10 @@ class ConvTasNet(nn.Module):
             raise ConfigError(f"kernel_size (encoder window) must be an even number >= 2, "
                               f"got {L}")
         check_mask_nonlinearity(mask_nonlinear)
+        if encoder_activation not in ("relu", "linear"):
+            raise ConfigError(f"unknown encoder_activation {encoder_activation!r}; expected "
+                              f"relu or linear")
+        self.encoder_relu = encoder_activation == "relu"
         norm = norm or ("cLN" if causal else "gLN")
         if causal and norm not in CAUSAL_NORMS:
             raise ConfigError(f"norm {norm!r} looks at future frames; with causal: true use cLN")
@@ -178,7 +185,7 @@ class ConvTasNet(nn.Module):
         if not use_reference() and self._channels_last_ok():
             return self._forward_channels_last(mixture)
         return encode_mask_decode(mixture, self.encoder, self.decoder, self._masks,
-                                  self.num_sources)
+                                  self.num_sources, self.encoder_relu)
 
     def _channels_last_ok(self) -> bool:
         return cl.has_channels_last_norm(self.in_norm) and self.decoder.stride[0] * 2 == self.L
@@ -186,18 +193,14 @@ class ConvTasNet(nn.Module):
     def _forward_channels_last(self, mixture: torch.Tensor) -> torch.Tensor:
         """:meth:`forward` on ``[batch, frames, channels]`` activations: every 1x1 conv is
         one matrix product (sepcore/nn/channels_last.py); same parameters and outputs."""
-        squeeze = mixture.dim() == 1
-        if squeeze:
-            mixture = mixture.unsqueeze(0)
-        length = mixture.shape[-1]
-        frames = max(1, -(-(length - self.L) // self.stride) + 1)
-        w = F.relu(cl.encode(mixture, self.encoder, frames))  # [B, T, N]
+        return cl.encode_mask_decode(mixture, self.encoder, self.decoder,
+                                     self._masks_channels_last, self.encoder_relu)
+
+    def _masks_channels_last(self, w: torch.Tensor) -> torch.Tensor:
         x = cl.norm_linear(self.in_norm, w, self.bottleneck.weight, self.bottleneck.bias)
         skip_sum = None
         for block in self.blocks:
             x, skip_sum = block.forward_channels_last(x, skip_sum)
         y = cl.linear(cl.prelu(skip_sum if self.use_skip else x, self.mask_act), self.mask_conv)
-        y = y.view(y.shape[0], frames, self.num_sources, self.N)
-        masks = mask_nonlinearity(y, self.mask_nonlinear, dim=2)
-        out = cl.decode(w.unsqueeze(2) * masks, self.decoder)[..., :length]
-        return out[0] if squeeze else out
+        y = y.view(y.shape[0], y.shape[1], self.num_sources, self.N)
+        return mask_nonlinearity(y, self.mask_nonlinear, dim=2)

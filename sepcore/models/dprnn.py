@@ -31,7 +31,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from sepcore.errors import ConfigError
+from sepcore.nn import channels_last as cl
 from sepcore.nn.activations import PReLU
+from sepcore.nn.kernels import use_reference
 from sepcore.nn.norm import make_norm
 from sepcore.nn.tasnet import check_mask_nonlinearity, encode_mask_decode, mask_nonlinearity
 
@@ -80,6 +82,27 @@ class DualPathBlock(nn.Module):
         y = self.inter_linear(self.inter_rnn(y)[0])
         y = y.reshape(b, k, s, c).permute(0, 3, 1, 2)
         return x + self._norm(self.inter_norm, y)
+
+    def forward_channels_last(self, x: torch.Tensor) -> torch.Tensor:
+        """The same block on ``[batch, num_chunks, chunk_size, channels]``: the intra-chunk
+        RNN reads it as it is, one transposed copy feeds the inter-chunk RNN, and the norms
+        (statistics over all but the batch) run on the RNNs' outputs as they come."""
+        b, s, k, c = x.shape
+        y = self.intra_linear(self.intra_rnn(x.reshape(b * s, k, c))[0])
+        x = _add_norm(x, self.intra_norm, y.view(b, s, k, c))
+        y = x.transpose(1, 2).reshape(b * k, s, c)
+        y = self.inter_linear(self.inter_rnn(y)[0])
+        return _add_norm(x, self.inter_norm, y.view(b, k, s, c).transpose(1, 2))
+
+
+def _add_norm(x: torch.Tensor, norm: nn.Module, y: torch.Tensor) -> torch.Tensor:
+    """``x + norm(y)`` for gLN / chanLN on ``[B, ..., C]`` (``y`` may be a transposed view)."""
+    gain, shift = cl.affine(norm)
+    if isinstance(norm, cl.GlobalLayerNorm):
+        n = F.layer_norm(y.contiguous(), y.shape[1:], eps=norm.eps)
+    else:
+        n = F.layer_norm(y, y.shape[-1:], eps=norm.norm.eps)
+    return torch.addcmul(x + shift, n, gain)
 
 
 class DPRNN(nn.Module):
@@ -208,5 +231,48 @@ class DPRNN(nn.Module):
 
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
         """``[batch, time]`` (or ``[time]``) → ``[batch, sources, time]``."""
+        if not use_reference() and isinstance(self.in_norm, (cl.GlobalLayerNorm,
+                                                             cl.ChannelLayerNorm)) \
+                and self.decoder.stride[0] * 2 == self.L:
+            return self._forward_channels_last(mixture)
         return encode_mask_decode(mixture, self.encoder, self.decoder, self._masks,
                                   self.num_sources, self.encoder_activation == "relu")
+
+    def _forward_channels_last(self, mixture: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` on channels-last activations (sepcore/nn/channels_last.py): the
+        1x1 convs are matrix products, the chunks ``[B, S, K, C]`` feed the intra-chunk RNN
+        without a copy; same parameters and outputs."""
+        return cl.encode_mask_decode(mixture, self.encoder, self.decoder,
+                                     self._masks_channels_last,
+                                     self.encoder_activation == "relu")
+
+    def _masks_channels_last(self, w: torch.Tensor) -> torch.Tensor:
+        (b, frames, _), k, p = w.shape, self.chunk_size, self.hop_size
+        x = cl.norm_linear(self.in_norm, w, self.bottleneck.weight, self.bottleneck.bias)
+        total = max(frames + 2 * p, k)
+        total = k + -(-(total - k) // p) * p
+        x = F.pad(x, (0, 0, p, total - frames - p))
+        x = x.unfold(1, k, p).transpose(2, 3).contiguous()  # [B, S, K, C]
+        for block in self.blocks:
+            x = block.forward_channels_last(x)
+        y = F.linear(cl.prelu(x, self.out_act), self.out_conv.weight.flatten(1),
+                     self.out_conv.bias)  # [B, S, K, sources * C]
+        y = _overlap_add(y, p)[:, p:p + frames]  # [B, T, sources * C]
+        y = y.reshape(b, frames, self.num_sources, -1)
+        gates = torch.cat([self.gate_tanh.weight, self.gate_sigmoid.weight]).flatten(1)
+        g = F.linear(y, gates, torch.cat([self.gate_tanh.bias, self.gate_sigmoid.bias]))
+        half = g.shape[-1] // 2
+        y = torch.tanh(g[..., :half]) * torch.sigmoid(g[..., half:])
+        return mask_nonlinearity(cl.linear(y, self.mask_conv), self.mask_nonlinear, dim=2)
+
+
+def _overlap_add(y: torch.Tensor, hop: int) -> torch.Tensor:
+    """Overlap-add chunks ``[B, S, K, C]`` placed ``hop`` frames apart → ``[B, frames, C]``."""
+    b, s, k, c = y.shape
+    if k == 2 * hop:  # half overlap: each hop is one chunk's first half + the previous' second
+        out = F.pad(y[:, :, :hop], (0, 0, 0, 0, 0, 1)) + F.pad(y[:, :, hop:], (0, 0, 0, 0, 1, 0))
+        return out.reshape(b, (s + 1) * hop, c)
+    total = (s - 1) * hop + k
+    out = F.fold(y.permute(0, 3, 2, 1).reshape(b, c * k, s), output_size=(total, 1),
+                 kernel_size=(k, 1), stride=(hop, 1))
+    return out.view(b, c, total).transpose(1, 2)

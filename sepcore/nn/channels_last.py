@@ -175,6 +175,23 @@ def prelu(x: torch.Tensor, act: nn.PReLU) -> torch.Tensor:
     return torch.where(x > 0, x, x * act.weight)
 
 
+def encode_mask_decode(mixture: torch.Tensor, encoder: nn.Conv1d, decoder: nn.ConvTranspose1d,
+                       masks, encoder_relu: bool) -> torch.Tensor:
+    """sepcore/nn/tasnet.py's ``encode_mask_decode`` on channels-last activations: ``masks``
+    maps the encoded ``[B, frames, N]`` to ``[B, frames, sources, N]``."""
+    squeeze = mixture.dim() == 1
+    if squeeze:
+        mixture = mixture.unsqueeze(0)
+    length = mixture.shape[-1]
+    window, stride = encoder.kernel_size[0], encoder.stride[0]
+    frames = max(1, -(-(length - window) // stride) + 1)
+    w = encode(mixture, encoder, frames)  # [B, T, N]
+    if encoder_relu:
+        w = F.relu(w)
+    out = decode(w.unsqueeze(2) * masks(w), decoder)[..., :length]
+    return out[0] if squeeze else out
+
+
 def encode(mixture: torch.Tensor, encoder: nn.Conv1d, frames: int) -> torch.Tensor:
     """The encoder conv on ``[B, samples]`` → channels-last ``[B, frames, N]``."""
     window, stride = encoder.kernel_size[0], encoder.stride[0]

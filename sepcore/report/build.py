@@ -274,7 +274,8 @@ def breakdown_tables(sset: ScoredSet) -> list[str]:
     SNR groups made here from the data dir's ``utt2snr``."""
     cols = _breakdown_cols(sset)
     out = []
-    for kind, title in (("snr", "input SNR"), ("noise_type", "noise type")):
+    for kind, title in (("snr", "input SNR"), ("noise_type", "noise type"),
+                        ("mask_type", "mask type")):
         by = sset.summary.get(f"by_{kind}")
         if not isinstance(by, dict) or not by:
             continue

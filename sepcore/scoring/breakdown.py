@@ -1,9 +1,11 @@
 """Scores broken down by what the data dir says about each utterance.
 
 An enhancement data dir may hold ``utt2snr`` (``<utt> <SNR in dB>``: the level of the
-speech over the noise in the mixture) and ``utt2noise_type`` (``<utt> <label>``, e.g.
-``babble``). Scoring then reports every metric per SNR and per noise type, next to the
-overall figures: in ``summary.json`` (``by_snr``, ``by_noise_type``) and RESULTS.md.
+speech over the noise in the mixture), ``utt2noise_type`` (``<utt> <label>``, e.g.
+``babble``) and ``utt2mask_type`` (egs/demask: the face mask, e.g. ``surgical``).
+Scoring then reports every metric per SNR, noise type and mask type, next to the overall
+figures: in ``summary.json`` (``by_snr``, ``by_noise_type``, ``by_mask_type``) and
+RESULTS.md.
 SNRs with at most ``MAX_SNR_GROUPS`` distinct values (a fixed grid, VoiceBank+DEMAND's four
 test SNRs) are one group each; more (SNRs drawn from a range, as DNS) are put in 5 dB bins.
 """
@@ -16,7 +18,8 @@ from pathlib import Path
 from sepcore.errors import DataError
 from sepcore.io.scp import read_number_scp, read_scp
 
-BREAKDOWNS = {"snr": "utt2snr", "noise_type": "utt2noise_type"}
+BREAKDOWNS = {"snr": "utt2snr", "noise_type": "utt2noise_type", "mask_type": "utt2mask_type"}
+TITLES = {"snr": "SNR (dB)", "noise_type": "noise type", "mask_type": "mask type"}
 MAX_SNR_GROUPS = 10
 SNR_BIN_DB = 5.0
 
@@ -94,7 +97,7 @@ def group_stats(groups: dict[str, str], rows: list[tuple[str, dict[str, float]]]
 def markdown(kind: str, table: dict[str, dict], metrics: list[str], source: str,
              fmt) -> list[str]:
     """RESULTS.md lines: one row per group, one column per metric, ``estimate (input)``."""
-    title = {"snr": "SNR (dB)", "noise_type": "noise type"}[kind]
+    title = TITLES[kind]
     lines = ["", f"Per {title}, {source} (mean over utterances; the unprocessed input in "
              "brackets):", "",
              f"| {title} | utts | " + " | ".join(metrics) + " |",

@@ -1,6 +1,6 @@
 """Per-group comparison tables of scored experiments (``show_results --by snr``).
 
-Reads the ``by_snr`` / ``by_noise_type`` breakdowns that scoring writes into each
+Reads the ``by_snr`` / ``by_noise_type`` / ``by_mask_type`` breakdowns that scoring writes into each
 ``summary.json`` (sepcore/scoring/breakdown.py) and prints, per data set, one Markdown
 table: a row per experiment (and optionally a first row for the unprocessed input), a
 column per metric and group, e.g. an enhancement model against its baselines per SNR.
@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 from sepcore.errors import DataError
+from sepcore.scoring.breakdown import TITLES
 
 
 def group_tables(summaries: list[tuple[Path, dict]], kind: str, metrics: list[str],
@@ -42,7 +43,7 @@ def group_tables(summaries: list[tuple[Path, dict]], kind: str, metrics: list[st
             return "" if v is None or math.isnan(v) else f"{v:.2f}"
 
         heads = [f"{m} {g}" for m in metrics for g in groups]
-        title = {"snr": "SNR (dB)", "noise_type": "noise type"}.get(kind, kind)
+        title = TITLES.get(kind, kind)
         out += [f"## {data_set}, per {title}", "", "| system | " + " | ".join(heads) + " |",
                 "|---|" + "---:|" * len(heads)]
         if with_input:

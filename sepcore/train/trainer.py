@@ -16,11 +16,10 @@ from sepcore.data.loader import train_loader
 from sepcore.data.music import MusicTrackDataset
 from sepcore.errors import ConfigError, DataError
 from sepcore.io.atomic import atomic_torch_save, atomic_write_text
-from sepcore.io.audio import is_pipe, read_audio
 from sepcore.losses import build_criterion, neg_sdr, reorder_sources, si_sdr
 from sepcore.modelfile import save_model_file
-from sepcore.precision import autocast, resolve_precision
 from sepcore.models import build_model, count_parameters
+from sepcore.precision import autocast_forward, resolve_precision
 from sepcore.train.distributed import Distributed
 from sepcore.train.ema import WeightAverage
 from sepcore.train.lr import LRPolicy
@@ -34,24 +33,6 @@ HISTORY_COLUMNS = [
     "elapsed_minutes",
 ]
 MAX_NONFINITE_STEPS = 20
-
-
-def check_sample_rate(datadir: DataDir, sample_rate: int | None) -> int:
-    """The rate of the data dir's first mixture; a ConfigError if ``sample_rate`` differs."""
-    import soundfile as sf
-
-    utt = datadir.utts[0]
-    spec = datadir.wav[utt]
-    try:
-        actual = read_audio(spec).sample_rate if is_pipe(spec) else sf.info(spec).samplerate
-    except (sf.LibsndfileError, RuntimeError) as e:
-        raise ConfigError(f"{datadir.path}/wav.scp: {utt}: cannot read {spec} ({e})") from None
-    if sample_rate is not None and actual != sample_rate:
-        raise ConfigError(
-            f"{datadir.path}/wav.scp: {utt} is at {actual} Hz but data.sample_rate is "
-            f"{sample_rate}; set --data.sample_rate {actual} or prepare {sample_rate} Hz data"
-        )
-    return actual
 
 
 class Trainer:
@@ -90,8 +71,8 @@ class Trainer:
                 f"{train_dir} has {self.train_dd.num_sources}"
             )
         given = None if dcfg["sample_rate"] is None else int(dcfg["sample_rate"])
-        self.sample_rate = check_sample_rate(self.train_dd, given)
-        check_sample_rate(self.valid_dd, self.sample_rate)
+        self.sample_rate = self.train_dd.check_sample_rate(given)
+        self.valid_dd.check_sample_rate(self.sample_rate)
         dcfg["sample_rate"] = self.sample_rate  # config.yaml records the rate trained at
         model_cfg = cfg["model"]
         given = model_cfg.setdefault("num_sources", self.train_dd.num_sources)
@@ -113,7 +94,7 @@ class Trainer:
                               f"(model.audio_channels)")
         self.ddp_model = dist.wrap(self.model)
         self.precision = resolve_precision(tcfg["precision"], dist.device, "training.precision")
-        log.info("training precision: %s", self.precision)
+        self.train_forward = autocast_forward(self.ddp_model, self.precision, dist.device)
         decay = tcfg["ema_decay"]
         self.ema = WeightAverage(self.model, decay) if decay else None
         ocfg = cfg["optim"]
@@ -193,9 +174,7 @@ class Trainer:
         for i, (mixture, sources) in enumerate(loader, start):
             mixture = torch.as_tensor(mixture).to(self.dist.device)
             sources = torch.as_tensor(sources).to(self.dist.device)
-            with autocast(self.precision, self.dist.device):
-                estimates = self.ddp_model(mixture)
-            loss, _ = self.pit(estimates.float(), sources)
+            loss, _ = self.pit(self.train_forward(mixture), sources)
             if not torch.isfinite(loss):
                 nonfinite += 1
                 self.optimizer.zero_grad(set_to_none=True)
@@ -352,7 +331,7 @@ class Trainer:
             "train_dir": str(self.train_dir),
             "valid_dir": str(self.valid_dir),
         }
-        for key in ("corpus", "task", "license", "description"):
+        for key in ("corpus", "task", "license", "description", "residual_name"):
             if key in self.cfg:
                 info[key] = self.cfg[key]
         save_model_file(self.exp / "model.pt", self.model.cpu(), self.cfg["model"],

@@ -13,18 +13,10 @@ set -euo pipefail
 dev_utts=200
 dev_noises=100
 
-[ -f ./path.sh ] && . ./path.sh
-. utils/parse_options.sh
+. "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/corpus_prep.sh"
 
-if [ $# -ne 2 ]; then
-  echo "$0: expected 2 arguments, got $# (see $0 --help)" >&2
-  exit 1
-fi
-corpus=$1
-data=$2
-stamp="corpus=$(cd "$corpus" 2>/dev/null && pwd || echo "$corpus") dev_utts=$dev_utts"
-stamp="$stamp dev_noises=$dev_noises"
-utils/run_once.sh "$data/.prepare_data.done" "$stamp" \
-  python "$(dirname "$0")/prepare_dns.py" --dev-utts "$dev_utts" --dev-noises "$dev_noises" \
-  "$corpus" "$data"
-echo "$0: done: $data"
+prep_args corpus data -- "$@"
+prep_once "$data" "$(prep_corpus_stamp "$corpus") dev_utts=$dev_utts dev_noises=$dev_noises" \
+  "$PYTHON" "$(dirname "$0")/prepare_dns.py" --dev-utts "$dev_utts" \
+  --dev-noises "$dev_noises" "$corpus" "$data"

@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from sepcore.bin.common import report_errors
 from sepcore.data import DataDir
 from sepcore.data.noisy import check_range, mix_at_snr
-from sepcore.errors import DataError, SepcoreError
+from sepcore.errors import DataError
 from sepcore.io import write_scp
 
 PROG = "prepare_dns.py"
@@ -181,23 +182,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target-level", type=float, nargs=2, default=[-35.0, -15.0])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-train", action="store_true", help="prepare only the test sets")
-    args = p.parse_args(argv)
+    return report_errors(PROG, lambda: prepare(p.parse_args(argv)))
+
+
+def prepare(args: argparse.Namespace) -> None:
     root, data = Path(args.dns_dir).resolve(), Path(args.data_dir)
-    try:
-        if not root.is_dir():
-            raise DataError(f"{root}: folder not found (expected the DNS Challenge datasets/ "
-                            f"folder with clean/, noise/ and test_set/)")
-        for cond in CONDITIONS:
-            n = prepare_test(root, cond, data / f"test_{cond}")
-            print(f"{PROG}: test_{cond}: {n} pairs", file=sys.stderr)
-        if not args.skip_train:
-            n_train, n_noise, n_dev = prepare_train(root, data, args)
-            print(f"{PROG}: train: {n_train} clean files, train_noise: {n_noise} noise files, "
-                  f"dev: {n_dev} mixtures (held out of both)", file=sys.stderr)
-    except SepcoreError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    if not root.is_dir():
+        raise DataError(f"{root}: folder not found (expected the DNS Challenge datasets/ "
+                        f"folder with clean/, noise/ and test_set/)")
+    for cond in CONDITIONS:
+        n = prepare_test(root, cond, data / f"test_{cond}")
+        print(f"{PROG}: test_{cond}: {n} pairs", file=sys.stderr)
+    if not args.skip_train:
+        n_train, n_noise, n_dev = prepare_train(root, data, args)
+        print(f"{PROG}: train: {n_train} clean files, train_noise: {n_noise} noise files, "
+              f"dev: {n_dev} mixtures (held out of both)", file=sys.stderr)
 
 
 if __name__ == "__main__":

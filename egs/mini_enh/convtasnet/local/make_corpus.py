@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -260,16 +261,15 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("corpus_dir")
     p.add_argument("data_root")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--nj", type=int, default=2)
-    p.add_argument("--train-utts", type=int, default=1500)
-    p.add_argument("--train-noises", type=int, default=280)
-    p.add_argument("--dev-utts", type=int, default=70)
-    p.add_argument("--test-per-snr", type=int, default=36)
+    for flag, default in (("--seed", 0), ("--nj", 2), ("--train-utts", 1500),
+                          ("--train-noises", 280), ("--dev-utts", 70), ("--test-per-snr", 36)):
+        p.add_argument(flag, type=int, default=default)
     args = p.parse_args(argv)
     t0 = time.time()
     mini.check_tools()
     corpus, data_root = Path(args.corpus_dir).resolve(), Path(args.data_root)
+    for folder in (corpus, *(data_root / s for s in ("train", "train_noise", "dev", "test"))):
+        shutil.rmtree(folder, ignore_errors=True)  # a partial run or other options: redo
     corpus.mkdir(parents=True, exist_ok=True)
     voices = mini.make_voices()
     counts = {"train": args.train_utts, "dev": args.dev_utts,

@@ -10,8 +10,8 @@
 #   <data-root>/train_noise  wav.scp (noises), utt2noise_type
 #   <data-root>/{dev,test}   wav.scp (noisy), spk1.scp, noise1.scp, utt2snr,
 #                            utt2noise_type, utt2spk, utt2num_samples, sources (speech)
-# The same options give byte-identical audio. Skipped when <data-root>/.done exists
-# with the same options.
+# The same options give byte-identical audio. Skipped when <data-root> was prepared
+# with the same options (utils/lib/corpus_prep.sh).
 #
 # Options:
 #   --nj <2>  --seed <0>  --train-utts <1500>  --train-noises <280>  --dev-utts <70>
@@ -26,29 +26,12 @@ dev_utts=70
 test_per_snr=36
 
 . "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/corpus_prep.sh"
 
-if [ $# -ne 2 ]; then
-  echo "Usage: $0 [options] <corpus-dir> <data-root>  (see $0 --help)" >&2
-  exit 1
-fi
-corpus=$1
-data=$2
-opts="seed=$seed train_utts=$train_utts train_noises=$train_noises dev_utts=$dev_utts"
-opts="$opts test_per_snr=$test_per_snr"
-
-if [ -f "$data/.done" ] && [ "$(cat "$data/.done")" = "$opts" ]; then
-  echo "$0: $data is complete ($data/.done); skipping"
-  exit 0
-fi
-for prog in sox espeak-ng flite festival; do
-  command -v $prog >/dev/null || { echo "$0: '$prog' not found; run tools/install.sh" >&2; exit 1; }
-done
-rm -f "$data/.done"
-rm -rf "$corpus" "$data/train" "$data/train_noise" "$data/dev" "$data/test"  # partial: redo
-mkdir -p "$corpus" "$data"
-python3=${PYTHON:-python}
-"$python3" "$(dirname "$0")/make_corpus.py" --nj "$nj" --seed "$seed" \
+prep_args corpus data -- "$@"
+prep_need_programs "run tools/install.sh" sox espeak-ng flite festival
+prep_once "$data" "seed=$seed train_utts=$train_utts train_noises=$train_noises \
+dev_utts=$dev_utts test_per_snr=$test_per_snr" \
+  "$PYTHON" "$(dirname "$0")/make_corpus.py" --nj "$nj" --seed "$seed" \
   --train-utts "$train_utts" --train-noises "$train_noises" --dev-utts "$dev_utts" \
   --test-per-snr "$test_per_snr" "$corpus" "$data"
-echo "$opts" > "$data/.done"
-echo "$0: wrote $data/{train,train_noise,dev,test} (corpus in $corpus)"

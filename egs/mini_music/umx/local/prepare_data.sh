@@ -7,8 +7,8 @@
 # the exact sum of the stems, split by song. Writes
 #   <corpus-dir>/{train,dev,test}/<song>/{mixture,drums,bass,other,vocals}.wav, songs.tsv
 #   <data-root>/{train,dev,test}/{wav.scp,spk1..4.scp,sources,utt2num_samples}
-# The same options give byte-identical audio. Skipped when <data-root>/.done exists with
-# the same options. Needs the fluidsynth program and a GM soundfont (Debian packages
+# The same options give byte-identical audio. Skipped when <data-root> was prepared with
+# the same options (utils/lib/corpus_prep.sh). Needs the fluidsynth program and a GM soundfont (Debian packages
 # fluidsynth, timgm6mb-soundfont; tools/install.sh installs them as root).
 #
 # Options:
@@ -24,17 +24,11 @@ songs=24,4,6
 seconds=30
 
 . "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/corpus_prep.sh"
 
-if [ $# -ne 2 ]; then
-  echo "Usage: $0 [options] <corpus-dir> <data-root>  (see $0 --help)" >&2
-  exit 1
-fi
-corpus=$1
-data=$2
-command -v fluidsynth >/dev/null || {
-  echo "$0: 'fluidsynth' not found; run tools/install.sh as root" \
-    "(or: apt-get install -y fluidsynth timgm6mb-soundfont)" >&2; exit 1; }
-"$(dirname "$0")/../utils/run_once.sh" "$data/.done" "seed=$seed songs=$songs seconds=$seconds" \
-  "${PYTHON:-python}" "$(dirname "$0")/make_corpus.py" --nj "$nj" --seed "$seed" \
+prep_args corpus data -- "$@"
+prep_need_programs \
+  "run tools/install.sh as root (or: apt-get install -y fluidsynth timgm6mb-soundfont)" fluidsynth
+prep_once "$data" "seed=$seed songs=$songs seconds=$seconds" \
+  "$PYTHON" "$(dirname "$0")/make_corpus.py" --nj "$nj" --seed "$seed" \
   --songs "$songs" --seconds "$seconds" "$corpus" "$data"
-echo "$0: $data/{train,dev,test} (corpus in $corpus)"

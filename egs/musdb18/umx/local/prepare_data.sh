@@ -21,21 +21,11 @@ format=auto
 decoded_dir=
 nj=2
 
-[ -f ./path.sh ] && . ./path.sh
 . "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/corpus_prep.sh"
 
-if [ $# -ne 2 ]; then
-  echo "$0: expected 2 arguments, got $# (see $0 --help)" >&2
-  exit 1
-fi
-corpus=$1
-data=$2
-here=$(dirname "$0")
+prep_args corpus data -- "$@"
 decoded_dir=${decoded_dir:-$(dirname "$data")/musdb18_wav}
-
-stamp="corpus=$(cd "$corpus" 2>/dev/null && pwd || echo "$corpus") format=$format decoded=$decoded_dir"
-mkdir -p "$data"
-"$(dirname "$0")/../utils/run_once.sh" "$data/.prepare_data.done" "$stamp" \
-  python "$here/prepare_musdb18.py" --format "$format" --decoded-dir "$decoded_dir" --nj "$nj" \
-  "$corpus" "$data"
-echo "$0: done: $data/{train,valid,test}"
+prep_once "$data" "$(prep_corpus_stamp "$corpus") format=$format decoded=$decoded_dir" \
+  "$PYTHON" "$(dirname "$0")/prepare_musdb18.py" --format "$format" \
+  --decoded-dir "$decoded_dir" --nj "$nj" "$corpus" "$data"

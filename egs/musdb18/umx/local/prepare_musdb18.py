@@ -38,6 +38,7 @@ from pathlib import Path
 
 import soundfile as sf
 
+from sepcore.bin.common import report_errors
 from sepcore.data import DataDir
 from sepcore.errors import DataError
 from sepcore.io.atomic import atomic_write_text
@@ -218,16 +219,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("musdb_dir")
     p.add_argument("data_root")
     args = p.parse_args(argv)
-    try:
+
+    def run() -> None:
         counts = prepare(Path(args.musdb_dir).absolute(), Path(args.data_root), args.format,
                          Path(args.decoded_dir).absolute() if args.decoded_dir else None,
                          args.nj)
-    except DataError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    print(f"{PROG}: " + ", ".join(f"{n} {name}" for name, n in counts.items())
-          + f" songs → {args.data_root}", file=sys.stderr)
-    return 0
+        print(f"{PROG}: " + ", ".join(f"{n} {name}" for name, n in counts.items())
+              + f" songs → {args.data_root}", file=sys.stderr)
+
+    return report_errors(PROG, run)
 
 
 if __name__ == "__main__":

@@ -7,17 +7,9 @@
 # Skips the work when <data-dir> was already prepared from the same folders.
 set -euo pipefail
 
-[ -f ./path.sh ] && . ./path.sh
-. utils/parse_options.sh
+. "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/corpus_prep.sh"
 
-if [ $# -ne 3 ]; then
-  echo "$0: expected 3 arguments, got $# (see $0 --help)" >&2
-  exit 1
-fi
-corpus=$1
-audio=$2
-data=$3
-stamp="corpus=$(cd "$corpus" 2>/dev/null && pwd || echo "$corpus") audio=$audio"
-utils/run_once.sh "$data/.prepare_data.done" "$stamp" \
-  python "$(dirname "$0")/prepare_vbd.py" "$corpus" "$audio" "$data"
-echo "$0: done: $data"
+prep_args corpus audio data -- "$@"
+prep_once "$data" "$(prep_corpus_stamp "$corpus") audio=$audio" \
+  "$PYTHON" "$(dirname "$0")/prepare_vbd.py" "$corpus" "$audio" "$data"

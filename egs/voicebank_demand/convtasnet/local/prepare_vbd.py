@@ -27,8 +27,9 @@ from pathlib import Path
 import soundfile as sf
 
 from sepcore.api import resample
+from sepcore.bin.common import report_errors
 from sepcore.data import DataDir
-from sepcore.errors import DataError, SepcoreError
+from sepcore.errors import DataError
 from sepcore.io import atomic_path, write_scp
 
 PROG = "prepare_vbd.py"
@@ -137,25 +138,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("vbd_dir", help="the folder holding clean_trainset_28spk_wav/ etc.")
     p.add_argument("audio_dir", help="where the 16 kHz copies are written")
     p.add_argument("data_dir", help="output: <data_dir>/{train,dev,test}/")
-    args = p.parse_args(argv)
+    return report_errors(PROG, lambda: prepare(p.parse_args(argv)))
+
+
+def prepare(args: argparse.Namespace) -> None:
     root = Path(args.vbd_dir).resolve()
-    try:
-        if not root.is_dir():
-            raise DataError(f"{root}: folder not found (expected the VoiceBank+DEMAND folder "
-                            f"with clean_trainset_28spk_wav/, noisy_trainset_28spk_wav/, "
-                            f"clean_testset_wav/, noisy_testset_wav/)")
-        for name in SETS:  # check both sets' folders before the long resampling
-            for folder in SETS[name][:2]:
-                list_wavs(root / folder)
-        for name in SETS:
-            counts = prepare_set(root, name, Path(args.audio_dir).resolve(),
-                                 Path(args.data_dir))
-            print(f"{PROG}: {name}: " + ", ".join(f"{k} {v} files" for k, v in counts.items()),
-                  file=sys.stderr)
-    except SepcoreError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    if not root.is_dir():
+        raise DataError(f"{root}: folder not found (expected the VoiceBank+DEMAND folder "
+                        f"with clean_trainset_28spk_wav/, noisy_trainset_28spk_wav/, "
+                        f"clean_testset_wav/, noisy_testset_wav/)")
+    for name in SETS:  # check both sets' folders before the long resampling
+        for folder in SETS[name][:2]:
+            list_wavs(root / folder)
+    for name in SETS:
+        counts = prepare_set(root, name, Path(args.audio_dir).resolve(), Path(args.data_dir))
+        print(f"{PROG}: {name}: " + ", ".join(f"{k} {v} files" for k, v in counts.items()),
+              file=sys.stderr)
 
 
 if __name__ == "__main__":
