@@ -202,12 +202,12 @@ class UMX(nn.Module):
                              f"[batch, {self.audio_channels}, time], got {tuple(mixture.shape)}")
         return mixture
 
-    def spectrogram_estimates(self, mixture: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Masked magnitudes ``[B, S, C, F, N]`` and the mixture's STFT ``[B, C, F, N]``.
+    def _masks(self, mixture: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Non-negative masks ``[B, S, C, F, N]`` and the mixture's STFT ``[B, C, F, N]``.
 
-        (Mono models, ``audio_channels = 1``: ``[B, S, F, N]`` and ``[B, F, N]``.)
+        The masks are a view of the decoders' frames-major output (no copy of the
+        spectrogram-sized tensor); :func:`sepcore.spectral.stft.istft` reads it in place.
         """
-        mono_io = mixture.dim() == 2
         X = self.stft(self._check_input(mixture))  # [B, C, F, N]
         mag = X.abs()
         B, C, F, N = mag.shape
@@ -226,18 +226,33 @@ class UMX(nn.Module):
             skips = [avg] * nets
         out = torch.stack([self.decoders[k](s) for k, s in enumerate(skips)], 2)
         out = out.reshape(N, B, self.num_sources, C, F)  # net k (or the shared net's k-th block)
-        out = torch.addcmul(self.output_mean[:, None], out, self.output_scale[:, None])
+        # expanded to [S, C, F] first: the gradient's sum over frames and batch is then over
+        # leading dims only (torch's reduction over dims 0, 1 and 3 at once is ~10x slower)
+        scale = self.output_scale[:, None].expand(-1, C, -1)
+        shift = self.output_mean[:, None].expand(-1, C, -1)
         if torch.is_grad_enabled():
-            v = torch.relu(out).permute(1, 2, 3, 4, 0) * mag.unsqueeze(1)  # [B, S, C, F, N]
+            out = torch.relu(torch.addcmul(shift, out, scale))
         else:  # separation: no copies of the track's spectrograms
-            v = out.relu_().permute(1, 2, 3, 4, 0).mul_(mag.unsqueeze(1))
-        if mono_io:
+            out = out.mul_(scale).add_(shift).relu_()
+        return out.permute(1, 2, 3, 4, 0), X
+
+    def spectrogram_estimates(self, mixture: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Masked magnitudes ``[B, S, C, F, N]`` and the mixture's STFT ``[B, C, F, N]``.
+
+        (Mono models, ``audio_channels = 1``: ``[B, S, F, N]`` and ``[B, F, N]``.)
+        """
+        masks, X = self._masks(mixture)
+        mag = X.abs().unsqueeze(1)
+        v = masks * mag if torch.is_grad_enabled() else masks.mul_(mag)
+        if mixture.dim() == 2:
             return v.squeeze(2), X.squeeze(1)
         return v, X
 
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
-        """``[B, C, T]`` → ``[B, S, C, T]``: masked magnitudes with the mixture's phase."""
-        v, X = self.spectrogram_estimates(mixture)
-        mag = X.abs()
-        phase = torch.where(mag > 0, X / mag.clamp_min(1e-30), torch.zeros_like(X))
-        return self.stft.inverse(v * phase.unsqueeze(1), mixture.shape[-1])
+        """``[B, C, T]`` → ``[B, S, C, T]``: the masks applied to the mixture's STFT.
+
+        (A mask times the complex STFT: the masked magnitude with the mixture's phase.)
+        """
+        masks, X = self._masks(mixture)
+        y = self.stft.inverse(masks * X.unsqueeze(1), mixture.shape[-1])
+        return y.squeeze(2) if mixture.dim() == 2 else y

@@ -23,6 +23,10 @@ from torch import nn
 from sepcore.errors import ConfigError
 
 
+# frame buffer per inverse FFT call of istft
+_FRAME_BUFFER_BYTES = 64 * 2**20
+
+
 def _check(n_fft: int, hop: int) -> None:
     if n_fft < 2 or hop < 1 or hop > n_fft // 2:
         raise ConfigError(f"STFT: need n_fft >= 2 and 1 <= hop <= n_fft/2, got n_fft={n_fft}, "
@@ -51,17 +55,34 @@ def stft(x: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor | None = No
 
 def istft(X: torch.Tensor, n_fft: int, hop: int, length: int,
           window: torch.Tensor | None = None) -> torch.Tensor:
-    """Inverse of :func:`stft`: ``[..., bins, frames]`` → ``[..., length]``."""
+    """Inverse of :func:`stft`: ``[..., bins, frames]`` → ``[..., length]``.
+
+    Inverse FFT of every frame, window, overlap-add, division by the overlap-added
+    squared window (what ``torch.istft`` does). ``X`` may be a transposed view of a
+    frames-major tensor (as :func:`stft` returns): the FFTs then read it in place.
+    """
     _check(n_fft, hop)
     if window is None:
         window = hann(n_fft, X.device, X.real.dtype)
-    lead = X.shape[:-2]
-    rows = X.reshape((-1,) + X.shape[-2:])
-    out = torch.empty(rows.shape[0], length, dtype=X.real.dtype, device=X.device)
-    # one signal at a time: torch.istft's frame buffers are several times the output's size
-    for i in range(rows.shape[0]):
-        out[i] = torch.istft(rows[i], n_fft, hop, window=window, center=True, length=length)
-    return out.reshape(lead + (length,))
+    lead, (nbins, nfr) = X.shape[:-2], X.shape[-2:]
+    if nbins != n_fft // 2 + 1:
+        raise ValueError(f"istft: expected {n_fft // 2 + 1} bins for n_fft={n_fft}, got {nbins}")
+    rows = X.reshape((-1, nbins, nfr)).transpose(1, 2)  # [rows, frames, bins]
+    half, total = n_fft // 2, (nfr - 1) * hop + n_fft
+    wsum = torch.zeros(total, dtype=window.dtype, device=window.device)
+    _overlap_add(wsum, (window * window).expand(nfr, n_fft), hop)
+    wsum = wsum[half:half + length].clamp_min(1e-11)
+    if length + half > total:  # frames do not reach the requested length: zeros there
+        wsum = F.pad(wsum, (0, length + half - total), value=1.0)
+    # A few signals at a time: the frame buffers are several times the output's size.
+    group = max(1, _FRAME_BUFFER_BYTES // (nfr * n_fft * window.element_size()))
+    out = []
+    for part in rows.split(group):
+        frames = torch.fft.irfft(part, n=n_fft, dim=-1) * window  # [rows, frames, n_fft]
+        sig = frames.new_zeros(part.shape[0], max(total, length + half))
+        _overlap_add(sig[:, :total], frames, hop)
+        out.append(sig[:, half:half + length] / wsum)
+    return torch.cat(out).reshape(lead + (length,))
 
 
 class STFT(nn.Module):
