@@ -22,7 +22,6 @@ from torch import nn
 
 from sepcore.errors import ConfigError
 
-
 # frame buffer per inverse FFT call of istft
 _FRAME_BUFFER_BYTES = 64 * 2**20
 
