@@ -23,7 +23,7 @@ from torch import nn
 from sepcore.errors import ConfigError
 
 # frame buffer per inverse FFT call of istft
-_FRAME_BUFFER_BYTES = 64 * 2**20
+_FRAME_BUFFER_BYTES = 16 * 2**20
 
 
 def _check(n_fft: int, hop: int) -> None:
@@ -77,7 +77,7 @@ def istft(X: torch.Tensor, n_fft: int, hop: int, length: int,
     group = max(1, _FRAME_BUFFER_BYTES // (nfr * n_fft * window.element_size()))
     out = []
     for part in rows.split(group):
-        frames = torch.fft.irfft(part, n=n_fft, dim=-1) * window  # [rows, frames, n_fft]
+        frames = torch.fft.irfft(part, n=n_fft, dim=-1).mul_(window)  # [rows, frames, n_fft]
         sig = frames.new_zeros(part.shape[0], max(total, length + half))
         _overlap_add(sig[:, :total], frames, hop)
         out.append(sig[:, half:half + length] / wsum)
