@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -169,6 +170,8 @@ def run(args) -> int:
     masks = select_masks(load_mask_responses(args.masks, "--masks"), args.mask_types,
                          "--mask-types")
     corpus, data_root = Path(args.corpus_dir).resolve(), Path(args.data_root)
+    for folder in (corpus, *(data_root / s for s in ("train", "dev", "test"))):
+        shutil.rmtree(folder, ignore_errors=True)  # a partial run or other options: redo
     corpus.mkdir(parents=True, exist_ok=True)
     if args.librispeech_dir:
         speech = librispeech_speech(Path(args.librispeech_dir))
