@@ -3,18 +3,17 @@
 ``CleanSpeechDataset`` is the base of ``NoisyDataset`` (sepcore/data/noisy.py) and
 ``MaskedSpeechDataset`` (sepcore/data/masked.py): the clean speech (``spk1.scp`` of a
 one-source data dir) and its lengths, the segment in samples, the epoch size, the
-``data.target_level`` range, randomness from ``(seed, epoch, index)`` (as in
-``SegmentDataset``, so a resumed run sees the same batches) and the draw of a non-silent
-speech window. :func:`check_range` checks the ``[low, high]`` options of both.
+``data.target_level`` range and the draw of a non-silent speech window; randomness
+from ``(seed, epoch, index)`` comes from ``EpochDataset`` (sepcore/data/dataset.py), as
+for ``SegmentDataset``. :func:`check_range` checks the ``[low, high]`` options of both.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from torch.utils.data import Dataset
 
 from sepcore.data.datadir import DataDir
-from sepcore.data.dataset import MIN_SOURCE_RMS, _Lengths, read_segment
+from sepcore.data.dataset import MIN_SOURCE_RMS, EpochDataset, _Lengths, read_segment
 from sepcore.errors import ConfigError, DataError
 
 PEAK = 0.99  # an example is scaled down (input and target alike) where it would clip
@@ -34,7 +33,7 @@ def check_range(value, option: str, low: float | None = None, high: float | None
     return lo, hi
 
 
-class CleanSpeechDataset(Dataset):
+class CleanSpeechDataset(EpochDataset):
     """Base of the on-the-fly speech datasets: ``epoch_size`` examples an epoch of
     ``segment`` seconds of ``datadir``'s clean speech at ``sample_rate``.
 
@@ -65,15 +64,6 @@ class CleanSpeechDataset(Dataset):
         lengths = _Lengths(datadir)
         self.speech = [datadir.sources[0][u] for u in datadir.utts]
         self.speech_len = [lengths[u] for u in datadir.utts]
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.epoch_size
-
-    def _rng(self, index: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, self.epoch, index])
 
     def _speech(self, rng: np.random.Generator, margin: int = 0) -> np.ndarray:
         """A random non-silent window of ``segment`` samples of one utterance, with
