@@ -31,6 +31,29 @@ def test_stft_shapes_and_perfect_reconstruction_over_leading_dims():
     torch.testing.assert_close(m.inverse(m(x), 5001), x, atol=2e-6, rtol=0)
 
 
+def test_istft_matches_torch_in_groups_and_views_with_the_same_gradients(monkeypatch):
+    stft_mod = sys.modules["sepcore.spectral.stft"]  # the package's `stft` is the function
+    def torch_istft(Z):
+        return torch.istft(Z.reshape(-1, 129, Z.shape[-1]), 256, 64, window=torch.hann_window(
+            256, dtype=torch.float64), center=True, length=3100).reshape(3, 2, 3100)
+
+    X = stft(torch.randn(3, 2, 3000, dtype=torch.float64), 256, 64)  # a frames-major view
+    want = torch_istft(X)
+    torch.testing.assert_close(istft(X, 256, 64, 3100), want, atol=1e-12, rtol=0)
+    # a buffer for one signal at a time: six groups, the same samples
+    monkeypatch.setattr(stft_mod, "_FRAME_BUFFER_BYTES", 1)
+    torch.testing.assert_close(istft(X, 256, 64, 3100), want, atol=1e-12, rtol=0)
+    # gradients: those of torch.istft
+    Y = X.detach().clone().requires_grad_()
+    probe = torch.randn(3, 2, 3100, dtype=torch.float64)
+    (istft(Y, 256, 64, 3100) * probe).sum().backward()
+    theirs = Y.detach().clone().requires_grad_()
+    (torch_istft(theirs) * probe).sum().backward()
+    torch.testing.assert_close(Y.grad, theirs.grad, atol=1e-12, rtol=0)
+    with pytest.raises(ValueError, match="expected 33 bins for n_fft=64, got 129"):
+        istft(X, 64, 16, 100)
+
+
 def test_bad_stft_geometry_is_a_config_error():
     with pytest.raises(ConfigError, match="hop <= n_fft/2"):
         stft(torch.randn(100), 64, 40)
