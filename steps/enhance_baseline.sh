@@ -25,6 +25,7 @@ force=false
 
 . "$(dirname "$0")/../utils/parse_options.sh"
 . "$(dirname "$0")/../utils/lib/check_opts.sh"
+. "$(dirname "$0")/../utils/lib/estimate_jobs.sh"
 require_int --nj "$nj" 1
 
 if [ $# -ne 2 ] || [ -z "$method" ]; then
@@ -37,22 +38,8 @@ case "$method" in
   rnnoise|spectral_gating) ;;
   *) echo "$0: --method must be rnnoise or spectral_gating, got '$method'" >&2; exit 1 ;;
 esac
-[ -f "$data/wav.scp" ] || { echo "$0: $data/wav.scp not found (expected a data dir)" >&2; exit 1; }
-[ -f "$data/spk1.scp" ] || { echo "$0: $data/spk1.scp not found (expected the clean speech references)" >&2; exit 1; }
-num_utts=$(wc -l < "$data/wav.scp")
-[ "$num_utts" -ge 1 ] || { echo "$0: $data/wav.scp is empty" >&2; exit 1; }
-[ "$nj" -le "$num_utts" ] || nj=$num_utts
+estimates_data "$data" "expected the clean speech references"
 
 opts=(--method "$method")
 [ "$force" = true ] && opts+=(--force)
-
-mkdir -p "$out/log"
-rm -rf "$out/.parts"
-echo "$0: $method estimates of $num_utts utterances of $data into $out ($nj jobs)"
-$cmd JOB=1:"$nj" "$out/log/enhance_baseline.JOB.log" \
-  python -m sepcore.bin.enhance_baseline --data-dir "$data" --out-dir "$out" \
-    --job JOB --num-jobs "$nj" "${opts[@]}" ||
-  { echo "$0: $method failed; see $out/log/enhance_baseline.*.log" >&2; exit 1; }
-
-"$(dirname "$0")/../utils/merge_scp_parts.sh" "$out" "$num_utts"
-echo "$0: wrote $out/spk{1..$(wc -w < "$out/sources")}.scp and $out/sources ($(cat "$out/sources"))"
+estimates_run enhance_baseline "$method" "$data" "$out" "${opts[@]}"

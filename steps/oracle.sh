@@ -26,6 +26,7 @@ force=false
 
 . "$(dirname "$0")/../utils/parse_options.sh"
 . "$(dirname "$0")/../utils/lib/check_opts.sh"
+. "$(dirname "$0")/../utils/lib/estimate_jobs.sh"
 require_int --nj "$nj" 1
 require_positive --power "$power"
 [ -z "$n_fft" ] || require_int --n-fft "$n_fft" 2
@@ -37,24 +38,10 @@ if [ $# -ne 2 ]; then
 fi
 data=$1; out=$2
 
-[ -f "$data/wav.scp" ] || { echo "$0: $data/wav.scp not found (expected a data dir)" >&2; exit 1; }
-[ -f "$data/spk1.scp" ] || { echo "$0: $data/spk1.scp not found (the oracle needs the references)" >&2; exit 1; }
-num_utts=$(wc -l < "$data/wav.scp")
-[ "$num_utts" -ge 1 ] || { echo "$0: $data/wav.scp is empty" >&2; exit 1; }
-[ "$nj" -le "$num_utts" ] || nj=$num_utts
+estimates_data "$data" "the oracle needs the references"
 
 opts=(--power "$power")
 [ -n "$n_fft" ] && opts+=(--n-fft "$n_fft")
 [ -n "$hop" ] && opts+=(--hop "$hop")
 opts+=(--force "$force")
-
-mkdir -p "$out/log"
-rm -rf "$out/.parts"
-echo "$0: oracle (power $power) estimates of $num_utts utterances of $data into $out ($nj jobs)"
-$cmd JOB=1:"$nj" "$out/log/oracle.JOB.log" \
-  python -m sepcore.bin.oracle --data-dir "$data" --out-dir "$out" \
-    --job JOB --num-jobs "$nj" "${opts[@]}" ||
-  { echo "$0: oracle failed; see $out/log/oracle.*.log" >&2; exit 1; }
-
-"$(dirname "$0")/../utils/merge_scp_parts.sh" "$out" "$num_utts"
-echo "$0: wrote $out/spk{1..$(wc -w < "$out/sources")}.scp and $out/sources ($(cat "$out/sources"))"
+estimates_run oracle "oracle (power $power)" "$data" "$out" "${opts[@]}"

@@ -67,12 +67,14 @@ def test_wrong_argument_count_missing_program_and_unknown_option(recipe: Path):
     assert "--seed <0>" in prep(recipe, "--help").stdout
 
 
-@pytest.mark.parametrize("recipe_dir,nargs", [
-    ("egs/mini_music/umx", 2), ("egs/musdb18/umx", 2), ("egs/mini_enh/convtasnet", 2),
-    ("egs/dns2020/convtasnet", 2), ("egs/voicebank_demand/convtasnet", 3)])
-def test_the_preps_check_their_arguments(recipe_dir: str, nargs: int):
+@pytest.mark.parametrize("recipe_dir,nargs,first", [
+    ("egs/mini_music/umx", 2, "corpus"), ("egs/musdb18/umx", 2, "corpus"),
+    ("egs/mini_enh/convtasnet", 2, "corpus"), ("egs/dns2020/convtasnet", 2, "corpus"),
+    ("egs/voicebank_demand/convtasnet", 3, "corpus"), ("egs/demask/demask", 2, "corpus"),
+    ("egs/custom/convtasnet", 4, "target_dir")])
+def test_the_preps_check_their_arguments(recipe_dir: str, nargs: int, first: str):
     proc = subprocess.run(["local/prepare_data.sh", "x"], cwd=ROOT / recipe_dir, text=True,
                           capture_output=True)
     assert proc.returncode == 1
-    assert f"local/prepare_data.sh: expected {nargs} arguments, <corpus> " in proc.stderr
+    assert f"local/prepare_data.sh: expected {nargs} arguments, <{first}> " in proc.stderr
     assert "; got 1 (see local/prepare_data.sh --help)" in proc.stderr

@@ -137,10 +137,15 @@ def test_every_stage_and_separate(tmp_path):
     d = copy_recipe(RECIPE, tmp_path / "custom" / "convtasnet")
     tgt, noise = make_folders(tmp_path)
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run(["./run.sh", "--conf", "conf/tiny.yaml", "--target-dir", str(tgt),
-                           "--interference-dir", str(noise), "--nj", "1"], cwd=d, env=env,
-                          capture_output=True, text=True, timeout=600)
+    args = ["./run.sh", "--conf", "conf/tiny.yaml", "--target-dir", str(tgt),
+            "--interference-dir", str(noise), "--nj", "1"]
+    proc = subprocess.run(args, cwd=d, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    for extra, skipped in (([], True), (["--seed", "1"], False)):
+        again = subprocess.run([*args, "--stage", "1", "--stop-stage", "1", *extra], cwd=d,
+                               env=env, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert ("data already prepared" in again.stdout) == skipped
     exp = d / "exp" / "convtasnet_tiny_tgt-noise"
     assert (exp / "separate" / "test" / "scores" / "RESULTS.md").is_file()
     assert "si_sdr" in (exp / "separate" / "test" / "scores" / "RESULTS.md").read_text()

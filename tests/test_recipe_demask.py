@@ -41,6 +41,11 @@ def test_every_stage_and_separate(tmp_path):
          "--dev-utts", "9", "--test-utts", "9", "--nj", "2", "--baselines", "spectral_gating"],
         cwd=d, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    again = subprocess.run(
+        ["./run.sh", "--stage", "1", "--stop-stage", "1", "--conf", "conf/tiny.yaml",
+         "--train-utts", "12", "--dev-utts", "9", "--test-utts", "9", "--nj", "2"],
+        cwd=d, env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and "data already prepared" in again.stdout  # skipped
     data = d / "data"
     u2m = dict(ln.split() for ln in (data / "test" / "utt2mask_type").read_text().splitlines())
     assert sorted(u2m.values()) == MASK_TYPES  # one test file per mask type

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers.recipes import copy_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "egs" / "mini_enh" / "convtasnet"
@@ -36,15 +37,7 @@ def run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("mini_enh") / "convtasnet"
-    d.mkdir()
-    for name in ("run.sh", "cmd.sh"):
-        shutil.copy2(RECIPE / name, d / name)
-    for name in ("conf", "local"):
-        shutil.copytree(RECIPE / name, d / name)
-    for name in ("steps", "utils", "path.sh"):
-        (d / name).symlink_to(ROOT / name)
-    return d
+    return copy_recipe(RECIPE, tmp_path_factory.mktemp("mini_enh") / "convtasnet")
 
 
 SMALL = ["--conf", "conf/tiny.yaml", "--train-utts", "16", "--train-noises", "7",

@@ -23,6 +23,7 @@ import pytest
 import torch
 from helpers.configs import TINY_CONVTASNET, as_yaml_flow
 from helpers.datadirs import make_datadir
+from helpers.recipes import copy_recipe
 from helpers.slurm import slurm  # noqa: F401  (the session fixture)
 from test_train import env as train_env
 
@@ -226,14 +227,7 @@ def run_recipe(recipe: Path, environ: dict, *args: str) -> subprocess.CompletedP
 @pytest.mark.skipif(any(shutil.which(p) is None for p in ("sox", "espeak-ng", "flite")),
                     reason="needs sox, espeak-ng and flite (tools/install.sh)")
 def test_mini_recipe_through_slurm_gives_the_outputs_of_run_pl(slurm, tmp_path):  # noqa: F811
-    recipe = tmp_path / "convtasnet"
-    recipe.mkdir()
-    for name in ("run.sh", "cmd.sh"):
-        shutil.copy2(RECIPE / name, recipe / name)
-    for name in ("conf", "local"):
-        shutil.copytree(RECIPE / name, recipe / name)
-    for name in ("steps", "utils", "path.sh"):
-        (recipe / name).symlink_to(ROOT / name)
+    recipe = copy_recipe(RECIPE, tmp_path / "convtasnet")
     environ = {**os.environ, "OMP_NUM_THREADS": "1", **slurm.env}
     run_recipe(recipe, environ, "--stage", "1", "--stop-stage", "1", *SMALL)
     for f in (recipe / "data").glob("*/utt2num_samples"):

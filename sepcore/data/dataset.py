@@ -71,7 +71,26 @@ class _Lengths:
         return self.cache[utt]
 
 
-class SegmentDataset(Dataset):
+class EpochDataset(Dataset):
+    """Base of the training datasets: ``epoch_size`` examples an epoch, each drawn with
+    the generator of ``(seed, epoch, index)``, so a resumed run sees the same batches.
+    Subclasses set ``seed`` and ``epoch_size``; the trainer calls ``set_epoch``."""
+
+    seed: int
+    epoch_size: int
+    epoch: int
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.epoch_size
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, index])
+
+
+class SegmentDataset(EpochDataset):
     """Random fixed-length training examples ``(mixture [T], sources [S, T])`` of a data dir.
 
     Args:
@@ -132,15 +151,6 @@ class SegmentDataset(Dataset):
                 f"{dd.path}: dynamic mixing needs at least {dd.num_sources} speakers, "
                 f"found {len(speakers)}"
             )
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.epoch_size
-
-    def _rng(self, index: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, self.epoch, index])
 
     def _window(self, rng: np.random.Generator, length: int) -> tuple[int, int, int]:
         """(start in file, stop in file, offset in segment) of a random segment."""

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from sepcore.data.datadir import DataDir
-from sepcore.data.dataset import MIN_SOURCE_RMS, _Lengths, read_segment
 from sepcore.data.mask_filters import (
     MaskResponse,
     apply_fir,
@@ -33,7 +31,7 @@ from sepcore.data.mask_filters import (
     load_mask_responses,
     select_masks,
 )
-from sepcore.data.noisy import PEAK, check_range
+from sepcore.data.speech import PEAK, CleanSpeechDataset, check_range
 from sepcore.errors import ConfigError, DataError
 
 
@@ -60,63 +58,25 @@ def mask_example(context: np.ndarray, response: MaskResponse, sample_rate: int,
     return mixture * gain, clean * gain
 
 
-class MaskedSpeechDataset(Dataset):
+class MaskedSpeechDataset(CleanSpeechDataset):
     def __init__(
         self, datadir: DataDir, masks, segment: float, sample_rate: int, seed: int = 0,
         epoch_size: int | None = None, mask_types=None, mask_jitter_db: float = 1.5,
         fir_ms: float = 32.0, noise_snr_range=(10.0, 40.0), target_level=(-35.0, -15.0),
     ):
-        if datadir.num_sources != 1:
-            raise DataError(f"{datadir.path}: masked speech needs exactly one source "
-                            f"(spk1.scp, the clean speech), found {datadir.num_sources}")
-        if segment is None or segment <= 0:
-            raise ConfigError(f"data.segment must be a positive number of seconds, got {segment!r}")
+        super().__init__(datadir, segment, sample_rate, seed, epoch_size, target_level,
+                         "masked speech")
         if not isinstance(mask_jitter_db, (int, float)) or mask_jitter_db < 0:
             raise ConfigError(f"data.mask_jitter_db must be a number >= 0, got {mask_jitter_db!r}")
         self.masks = select_masks(load_mask_responses(masks), mask_types)
         self.jitter = float(mask_jitter_db)
         self.numtaps = fir_taps(sample_rate, fir_ms)
-        self.margin = self.numtaps
+        self.margin = self.numtaps  # the filter's length of context on both sides
         self.snr_range = check_range(noise_snr_range, "data.noise_snr_range")
-        self.target_level = check_range(target_level, "data.target_level", high=0.0)
-        self.datadir = datadir
-        self.segment = int(round(segment * sample_rate))
-        self.sample_rate = sample_rate
-        self.seed = seed
-        self.epoch = 0
-        self.epoch_size = epoch_size or len(datadir)
-        lengths = _Lengths(datadir)
-        self.speech = [datadir.sources[0][u] for u in datadir.utts]
-        self.speech_len = [lengths[u] for u in datadir.utts]
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.epoch_size
-
-    def _context(self, rng: np.random.Generator) -> np.ndarray:
-        """A segment of clean speech with ``margin`` samples of context each side."""
-        m, seg = self.margin, self.segment
-        for _ in range(100):
-            i = int(rng.integers(0, len(self.speech)))
-            n = self.speech_len[i]
-            out = np.zeros(seg + 2 * m, dtype=np.float32)
-            if n >= seg:
-                start = int(rng.integers(0, n - seg + 1))
-                lo, hi = max(0, start - m), min(n, start + seg + m)
-                out[lo - (start - m):hi - (start - m)] = read_segment(
-                    self.speech[i], lo, hi, self.sample_rate)
-            else:
-                offset = m + int(rng.integers(0, seg - n + 1))
-                out[offset:offset + n] = read_segment(self.speech[i], 0, n, self.sample_rate)
-            if np.sqrt(np.mean(out[m:m + seg] ** 2)) >= MIN_SOURCE_RMS:
-                return out
-        raise DataError(f"{self.datadir.path}/spk1.scp: could not draw a non-silent segment")
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        context = self._context(rng)
+        rng = self._rng(index)
+        context = self._speech(rng, self.margin)
         response = jitter_db(self.masks[int(rng.integers(0, len(self.masks)))], rng,
                              self.jitter)
         mixture, clean = mask_example(

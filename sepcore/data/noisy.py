@@ -23,31 +23,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from sepcore.data.datadir import DataDir
-from sepcore.data.dataset import MIN_SOURCE_RMS, _Lengths, read_segment
+from sepcore.data.dataset import MIN_SOURCE_RMS, read_segment
+from sepcore.data.speech import PEAK, CleanSpeechDataset, check_range
 from sepcore.errors import ConfigError, DataError
 from sepcore.io.audio import audio_num_frames
 from sepcore.io.scp import read_scp
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 SHORT_TARGETS = ("error", "drop", "pad")
-PEAK = 0.99  # the mixture is scaled down (speech and noise alike) where it would clip
-
-
-def check_range(value, option: str, low: float | None = None, high: float | None = None):
-    """``[lo, hi]`` of two numbers with lo <= hi (inside [low, high] if given)."""
-    if (not isinstance(value, (list, tuple)) or len(value) != 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
-        raise ConfigError(f"{option}: expected [low, high] (two numbers), got {value!r}")
-    lo, hi = float(value[0]), float(value[1])
-    if lo > hi:
-        raise ConfigError(f"{option}: range [{value[0]}, {value[1]}] is backwards "
-                          f"(expected [low, high] with low <= high)")
-    if (low is not None and lo < low) or (high is not None and hi > high):
-        raise ConfigError(f"{option}: [{value[0]}, {value[1]}] must lie within [{low}, {high}]")
-    return lo, hi
 
 
 def noise_files(noise: str | os.PathLike) -> list[str]:
@@ -92,7 +77,7 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr: float,
     return speech * gain, noise * gain
 
 
-class NoisyDataset(Dataset):
+class NoisyDataset(CleanSpeechDataset):
     def __init__(
         self,
         datadir: DataDir,
@@ -105,27 +90,13 @@ class NoisyDataset(Dataset):
         target_level=(-35.0, -15.0),
         short_targets: str = "error",
     ):
-        if datadir.num_sources != 1:
-            raise DataError(f"{datadir.path}: noisy mixing needs exactly one source "
-                            f"(spk1.scp, the clean speech), found {datadir.num_sources}")
-        if segment is None or segment <= 0:
-            raise ConfigError(f"data.segment must be a positive number of seconds, got {segment!r}")
+        super().__init__(datadir, segment, sample_rate, seed, epoch_size, target_level,
+                         "noisy mixing")
         if short_targets not in SHORT_TARGETS:
             raise ConfigError(f"data.short_targets: expected one of {', '.join(SHORT_TARGETS)}, "
                               f"got {short_targets!r}")
         self.snr_range = check_range(snr_range, "data.snr_range")
-        self.target_level = check_range(target_level, "data.target_level", high=0.0)
-        self.datadir = datadir
-        self.segment = int(round(segment * sample_rate))
-        self.sample_rate = sample_rate
-        self.seed = seed
-        self.epoch = 0
         self.short_targets = short_targets
-        self.epoch_size = epoch_size or len(datadir)
-
-        lengths = _Lengths(datadir)
-        self.speech = [datadir.sources[0][u] for u in datadir.utts]
-        self.speech_len = [lengths[u] for u in datadir.utts]
         short = [i for i, n in enumerate(self.speech_len) if n < self.segment]
         if short and short_targets == "error":
             i = short[0]
@@ -149,31 +120,6 @@ class NoisyDataset(Dataset):
         empty = [f for f, n in zip(self.noise, self.noise_len) if n == 0]
         if empty:
             raise DataError(f"{empty[0]}: noise file has no samples (data.noise {noise})")
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.epoch_size
-
-    def _rng(self, index: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, self.epoch, index])
-
-    def _speech(self, rng: np.random.Generator) -> np.ndarray:
-        for _ in range(100):
-            i = int(rng.integers(0, len(self.speech)))
-            n = self.speech_len[i]
-            out = np.zeros(self.segment, dtype=np.float32)
-            if n >= self.segment:
-                start = int(rng.integers(0, n - self.segment + 1))
-                out[:] = read_segment(self.speech[i], start, start + self.segment,
-                                      self.sample_rate)
-            else:
-                offset = int(rng.integers(0, self.segment - n + 1))
-                out[offset:offset + n] = read_segment(self.speech[i], 0, n, self.sample_rate)
-            if np.sqrt(np.mean(out**2)) >= MIN_SOURCE_RMS:
-                return out
-        raise DataError(f"{self.datadir.path}/spk1.scp: could not draw a non-silent segment")
 
     def _noise(self, rng: np.random.Generator) -> np.ndarray:
         for _ in range(100):

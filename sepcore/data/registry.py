@@ -78,14 +78,19 @@ register_dataset(
         "of its sources",
 )
 
+# the keys of sepcore/data/speech.py's CleanSpeechDataset, the base of noisy and masked
+_CLEAN_SPEECH = {
+    "segment": 4.0,           # seconds per training example
+    "epoch_size": None,       # examples per epoch (default: the number of utterances)
+    "target_level": [-35.0, -15.0],  # dBFS, RMS of the input (the mixture)
+}
+
 register_dataset(
     "noisy", "sepcore.data.noisy:noisy_dataset", "sepcore.data.dataset:utterance_dataset",
     defaults={
-        "segment": 4.0,           # seconds per training example
-        "epoch_size": None,       # examples per epoch (default: the number of utterances)
+        **_CLEAN_SPEECH,
         "noise": None,            # the noise pool: a data dir (wav.scp) or a folder of audio
         "snr_range": [0.0, 40.0],  # dB, speech over noise; the DNS synthesizer's range
-        "target_level": [-35.0, -15.0],  # dBFS, RMS of the mixture
         "short_targets": "error",  # a clean utterance shorter than the segment: error|drop|pad
     },
     doc="clean speech (spk1.scp) + a random noise of data.noise, mixed on the fly at an SNR "
@@ -95,14 +100,12 @@ register_dataset(
 register_dataset(
     "masked", "sepcore.data.masked:masked_dataset", "sepcore.data.dataset:utterance_dataset",
     defaults={
-        "segment": 4.0,           # seconds per training example
-        "epoch_size": None,       # examples per epoch (default: the number of utterances)
+        **_CLEAN_SPEECH,
         "masks": None,            # mask responses: a YAML file (masks: {name: {freq, gain}})
         "mask_types": None,       # the masks drawn from (null: every one of data.masks)
         "mask_jitter_db": 1.5,    # each response point moved by N(0, this) dB per example
         "fir_ms": 32.0,           # FIR length (linear phase, its delay removed)
         "noise_snr_range": [10.0, 40.0],  # dB, masked speech over the added white noise
-        "target_level": [-35.0, -15.0],  # dBFS, RMS of the input
     },
     doc="clean speech (spk1.scp) filtered on the fly by a jittered face-mask response "
         "(data.masks) plus white noise; the target is the unmasked speech",

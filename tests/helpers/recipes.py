@@ -22,9 +22,6 @@ def copy_recipe(recipe: Path, dest: Path) -> Path:
 
 def load_script(path: Path, name: str):
     """A recipe's Python script (e.g. local/make_data.py) imported as module ``name``."""
-    import importlib.util
+    from sepcore.recipes import import_script
 
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_script(path, name)

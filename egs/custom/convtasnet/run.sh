@@ -34,13 +34,9 @@ target_dir=
 interference_dir=
 target_name=
 interference_name=
-sample_rate=16000
-dev_fraction=0.1
-test_fraction=0.1
-snr_min=-5
-snr_max=10
-max_seconds=10
-seed=0
+# local/prepare_data.sh's own options: passed on when given, else its defaults hold
+prep_options=(sample_rate dev_fraction test_fraction snr_min snr_max max_seconds seed)
+for o in "${prep_options[@]}"; do printf -v "$o" ''; done
 nj=2
 score_opts="--metrics si_sdr,sdr"
 
@@ -75,10 +71,10 @@ recipe_setup() {
 prepare_data() {
   require_option --target-dir "$target_dir" "the folder of audio to keep"
   require_option --interference-dir "$interference_dir" "the folder of audio to remove"
+  local o opts=()
+  for o in "${prep_options[@]}"; do [ -z "${!o}" ] || opts+=("--${o//_/-}" "${!o}"); done
   local/prepare_data.sh --target-name "$target_name" --interference-name "$interference_name" \
-    --sample-rate "$sample_rate" --dev-fraction "$dev_fraction" --test-fraction "$test_fraction" \
-    --snr-min "$snr_min" --snr-max "$snr_max" --max-seconds "$max_seconds" --seed "$seed" \
-    "$target_dir" "$interference_dir" corpus "$data"
+    ${opts[@]+"${opts[@]}"} "$target_dir" "$interference_dir" corpus "$data"
 }
 
 . ./path.sh

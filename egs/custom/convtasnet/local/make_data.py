@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -182,6 +183,8 @@ def main(argv=None) -> int:
             raise DataError(f"the target and the interference have the same name {names[0]!r}"
                             f"; give --target-name / --interference-name")
         corpus, data_root = Path(args.corpus_dir).resolve(), Path(args.data_root)
+        for folder in (corpus, *(data_root / s for s in (*SPLITS, "train_interference"))):
+            shutil.rmtree(folder, ignore_errors=True)  # a partial run or other options: redo
         folders = (Path(args.target_dir), Path(args.interference_dir))
         rows = [load_folder(f, opt, args.sample_rate, corpus / sub)
                 for f, opt, sub in zip(folders, ("--target-dir", "--interference-dir"),

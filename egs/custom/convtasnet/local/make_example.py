@@ -17,8 +17,6 @@ Then: ./run.sh --target-dir <out-dir>/speech --interference-dir <out-dir>/music
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import shutil
 import sys
 import tempfile
@@ -27,20 +25,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from sepcore.recipes import recipe_script
 from sepcore.resample import resample
-
-HERE = Path(__file__).resolve().parent
-
-
-def load_mini_enh():
-    """egs/mini_enh's corpus module (its noise generators, and the mini speech synthesizer)."""
-    root = Path(os.environ["SEPCORE_ROOT"]) if "SEPCORE_ROOT" in os.environ else HERE.parents[3]
-    path = root / "egs" / "mini_enh" / "convtasnet" / "local" / "make_corpus.py"
-    spec = importlib.util.spec_from_file_location("mini_enh_make_corpus", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def main(argv=None) -> int:
@@ -51,7 +37,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--nj", type=int, default=2)
     args = p.parse_args(argv)
-    enh = load_mini_enh()
+    # egs/mini_enh's corpus module: its noise generators and the mini speech synthesizer
+    enh = recipe_script("mini_enh/convtasnet/local/make_corpus.py", "mini_enh_make_corpus")
     mini = enh.mini
     mini.check_tools()
     out = Path(args.out_dir).resolve()

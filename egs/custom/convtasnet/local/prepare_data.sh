@@ -6,7 +6,7 @@
 # Decodes, mixes down and resamples every audio file under the two folders, splits each
 # folder by file into train/dev/test and writes the data dirs (local/make_data.py:
 # data/train, data/train_interference, data/{dev,test}, data/names). Skipped when
-# <data-root>/.done holds the same options and folders.
+# <data-root> was prepared with the same options and folders (utils/lib/corpus_prep.sh).
 #
 # Options:
 #   --target-name <>  --interference-name <>  (required)  --sample-rate 16000
@@ -25,30 +25,18 @@ max_seconds=10
 seed=0
 
 . "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/corpus_prep.sh"
 
-if [ $# -ne 4 ]; then
-  echo "Usage: $0 [options] <target-dir> <interference-dir> <corpus-dir> <data-root>  (see $0 --help)" >&2
-  exit 1
-fi
-target_dir=$1; interference_dir=$2; corpus=$3; data=$4
+prep_args target_dir interference_dir corpus data -- "$@"
 for d in "$target_dir" "$interference_dir"; do
   [ -d "$d" ] || { echo "$0: $d: no such folder" >&2; exit 1; }
 done
-opts="target=$(readlink -f "$target_dir") interference=$(readlink -f "$interference_dir")"
-opts="$opts names=$target_name:$interference_name rate=$sample_rate dev=$dev_fraction"
-opts="$opts test=$test_fraction snr=$snr_min:$snr_max max_seconds=$max_seconds seed=$seed"
-if [ -f "$data/.done" ] && [ "$(cat "$data/.done")" = "$opts" ]; then
-  echo "$0: $data is complete ($data/.done); skipping"
-  exit 0
-fi
-rm -f "$data/.done"
-rm -rf "$corpus" "$data/train" "$data/train_interference" "$data/dev" "$data/test"  # partial: redo
-mkdir -p "$corpus" "$data"
-python3=${PYTHON:-python}
-"$python3" "$(dirname "$0")/make_data.py" --target-name "$target_name" \
+prep_once "$data" "target=$(readlink -f "$target_dir") \
+interference=$(readlink -f "$interference_dir") names=$target_name:$interference_name \
+rate=$sample_rate dev=$dev_fraction test=$test_fraction snr=$snr_min:$snr_max \
+max_seconds=$max_seconds seed=$seed" \
+  "$PYTHON" "$(dirname "$0")/make_data.py" --target-name "$target_name" \
   --interference-name "$interference_name" --sample-rate "$sample_rate" \
   --dev-fraction "$dev_fraction" --test-fraction "$test_fraction" \
   --snr-range "$snr_min" "$snr_max" --max-seconds "$max_seconds" --seed "$seed" \
   "$target_dir" "$interference_dir" "$corpus" "$data"
-echo "$opts" > "$data/.done"
-echo "$0: wrote $data/{train,train_interference,dev,test} (audio in $corpus)"

@@ -27,8 +27,7 @@ The same options give byte-identical files.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -41,28 +40,17 @@ from sepcore.data.mask_filters import fir_taps, jitter_db, load_mask_responses, 
 from sepcore.data.masked import mask_example
 from sepcore.errors import DataError, SepcoreError
 from sepcore.io import write_scp
+from sepcore.recipes import recipe_script
 
-HERE = Path(__file__).resolve().parent
 SR = 16000
 # LibriSpeech's published utterance counts (openslr.org/12)
 LIBRISPEECH = {"train": ("train-clean-360", 104014), "dev": ("dev-clean", 2703),
                "test": ("test-clean", 2620)}
 
 
-def load_mini():
-    """The mini corpus's synthesizer module (the recipe may run from a copy: SEPCORE_ROOT)."""
-    root = Path(os.environ["SEPCORE_ROOT"]) if "SEPCORE_ROOT" in os.environ else HERE.parents[3]
-    path = root / "egs" / "mini" / "convtasnet" / "local" / "make_corpus.py"
-    spec = importlib.util.spec_from_file_location("mini_make_corpus", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def mini_speech(corpus: Path, counts: dict[str, int], seed: int, nj: int):
     """``{split: [(utt, path, speaker, samples)]}`` of freshly synthesized mini voices."""
-    mini = load_mini()
+    mini = recipe_script("mini/convtasnet/local/make_corpus.py", "mini_make_corpus")
     mini.check_tools()
     voices = mini.make_voices()
     sents = mini.make_sentences(counts, seed)
@@ -169,6 +157,8 @@ def run(args) -> int:
     masks = select_masks(load_mask_responses(args.masks, "--masks"), args.mask_types,
                          "--mask-types")
     corpus, data_root = Path(args.corpus_dir).resolve(), Path(args.data_root)
+    for folder in (corpus, *(data_root / s for s in ("train", "dev", "test"))):
+        shutil.rmtree(folder, ignore_errors=True)  # a partial run or other options: redo
     corpus.mkdir(parents=True, exist_ok=True)
     if args.librispeech_dir:
         speech = librispeech_speech(Path(args.librispeech_dir))

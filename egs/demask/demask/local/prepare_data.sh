@@ -5,7 +5,8 @@
 #
 # Writes <data-root>/train (clean speech: the mini corpus's synthetic voices at 16 kHz, or
 # LibriSpeech train-clean-360) and the fixed masked <data-root>/{dev,test} (utt2mask_type,
-# utt2snr) with local/make_data.py. Skipped when <data-root>/.done holds the same options.
+# utt2snr) with local/make_data.py. Skipped when <data-root> was prepared with the same
+# options and masks file (utils/lib/corpus_prep.sh).
 #
 # Options:
 #   --masks conf/masks.yaml  --mask-types <all>  --librispeech-dir <>  --nj 2  --seed 0
@@ -27,36 +28,16 @@ snr_min=10
 snr_max=40
 
 . "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/corpus_prep.sh"
 
-if [ $# -ne 2 ]; then
-  echo "Usage: $0 [options] <corpus-dir> <data-root>  (see $0 --help)" >&2
-  exit 1
-fi
-corpus=$1
-data=$2
+prep_args corpus data -- "$@"
 [ -f "$masks" ] || { echo "$0: --masks $masks: file not found" >&2; exit 1; }
-opts="masks=$(cksum < "$masks" | cut -d' ' -f1) mask_types=$mask_types"
-opts="$opts librispeech_dir=$librispeech_dir seed=$seed train_utts=$train_utts"
-opts="$opts dev_utts=$dev_utts test_utts=$test_utts jitter_db=$jitter_db fir_ms=$fir_ms"
-opts="$opts snr=$snr_min:$snr_max"
-
-if [ -f "$data/.done" ] && [ "$(cat "$data/.done")" = "$opts" ]; then
-  echo "$0: $data is complete ($data/.done); skipping"
-  exit 0
-fi
-if [ -z "$librispeech_dir" ]; then
-  for prog in sox espeak-ng flite festival; do
-    command -v $prog >/dev/null || { echo "$0: '$prog' not found; run tools/install.sh" >&2; exit 1; }
-  done
-fi
-rm -f "$data/.done"
-rm -rf "$corpus" "$data/train" "$data/dev" "$data/test"  # partial: redo
-mkdir -p "$corpus" "$data"
-python3=${PYTHON:-python}
-"$python3" "$(dirname "$0")/make_data.py" --masks "$masks" ${mask_types:+--mask-types "$mask_types"} \
+[ -n "$librispeech_dir" ] || prep_need_programs "run tools/install.sh" sox espeak-ng flite festival
+prep_once "$data" "masks=$(cksum < "$masks" | cut -d' ' -f1) mask_types=$mask_types \
+librispeech_dir=$librispeech_dir seed=$seed train_utts=$train_utts dev_utts=$dev_utts \
+test_utts=$test_utts jitter_db=$jitter_db fir_ms=$fir_ms snr=$snr_min:$snr_max" \
+  "$PYTHON" "$(dirname "$0")/make_data.py" --masks "$masks" ${mask_types:+--mask-types "$mask_types"} \
   ${librispeech_dir:+--librispeech-dir "$librispeech_dir"} --nj "$nj" --seed "$seed" \
   --train-utts "$train_utts" --dev-utts "$dev_utts" --test-utts "$test_utts" \
   --jitter-db "$jitter_db" --fir-ms "$fir_ms" --snr-range "$snr_min" "$snr_max" \
   "$corpus" "$data"
-echo "$opts" > "$data/.done"
-echo "$0: wrote $data/{train,dev,test} (corpus in $corpus)"

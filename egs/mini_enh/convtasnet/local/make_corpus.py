@@ -36,8 +36,6 @@ The same --seed gives byte-identical files.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import shutil
 import sys
 import time
@@ -50,8 +48,8 @@ from scipy.signal import fftconvolve, lfilter
 from sepcore.data import DataDir
 from sepcore.data.noisy import mix_at_snr
 from sepcore.io import write_scp
+from sepcore.recipes import recipe_script
 
-HERE = Path(__file__).resolve().parent
 SR = 16000
 SNR_GRID = (-5, 0, 5, 10, 15)
 TRAIN_TYPES = ("white", "pink", "brown", "modulated", "hum", "clicks", "babble")
@@ -60,18 +58,7 @@ NOISE_SECONDS = 6.0
 PEAK = 0.99
 
 
-def _load_speech_synth():
-    # the recipe may run from a copy (the smoke test): the repository is SEPCORE_ROOT
-    root = Path(os.environ.get("SEPCORE_ROOT", HERE.parents[3]))
-    path = root / "egs" / "mini" / "convtasnet" / "local" / "make_corpus.py"
-    spec = importlib.util.spec_from_file_location("mini_make_corpus", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-mini = _load_speech_synth()
+mini = recipe_script("mini/convtasnet/local/make_corpus.py", "mini_make_corpus")
 
 
 # ---------------------------------------------------------------------- noise generators
