@@ -30,7 +30,8 @@ inter-chunk RNN):
 ``guard = rf``, ``fade = max(rf // 2, 50 ms)``, ``overlap = 2 * guard + fade``,
 ``window = max(4 s, 8 * overlap)``, ``hop = window - overlap`` — so at most a
 seventh of the work is repeated (the earlier window of 4 overlaps repeated up to a
-third).
+third). A model with a ``chunk_seconds`` attribute (e.g. ``umx``, whose chunks are
+spectrogram-sized) caps that window, at no less than two overlaps.
 """
 
 from __future__ import annotations
@@ -115,6 +116,9 @@ def plan_chunks(
     default_overlap = 2 * rf + fade
     if window_seconds is None:
         window = max(int(4 * sample_rate), 8 * default_overlap)
+        cap = getattr(model, "chunk_seconds", None)  # a model's bound on memory per chunk
+        if cap:
+            window = min(window, max(int(cap * sample_rate), 2 * default_overlap))
         window = -(-window // stride) * stride
     else:
         window = int(round(window_seconds * sample_rate))

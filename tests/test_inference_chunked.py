@@ -126,6 +126,20 @@ def test_default_plan_from_receptive_field():
         plan_chunks(model, 8000, window_seconds=1.0, hop_seconds=2.0)
 
 
+def test_a_model_can_cap_the_default_window():
+    from sepcore.models.umx import UMX
+    from sepcore.spectral.wiener import WienerFiltered
+
+    umx = UMX(n_fft=512, hop=128, hidden_size=8, num_layers=1)
+    for model in (umx, WienerFiltered(umx, 1)):
+        plan = plan_chunks(model, 44100)  # rf 1 s: overlap 2.5 s, uncapped window 20 s
+        assert (plan.window, plan.overlap) == (441000, 110250)
+    assert plan_chunks(umx, 44100, window_seconds=30.0).window == 1323000  # asked for
+    model = ConvSep(k1=400, k2=400)
+    model.chunk_seconds = 0.1  # never below two overlaps
+    assert plan_chunks(model, 8000).window == 2 * plan_chunks(model, 8000).overlap
+
+
 @pytest.mark.parametrize("case", ["separated", "orthogonal", "silent", "loud_float", "random"])
 @pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
 def test_fit_to_range_in_blocks_matches_the_float64_rule(case, subtype):

@@ -154,11 +154,17 @@ class UMX(nn.Module):
         self.output_scale = nn.Parameter(torch.ones(self.num_sources, self.num_bins))
         self.output_mean = nn.Parameter(torch.ones(self.num_sources, self.num_bins))
 
+    # the chunker's default window (sepcore.inference.plan_chunks) is capped at this: the
+    # spectrogram estimates and the Wiener EM of a chunk take ~20 MB per second of stereo
+    # 44.1 kHz audio at full size, the 10-minute song's stems another 0.85 GB
+    chunk_seconds = 10.0
+
     def receptive_field(self) -> int:
         """The BLSTM sees the whole input; 1 s of context per side is what the chunker keeps.
 
-        Chunked separation then uses 10 s windows cross-faded over 2.5 s (Demucs
-        separates in segments of about that length): memory per chunk stays small.
+        Chunked separation then uses 10 s windows (:attr:`chunk_seconds`) cross-faded over
+        2.5 s (Demucs separates in segments of about that length): memory per chunk stays
+        small.
         """
         return self.sample_rate
 

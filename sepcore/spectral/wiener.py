@@ -121,7 +121,8 @@ def wiener(
             y = expectation_maximization(y.div_(scale), xf[b] / scale, int(iterations), eps,
                                          block_frames).mul_(scale)
         outs.append(y)
-    y = torch.stack(outs)
+    # one signal (separation): no copy of the largest tensor of the chunk
+    y = outs[0].unsqueeze(0) if len(outs) == 1 else torch.stack(outs)
     return y.reshape(lead + y.shape[1:])
 
 
@@ -156,6 +157,7 @@ class WienerFiltered(torch.nn.Module):
         self.num_sources = int(model.num_sources) + int(residual)
         self.audio_channels = getattr(model, "audio_channels", 1)
         self.stride = getattr(model, "stride", 1)
+        self.chunk_seconds = getattr(model, "chunk_seconds", None)
 
     def receptive_field(self):
         fn = getattr(self.model, "receptive_field", None)
