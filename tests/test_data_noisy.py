@@ -8,7 +8,7 @@ import soundfile as sf
 from helpers.datadirs import make_datadir
 
 from sepcore.data import DataDir
-from sepcore.data.noisy import NoisyDataset, mix_at_snr, noise_files
+from sepcore.data.noisy import NoisyDataset, mix_at_snr, noise_files, tilt
 from sepcore.errors import ConfigError, DataError
 
 SR = 8000
@@ -87,6 +87,54 @@ def test_short_noise_is_repeated_and_data_dir_pool(speech, tmp_path):
         residual = (mixture - sources[0]).numpy()
         assert np.all(np.abs(residual.reshape(4, -1)).max(axis=1) > 0)  # noise everywhere
     assert noise_files(d) == [str(noise / "n0.wav")]
+
+
+def power_slope_db_per_octave(x, low=250.0, high=2000.0):
+    f = np.fft.rfftfreq(len(x), 1 / SR)
+    p = np.abs(np.fft.rfft(x)) ** 2
+    band = (f >= low) & (f <= high)
+    return np.polyfit(np.log2(f[band]), 10 * np.log10(p[band]), 1)[0]
+
+
+def test_tilt_gives_the_asked_slope():
+    white = np.random.default_rng(2).standard_normal(2**16)
+    assert abs(power_slope_db_per_octave(white)) < 0.3
+    for slope in (-6.0, -3.0, 3.0, 6.0):
+        assert power_slope_db_per_octave(tilt(white, slope, SR)) == pytest.approx(slope, abs=0.3)
+    assert np.allclose(tilt(white, 0.0, SR), white)
+
+
+def test_noise_layers_and_tilt_augment_only_when_asked(speech, tmp_path):
+    noise = write_noises(tmp_path / "noise", [12000, 12000, 12000])
+    plain, again = dataset(speech, noise), dataset(speech, noise, noise_layers=1, noise_tilt=None)
+    assert np.array_equal(plain[5][0].numpy(), again[5][0].numpy())  # off: the same draws
+    aug = dataset(speech, noise, noise_layers=3, noise_tilt=[6.0, 6.0], snr_range=[0, 0])
+    mixture, sources = aug[5]
+    residual = (mixture - sources[0]).numpy().astype(np.float64)
+    assert snr_db(mixture.numpy().astype(np.float64), sources[0].numpy()) == pytest.approx(
+        0.0, abs=0.01)  # the SNR is set after the augmentation
+    assert power_slope_db_per_octave(residual) == pytest.approx(6.0, abs=1.5)  # one short window
+    with pytest.raises(ConfigError, match=r"data\.noise_layers: expected an integer >= 1"):
+        dataset(speech, noise, noise_layers=0)
+    with pytest.raises(ConfigError, match=r"data\.noise_tilt: range \[6, -6\] is backwards"):
+        dataset(speech, noise, noise_tilt=[6, -6])
+
+
+def test_noise_layers_sum_windows_of_several_files(speech, tmp_path):
+    folder = tmp_path / "tones"
+    folder.mkdir()
+    t = np.arange(12000) / SR
+    for hz in (250, 1000, 3000):
+        sf.write(folder / f"{hz}.wav", 0.1 * np.sin(2 * np.pi * hz * t), SR, subtype="FLOAT")
+
+    def tones_heard(ds, i):
+        mixture, sources = ds[i]
+        p = np.abs(np.fft.rfft((mixture - sources[0]).numpy())) ** 2  # 1 s: 1 Hz bins
+        return sum(p[hz - 5:hz + 6].sum() > 1e-3 * p.sum() for hz in (250, 1000, 3000))
+
+    plain, layered = dataset(speech, folder), dataset(speech, folder, noise_layers=3)
+    assert {tones_heard(plain, i) for i in range(12)} == {1}
+    assert max(tones_heard(layered, i) for i in range(12)) >= 2
 
 
 def test_snr_range_backwards_is_an_error(speech, tmp_path):

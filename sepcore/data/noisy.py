@@ -14,6 +14,14 @@ or a folder searched recursively for audio files. A noise shorter than the segme
 repeated (the DNS synthesizer concatenates noise clips the same way); a clean utterance
 shorter than the segment is an error by default (``data.short_targets: error``), or is
 left out (``drop``) or zero-padded at a random offset (``pad``).
+
+Two augmentations of the noise, off by default, widen a small noise pool (the DNS
+synthesizer draws from ~65,000 clips; a local corpus has a few hundred): ``data.
+noise_layers: N`` sums 1 to N windows of random noise files (each added one 0 to 6 dB
+below the first), and ``data.noise_tilt: [lo, hi]`` gives the noise a random spectral
+slope, uniform in [lo, hi] dB per octave of power (0: unchanged, -3: white becomes pink,
++3: blue), as random coloured-noise augmentation does (e.g. torch-audiomentations'
+``AddColoredNoise``, its power decay f^-β with β in [-2, 2] is ±6 dB per octave).
 """
 
 from __future__ import annotations
@@ -77,6 +85,15 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr: float,
     return speech * gain, noise * gain
 
 
+def tilt(x: np.ndarray, slope: float, sample_rate: int, ref_hz: float = 1000.0) -> np.ndarray:
+    """``x`` with its power spectrum multiplied by ``(f / ref_hz) ** (slope / 3.01)``:
+    ``slope`` dB per octave, 0 dB at ``ref_hz`` (the DC bin gets the lowest bin's gain)."""
+    X = np.fft.rfft(x)
+    f = np.fft.rfftfreq(len(x), 1.0 / sample_rate)
+    f[0] = f[1] if len(f) > 1 else ref_hz
+    return np.fft.irfft(X * (f / ref_hz) ** (slope / (20 * np.log10(2))), n=len(x))
+
+
 class NoisyDataset(CleanSpeechDataset):
     def __init__(
         self,
@@ -89,6 +106,8 @@ class NoisyDataset(CleanSpeechDataset):
         snr_range=(0.0, 40.0),
         target_level=(-35.0, -15.0),
         short_targets: str = "error",
+        noise_layers: int = 1,
+        noise_tilt=None,
     ):
         super().__init__(datadir, segment, sample_rate, seed, epoch_size, target_level,
                          "noisy mixing")
@@ -96,6 +115,12 @@ class NoisyDataset(CleanSpeechDataset):
             raise ConfigError(f"data.short_targets: expected one of {', '.join(SHORT_TARGETS)}, "
                               f"got {short_targets!r}")
         self.snr_range = check_range(snr_range, "data.snr_range")
+        if isinstance(noise_layers, bool) or not isinstance(noise_layers, int) or noise_layers < 1:
+            raise ConfigError(f"data.noise_layers: expected an integer >= 1 (noise windows "
+                              f"summed), got {noise_layers!r}")
+        self.noise_layers = noise_layers
+        self.noise_tilt = (None if noise_tilt is None
+                           else check_range(noise_tilt, "data.noise_tilt", -12.0, 12.0))
         self.short_targets = short_targets
         short = [i for i, n in enumerate(self.speech_len) if n < self.segment]
         if short and short_targets == "error":
@@ -138,9 +163,22 @@ class NoisyDataset(CleanSpeechDataset):
         raise DataError(f"noise pool ({len(self.noise)} files): could not draw a non-silent "
                         f"noise segment")
 
+    def _augmented_noise(self, rng: np.random.Generator) -> np.ndarray:
+        noise = self._noise(rng)
+        if self.noise_layers > 1:  # (no draw at all with 1: the same examples as before)
+            noise = noise.astype(np.float64)
+            power = float(np.mean(noise**2))
+            for _ in range(int(rng.integers(1, self.noise_layers + 1)) - 1):
+                extra = self._noise(rng)
+                gain = np.sqrt(power / np.mean(extra**2)) * 10 ** (-rng.uniform(0, 6) / 20)
+                noise = noise + gain * extra
+        if self.noise_tilt is not None:
+            noise = tilt(noise, rng.uniform(*self.noise_tilt), self.sample_rate)
+        return noise
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = self._rng(index)
-        speech, noise = self._speech(rng), self._noise(rng)
+        speech, noise = self._speech(rng), self._augmented_noise(rng)
         snr = rng.uniform(*self.snr_range)
         level = rng.uniform(*self.target_level)
         speech, noise = mix_at_snr(speech, noise, snr, level)
@@ -157,4 +195,5 @@ def noisy_dataset(datadir: DataDir, data_cfg: dict, *, sample_rate: int,
         datadir, data_cfg["noise"], segment=data_cfg["segment"], sample_rate=sample_rate,
         seed=seed, epoch_size=data_cfg["epoch_size"], snr_range=data_cfg["snr_range"],
         target_level=data_cfg["target_level"], short_targets=data_cfg["short_targets"],
+        noise_layers=data_cfg["noise_layers"], noise_tilt=data_cfg["noise_tilt"],
     )

@@ -92,6 +92,8 @@ register_dataset(
         "noise": None,            # the noise pool: a data dir (wav.scp) or a folder of audio
         "snr_range": [0.0, 40.0],  # dB, speech over noise; the DNS synthesizer's range
         "short_targets": "error",  # a clean utterance shorter than the segment: error|drop|pad
+        "noise_layers": 1,        # noise windows summed per example (1 to this many)
+        "noise_tilt": None,       # [lo, hi]: random spectral slope of the noise, dB/octave
     },
     doc="clean speech (spk1.scp) + a random noise of data.noise, mixed on the fly at an SNR "
         "and level drawn from data.snr_range and data.target_level",
