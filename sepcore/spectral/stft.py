@@ -68,17 +68,13 @@ def istft(X: torch.Tensor, n_fft: int, hop: int, length: int,
         raise ValueError(f"istft: expected {n_fft // 2 + 1} bins for n_fft={n_fft}, got {nbins}")
     rows = X.reshape((-1, nbins, nfr)).transpose(1, 2)  # [rows, frames, bins]
     half, total = n_fft // 2, (nfr - 1) * hop + n_fft
-    wsum = torch.zeros(total, dtype=window.dtype, device=window.device)
-    _overlap_add(wsum, (window * window).expand(nfr, n_fft), hop)
-    wsum = wsum[half:half + length].clamp_min(1e-11)
-    if length + half > total:  # frames do not reach the requested length: zeros there
-        wsum = F.pad(wsum, (0, length + half - total), value=1.0)
+    wsum = _window_envelope(window, nfr, hop, length)
     # A few signals at a time: the frame buffers are several times the output's size.
     group = max(1, _FRAME_BUFFER_BYTES // (nfr * n_fft * window.element_size()))
     out = []
     for part in rows.split(group):
         frames = torch.fft.irfft(part, n=n_fft, dim=-1).mul_(window)  # [rows, frames, n_fft]
-        sig = frames.new_zeros(part.shape[0], max(total, length + half))
+        sig = frames.new_zeros(part.shape[0], max(total, length + half))  # zeros past the frames
         _overlap_add(sig[:, :total], frames, hop)
         out.append(sig[:, half:half + length] / wsum)
     return torch.cat(out).reshape(lead + (length,))
@@ -127,6 +123,15 @@ def _overlap_add(out: torch.Tensor, frames: torch.Tensor, hop: int) -> None:
         out[..., r * hop:(r + nf) * hop] += parts[..., r, :].reshape(frames.shape[:-2] + (-1,))
 
 
+def _window_envelope(window: torch.Tensor, nfr: int, hop: int, length: int) -> torch.Tensor:
+    """The overlap-added squared window of ``nfr`` centred frames at output samples
+    ``[0, length)`` (what an inverse STFT divides by; floored where no frame reaches)."""
+    n = window.shape[-1]
+    wsum = window.new_zeros(max((nfr - 1) * hop + n, length + n // 2))
+    _overlap_add(wsum[:(nfr - 1) * hop + n], (window * window).expand(nfr, n), hop)
+    return wsum[n // 2:n // 2 + length].clamp_min(1e-11)
+
+
 def tf_apply(
     x: torch.Tensor,
     fn: Callable[[torch.Tensor], torch.Tensor],
@@ -162,7 +167,4 @@ def tf_apply(
             out = torch.zeros(lead + (total,), dtype=y.dtype, device=y.device)
         seg_len = (f1 - f0 - 1) * hop + n_fft
         _overlap_add(out[..., f0 * hop:f0 * hop + seg_len], y, hop)
-    wsum = torch.zeros(total, dtype=w.dtype, device=w.device)
-    _overlap_add(wsum, (w * w).expand(nfr, n_fft), hop)
-    out = out[..., half:half + length] / wsum[half:half + length].clamp_min(1e-11)
-    return out
+    return out[..., half:half + length] / _window_envelope(w, nfr, hop, length)
