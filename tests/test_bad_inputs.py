@@ -229,8 +229,15 @@ def test_score_records_provenance(tmp_path):
         f.touch()
     summary = _score(data, sep, "--metrics", "si_sdr")
     assert summary["separation"] == prov
-    assert "- estimates: model /m (sha256 0000000000000000)" in (
-        sep / "scores" / "RESULTS.md").read_text()
+    results = (sep / "scores" / "RESULTS.md").read_text()
+    assert "- estimates: model /m (sha256 0000000000000000)" in results
+    assert "precision" not in results  # written by a sepcore that did not record it
+    data, sep, prov = _scorable(tmp_path / "bf16")
+    (sep / "separate.json").write_text(json.dumps({**prov, "precision": "bf16"}))
+    for f in sep.glob("spk*.scp"):
+        f.touch()
+    _score(data, sep, "--metrics", "si_sdr")
+    assert ", precision bf16\n" in (sep / "scores" / "RESULTS.md").read_text()
 
 
 # --- configs and training (case 3) ----------------------------------------------------------
