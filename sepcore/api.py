@@ -30,6 +30,7 @@ from sepcore.inference import (
 from sepcore.io.audio import fit_to_range
 from sepcore.precision import resolve_precision
 from sepcore.resample import resample
+from sepcore.stems import residual_stem_name
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -42,51 +43,6 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 def base_sources(model: SeparationModel) -> int:
     """Sources the network itself outputs (without a Wiener ``residual``)."""
     return int(getattr(model.model, "num_sources", len(model.sources)))
-
-
-def residual_stem_name(stems: list[str], residual_name: str | None = None) -> str:
-    """``residual_name``, or ``no_<stem>`` for one kept stem, ``residual`` for several."""
-    name = residual_name or (f"no_{stems[0]}" if len(stems) == 1 else "residual")
-    if name in stems:
-        raise ConfigError(f"residual name {name!r} is also a kept stem")
-    return name
-
-
-def keep_stems(
-    estimates: np.ndarray, mixture: np.ndarray, sources: list[str], stems: list[str],
-    residual_name: str | None = None,
-) -> tuple[np.ndarray, list[str]]:
-    """Keep ``stems`` of ``estimates`` and add the residual: the mixture minus their sum.
-
-    ``estimates`` ``[S, T(, C)]``, ``mixture`` ``[T(, C)]`` (same rate and shape) → ``(array
-    [len(stems) + 1, T(, C)], names)``; the last name is ``residual_name`` or ``no_<stem>``
-    (``no_vocals``, as Demucs's ``--two-stems``), ``residual`` for several stems. They sum to
-    the mixture exactly (float32), in ``estimates``' memory (a one-source model: a row more).
-    """
-    unknown = [s for s in stems if s not in sources]
-    if unknown or not stems or len(set(stems)) != len(stems):
-        raise ConfigError(f"--stems {','.join(stems)}: expected distinct names among the "
-                          f"model's sources ({' '.join(sources)})")
-    if estimates.shape[1:] != np.shape(mixture):
-        raise DataError(f"estimates {estimates.shape[1:]} and mixture {np.shape(mixture)} "
-                        f"differ in shape")
-    if len(stems) == len(sources) > 1:  # (one source: enhancement, the residual is the noise)
-        raise ConfigError(f"--stems {','.join(stems)}: that is every source; the residual "
-                          f"would be (almost) silent")
-    index = [sources.index(s) for s in stems]
-    name = residual_stem_name(stems, residual_name)
-    if index == sorted(index):  # move the kept stems to the front, in place
-        for k, i in enumerate(index):
-            if i != k:
-                estimates[k] = estimates[i]
-    else:
-        estimates[:len(index)] = estimates[index]
-    k = len(index)
-    estimates = np.concatenate([estimates, estimates[:1]]) if k == len(estimates) else estimates
-    estimates[k] = mixture
-    for j in range(k):
-        estimates[k] -= estimates[j]
-    return estimates[:k + 1], list(stems) + [name]
 
 
 class SeparationModel:
@@ -107,7 +63,9 @@ class SeparationModel:
         self.format_version = format_version
         self.model_cfg = dict(model_cfg or {})
         self.device = torch.device("cpu")
-        self._runner: torch.nn.Module | None = None
+        self._filtered: torch.nn.Module | None = None  # the model (+ Wiener filter)
+        self._runner: torch.nn.Module | None = None  # ... + post-filter
+        self.set_postfilter()
         self.precision = "fp32"
         self.to(device)
 
@@ -199,31 +157,58 @@ class SeparationModel:
         soft = softmask if softmask is not None else bool(getattr(base, "softmask", False))
         res = residual if residual is not None else bool(getattr(base, "residual", False))
         self.sources = self.sources[:base_sources(self)]
+        self._runner = None
         if not (it or soft or res):
-            self._runner = base
+            self._filtered = base
             return self
         if not tf:
             raise ConfigError(
                 f"{self.path}: {self.model_cfg.get('name', type(base).__name__)} is not a "
                 f"time-frequency model: Wiener filtering (iterations {it}, softmask {soft}, "
                 f"residual {res}) needs spectrogram estimates; use --wiener-iterations 0")
-        self._runner = WienerFiltered(base, it, soft, res)
+        self._filtered = WienerFiltered(base, it, soft, res)
         if res:
             self.sources = self.sources + ["residual"]
         return self
 
     def wiener_settings(self) -> dict:
         """The Wiener filter :meth:`separate_array` applies (iterations 0: none)."""
-        r = self.runner
+        if self._filtered is None:
+            self.set_wiener()
+        r = self._filtered
         if r is self.model:
             return {"iterations": 0, "softmask": False, "residual": False}
         return {"iterations": r.iterations, "softmask": r.softmask, "residual": r.residual}
 
+    def set_postfilter(self, enabled: bool | None = None) -> SeparationModel:
+        """Turn the post-filter of one-source models on or off (None: the config's
+        ``postfilter.enabled``); its settings are the config's ``postfilter`` section
+        (sepcore/spectral/postfilter.py). Raises ConfigError for a model of several sources.
+        """
+        from sepcore.config import DEFAULTS
+        from sepcore.spectral.postfilter import check_settings
+
+        own = (self.config or {}).get("postfilter")
+        cfg = {**DEFAULTS["postfilter"], **(own if isinstance(own, dict) else {})}
+        on = bool(cfg["enabled"]) if enabled is None else bool(enabled)
+        if on and self.num_sources != 1:
+            raise ConfigError(f"{self.path}: the post-filter is for one-source (enhancement) "
+                              f"models; this one has {self.num_sources} sources "
+                              f"({' '.join(self.sources)}); use --postfilter false")
+        self.postfilter = check_settings(cfg) if on else None
+        self._runner = None
+        return self
+
     @property
     def runner(self) -> torch.nn.Module:
-        """What :meth:`separate_array` runs: the model, or the model + Wiener filter."""
-        if getattr(self, "_runner", None) is None:
+        """What :meth:`separate_array` runs: the model (+ Wiener filter) (+ post-filter)."""
+        if self._filtered is None:
             self.set_wiener()
+        if self._runner is None:
+            from sepcore.spectral.postfilter import PostFiltered
+
+            pf = self.postfilter
+            self._runner = PostFiltered(self._filtered, **pf) if pf else self._filtered
         return self._runner
 
     def plan(
@@ -231,7 +216,7 @@ class SeparationModel:
         whole_seconds: float | None = None,
     ) -> ChunkPlan:
         """Chunking for this model (see :func:`sepcore.inference.plan_chunks`)."""
-        return plan_chunks(self.model, self.sample_rate, window_seconds, hop_seconds,
+        return plan_chunks(self.runner, self.sample_rate, window_seconds, hop_seconds,
                            whole_seconds)
 
     def separate_array(

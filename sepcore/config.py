@@ -70,6 +70,13 @@ DEFAULTS: dict = {
     # MR-STFT resolutions default to Yamamoto et al. 2020's (sepcore/losses/mrstft.py);
     # with pit false also sdr (MDX SDR), mag_mse (STFT magnitudes: n_fft, hop_length), l1
     # and sums such as mag_mse+sdr with one weight per term (weights)
+    # at separation, the parametric Wiener post-filter of a one-source (enhancement) model
+    # (sepcore/spectral/postfilter.py): beta over-suppresses what the residual (input minus
+    # estimate) shares with the estimate, residual puts that share of it back before the
+    # gain, power 1 weighs magnitudes (2: powers); sepcore-separate --postfilter overrides
+    # enabled
+    "postfilter": {"enabled": False, "beta": 3.0, "power": 1.0, "residual": 0.5,
+                   "n_fft": 1024, "hop_length": 256},
     "loss": {"name": "si_sdr", "pit": True, "mrstft_weight": 1.0,
              "mrstft_fft_sizes": [1024, 2048, 512], "mrstft_hops": [120, 240, 50],
              "mrstft_win_lengths": [600, 1200, 240], "n_fft": 4096, "hop_length": 1024,
@@ -244,6 +251,7 @@ SCHEMA: dict[str, tuple] = {
     "training.checkpoint_minutes": _rule(NAT_NUM[0], NAT_NUM[1] + " (0: every step)",
                                          nullable=True),
     "training.precision": _rule(lambda v: v in ("fp32", "bf16"), "'fp32' or 'bf16'"),
+    "postfilter.enabled": BOOL,
     "optim.lr": POS_NUM,
     "optim.weight_decay": NAT_NUM,
     "optim.clip_grad_norm": _rule(NAT_NUM[0], NAT_NUM[1] + " (0: off)", nullable=True),
@@ -276,6 +284,16 @@ def _check(ok: bool, key: str, expected: str, value) -> None:
         raise ConfigError(f"{key} must be {expected}, got {value!r}")
 
 
+def _check_postfilter(cfg: dict) -> None:
+    from sepcore.spectral.postfilter import check_settings
+
+    check_settings(cfg["postfilter"])
+    sources = cfg["model"].get("num_sources")
+    if cfg["postfilter"]["enabled"] and sources != 1:
+        raise ConfigError(f"postfilter.enabled true is for one-source (enhancement) models; "
+                          f"model.num_sources is {sources!r} (expected 1)")
+
+
 def validate_config(cfg: dict) -> None:
     """Every check of the values of a training config, in one place (ConfigError naming
     the key, what was expected and what was given). Keys themselves are checked by the
@@ -283,6 +301,7 @@ def validate_config(cfg: dict) -> None:
     from sepcore.losses import build_criterion
 
     check_schema(cfg)
+    _check_postfilter(cfg)
     t, o, s = cfg["training"], cfg["optim"], cfg["scheduler"]
     decay = t["ema_decay"]
     _check(decay is None or (isinstance(decay, float) and 0.0 < decay < 1.0),

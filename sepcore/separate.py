@@ -61,7 +61,7 @@ def separate_to_files(model, spec: str, outputs: list[str], plan=None, *,
 
     ``outputs``: one path per name of ``model.output_names(stems, residual_name)``
     (every source, or with ``stems`` the kept stems and the residual, see
-    :func:`sepcore.api.keep_stems`). Written at the input's rate, length, channels
+    :func:`sepcore.stems.keep_stems`). Written at the input's rate, length, channels
     and sample format when it is PCM or float, else 16-bit PCM (mp3, ogg/vorbis,
     opus: :func:`sepcore.io.audio.wav_subtype`); levels as ``model.match_levels``
     says, then one common scale so nothing clips. Raises DataError naming ``spec``.
@@ -69,9 +69,9 @@ def separate_to_files(model, spec: str, outputs: list[str], plan=None, *,
     disk, so a rerun redoes the input); ``exclusive``: an existing output is an error
     (another run's), never overwritten.
     """
-    from sepcore.api import keep_stems
     from sepcore.io import read_audio
     from sepcore.io.audio import fit_to_range, wav_subtype, write_audio_set
+    from sepcore.stems import keep_stems
 
     audio = read_audio(spec)
     if check is not None:  # data-dir mode: the length utt2num_samples says
@@ -118,6 +118,7 @@ def _setup(args):
         raise ConfigError(f"--device: expected cpu or cuda, got {args.device!r}")
     model = load(args.model, device=args.device)
     model.set_wiener(args.wiener_iterations, args.softmask, args.residual)
+    model.set_postfilter(getattr(args, "postfilter", None))
     model.set_precision(getattr(args, "precision", "fp32"))
     plan = model.plan(args.chunk_seconds, args.hop_seconds, args.whole_seconds)
     logger.info("model %s: %d Hz, sources %s; chunks of %.2f s every %.2f s; %s",
@@ -195,6 +196,8 @@ def provenance(model_path: str, names: list[str], model, plan) -> dict:
             "hop": plan.hop, "whole": plan.whole}
     if getattr(model, "precision", "fp32") != "fp32":  # float32 keeps the earlier record
         prov["precision"] = model.precision
+    if getattr(model, "postfilter", None):  # as precision: none keeps the earlier record
+        prov["postfilter"] = model.postfilter
     return prov
 
 

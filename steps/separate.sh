@@ -24,6 +24,8 @@
 #                             models (umx); default: the model's (0: off)
 #   --softmask <>             Wiener filter: start from the soft mask (true|false)
 #   --residual <>             Wiener filter: add a "residual" source (true|false)
+#   --postfilter <>           the post-filter of a one-source (enhancement) model
+#                             (true|false); default: its config's postfilter.enabled
 #   --num-threads <1>         torch CPU threads per job
 #   --precision <fp32>        fp32 or bf16 (bfloat16 autocast where the CPU has native
 #                             bfloat16, AMX or AVX-512 BF16; float32 with a warning elsewhere)
@@ -39,6 +41,7 @@ whole_seconds=
 wiener_iterations=
 softmask=
 residual=
+postfilter=
 num_threads=1
 precision=fp32
 force=false
@@ -53,6 +56,7 @@ require_int --num-threads "$num_threads" 1
 [ -z "$wiener_iterations" ] || require_int --wiener-iterations "$wiener_iterations" 0
 [ -z "$softmask" ] || require_bool --softmask "$softmask"
 [ -z "$residual" ] || require_bool --residual "$residual"
+[ -z "$postfilter" ] || require_bool --postfilter "$postfilter"
 
 if [ $# -ne 3 ]; then
   "$(dirname "$0")/../utils/usage.sh" "$0" >&2
@@ -73,6 +77,7 @@ opts=()
 [ -n "$wiener_iterations" ] && opts+=(--wiener-iterations "$wiener_iterations")
 [ -n "$softmask" ] && opts+=(--softmask "$softmask")
 [ -n "$residual" ] && opts+=(--residual "$residual")
+[ -n "$postfilter" ] && opts+=(--postfilter "$postfilter")
 opts+=(--precision "$precision" --force "$force")
 
 if [ "$force" = true ]; then  # a killed forced run must not leave the old model's outputs

@@ -9,6 +9,7 @@ import torch
 import yaml
 
 import sepcore
+import sepcore.stems
 from sepcore.bin.separate import main
 from sepcore.errors import ConfigError
 from sepcore.inference import ChunkPlan, separate_chunked
@@ -127,7 +128,7 @@ def test_bad_music_inputs_and_options(music_exp, tmp_path, capsys):
     assert "--stems guitar: expected distinct names among the model's sources (drums bass" \
         in capsys.readouterr().err
     with pytest.raises(ConfigError, match="every source"):
-        sepcore.api.keep_stems(np.zeros((4, 10), np.float32), np.zeros(10), STEMS, STEMS)
+        sepcore.stems.keep_stems(np.zeros((4, 10), np.float32), np.zeros(10), STEMS, STEMS)
 
 
 class StereoGains(torch.nn.Module):

@@ -4,6 +4,7 @@ File mode (``sepcore-separate`` after ``pip install -e .``, or ``python -m sepco
 
     sepcore-separate --model PACK|EXPDIR|model.pt [--out-dir D] [--device cpu|cuda]
                      [--stems NAME[,NAME...]] [--wiener-iterations N]
+                     [--postfilter true|false]
                      [--chunk-seconds W] [--hop-seconds H] [--force true] FILES|DIRS|GLOBS...
 
 Reads wav/flac/mp3/ogg/opus (anything soundfile reads), resamples to the model's
@@ -25,6 +26,9 @@ overrides it); the written files sum to the mixture. Time-frequency models
 (umx) refine their estimates with the multichannel Wiener filter:
 ``--wiener-iterations N`` (0: the masked mixture), ``--softmask true|false`` and
 ``--residual true|false`` (an extra ``residual`` source); defaults from the model.
+An enhancement model trained with ``postfilter.enabled: true`` (egs/mini_enh) applies
+its parametric Wiener post-filter (sepcore/spectral/postfilter.py); ``--postfilter
+false`` turns it off, ``true`` on (with the config's or the default settings).
 Existing outputs are not overwritten without ``--force true``: each input's outputs are
 written to temporary files and published together, with a link that fails when the
 name exists, so of two runs writing the same name one wins and the other reports the
@@ -101,6 +105,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         p.add_argument(flag, type=str2bool, nargs="?", const=True, default=None,
                        metavar="true|false", help=f"Wiener filter: {what} (default: the "
                        f"model's)")
+    p.add_argument("--postfilter", type=str2bool, nargs="?", const=True, default=None,
+                   metavar="true|false", help="the parametric Wiener post-filter of a "
+                   "one-source (enhancement) model (default: its config's postfilter.enabled)")
     add_bool(p, "--force", False, "overwrite existing outputs")
     p.add_argument("--num-threads", type=int_type(1), default=None, help="torch CPU threads")
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
