@@ -238,6 +238,21 @@ def test_score_records_provenance(tmp_path):
         f.touch()
     _score(data, sep, "--metrics", "si_sdr")
     assert ", precision bf16\n" in (sep / "scores" / "RESULTS.md").read_text()
+    data, sep, prov = _scorable(tmp_path / "pf")
+    pf = {"beta": 3.0, "power": 1.0, "residual": 0.5, "n_fft": 1024, "hop_length": 256}
+    (sep / "separate.json").write_text(json.dumps({**prov, "postfilter": pf}))
+    for f in sep.glob("spk*.scp"):
+        f.touch()
+    _score(data, sep, "--metrics", "si_sdr")
+    assert f", postfilter {pf}\n" in (sep / "scores" / "RESULTS.md").read_text()
+
+
+def test_exp_tag_of_any_separate_dir(tmp_path):
+    from sepcore.scoring.results import exp_tag
+
+    assert exp_tag(tmp_path / "exp" / "ctn" / "separate" / "test") == "ctn"
+    assert exp_tag(tmp_path / "exp" / "ctn" / "separate_bf16" / "test") == "ctn"
+    assert exp_tag(tmp_path / "elsewhere" / "test") == "test"
 
 
 # --- configs and training (case 3) ----------------------------------------------------------

@@ -27,8 +27,9 @@ def stats(values: list[float]) -> dict:
 
 
 def exp_tag(sep_dir: Path) -> str:
+    """``<tag>`` of ``exp/<tag>/separate*/<set>`` (e.g. ``separate_bf16``), else the dir's name."""
     parts = sep_dir.resolve().parts
-    if len(parts) >= 3 and parts[-2] == "separate":
+    if len(parts) >= 3 and parts[-2].startswith("separate"):
         return parts[-3]
     return sep_dir.resolve().name
 
