@@ -1,5 +1,5 @@
-"""Time-frequency helpers shared by every TF model: the STFT, the ideal ratio mask oracle
-and the multichannel Wiener filter."""
+"""Time-frequency helpers shared by every TF model: the STFT, the ideal ratio mask oracle,
+the multichannel Wiener filter and the post-filter of one-source (enhancement) models."""
 
 from sepcore.spectral.oracle import ideal_ratio_mask, oracle_separate
 from sepcore.spectral.stft import STFT, istft, stft, tf_apply
