@@ -9,7 +9,7 @@ import torch
 
 from sepcore.config import DEFAULTS
 from sepcore.errors import ConfigError
-from sepcore.losses import PITLoss, build_loss, pairwise_neg_si_sdr
+from sepcore.losses import PITLoss, build_criterion, build_loss, pairwise_neg_si_sdr
 from sepcore.losses.mrstft import MultiResolutionSTFTLoss
 
 
@@ -77,3 +77,16 @@ def test_loss_names_from_config():
 def test_bad_configs(cfg, match):
     with pytest.raises(ConfigError, match=match):
         build_loss({**DEFAULTS["loss"], **cfg})
+
+
+def test_without_pit_estimate_k_is_scored_against_reference_k():
+    torch.manual_seed(0)
+    refs = torch.randn(2, 2, 4000)
+    est = refs.flip(1) + 0.1 * torch.randn(2, 2, 4000)  # PIT would swap them
+    cfg = {**DEFAULTS["loss"], "name": "si_sdr+mrstft", "pit": False}
+    loss, perm = build_criterion(cfg)(est, refs)
+    pairwise = build_loss(cfg)(est, refs)
+    assert perm.tolist() == [[0, 1], [0, 1]]
+    torch.testing.assert_close(loss, pairwise.diagonal(dim1=1, dim2=2).mean())
+    pit_loss, pit_perm = build_criterion({**cfg, "pit": True})(est, refs)
+    assert pit_perm.tolist() == [[1, 0], [1, 0]] and pit_loss < loss

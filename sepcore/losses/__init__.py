@@ -55,8 +55,11 @@ def build_criterion(cfg: dict):
         raise ConfigError(f"loss.name must be one of {', '.join(LOSS_NAMES)} with loss.pit "
                           f"true (with loss.pit false also {', '.join(SOURCE_LOSSES)} or a "
                           f"sum such as mag_mse+sdr), got {name!r}")
-    if cfg["pit"] or (name in LOSS_NAMES and name not in SOURCE_LOSSES):
-        return PITLoss(build_loss(cfg), permute=cfg["pit"])
+    if cfg["pit"]:
+        return PITLoss(build_loss(cfg))
+    if name in LOSS_NAMES and name not in SOURCE_LOSSES:  # mrstft terms: k against k
+        pairwise = build_loss(cfg)
+        return FixedOrderLoss(lambda e, r: pairwise(e, r).diagonal(dim1=1, dim2=2))
     names = name.split("+")
     unknown = [n for n in names if n not in SOURCE_LOSSES]
     if unknown:

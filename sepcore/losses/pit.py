@@ -27,26 +27,19 @@ class PITLoss:
     """``loss, perm = PITLoss(pairwise_fn)(estimates, references)``.
 
     ``pairwise_fn(est [B,S,T], ref [B,S,T]) -> [B, S_est, S_ref]``; the loss is the
-    batch mean of the per-example mean over sources under the best permutation, or
-    with ``permute=False`` (the config's ``loss.pit: false``, for named sources such as
-    music stems) under the identity: estimate k is scored against reference k.
+    batch mean of the per-example mean over sources under the best permutation. Named
+    sources (``loss.pit: false``) use :class:`sepcore.losses.music.FixedOrderLoss`.
     """
 
-    def __init__(self, pairwise_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-                 permute: bool = True):
+    def __init__(self, pairwise_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]):
         self.pairwise_fn = pairwise_fn
-        self.permute = permute
 
     def __call__(
         self, estimates: torch.Tensor, references: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         pairwise = self.pairwise_fn(estimates, references)
-        if self.permute:
-            with torch.no_grad():
-                perm = best_permutations(pairwise)
-        else:
-            perm = torch.arange(pairwise.shape[2], device=pairwise.device).expand(
-                pairwise.shape[0], -1)
+        with torch.no_grad():
+            perm = best_permutations(pairwise)
         refs = torch.arange(pairwise.shape[2], device=pairwise.device)
         chosen = pairwise[torch.arange(pairwise.shape[0]).unsqueeze(1), perm, refs]
         return chosen.mean(), perm
