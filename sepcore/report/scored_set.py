@@ -10,7 +10,6 @@ music and enhancement sets are recognised by those files alone.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,16 +222,16 @@ def scored_sets(exp_dir: Path) -> list[ScoredSet]:
             for d in sorted(exp_dir.glob("separate/*/scores/summary.json"))]
 
 
-def snr_groups(snr: dict[str, float], utts: list[str], max_groups: int = 8):
-    """[(label, [utt indices])]: one group per SNR value when there are few (VoiceBank's
-    four test SNRs), else 5 dB bins (randomly drawn SNRs)."""
-    have = [(i, snr[u]) for i, u in enumerate(utts) if u in snr]
-    values = sorted({round(v, 2) for _, v in have})
-    groups: dict[float, list[int]] = {}
-    if len(values) <= max_groups:
-        for i, v in have:
-            groups.setdefault(round(v, 2), []).append(i)
-        return [(f"{k:g} dB", groups[k]) for k in sorted(groups)]
-    for i, v in have:
-        groups.setdefault(5.0 * math.floor(v / 5.0), []).append(i)
-    return [(f"[{k:g}, {k + 5:g}) dB", groups[k]) for k in sorted(groups)]
+def snr_groups(snr: dict[str, float], utts: list[str]):
+    """[(label, [utt indices])] with scoring's SNR labels (sepcore/scoring/breakdown.py):
+    one group per SNR value when there are few (VoiceBank's four test SNRs), else 5 dB
+    bins (randomly drawn SNRs)."""
+    from sepcore.scoring.breakdown import label_sort_key, snr_labels
+
+    labels = snr_labels({u: snr[u] for u in utts if u in snr})
+    groups: dict[str, list[int]] = {}
+    for i, u in enumerate(utts):
+        if u in labels:
+            groups.setdefault(labels[u], []).append(i)
+    return [(f"{k} dB", groups[k])
+            for k in sorted(groups, key=lambda k: label_sort_key("snr", k))]

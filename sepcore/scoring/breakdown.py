@@ -67,7 +67,8 @@ def snr_labels(values: dict[str, float]) -> dict[str, str]:
     return out
 
 
-def _sort_key(kind: str, label: str):
+def label_sort_key(kind: str, label: str):
+    """SNR labels by their (lower) value, other labels by name."""
     if kind == "snr":
         try:
             return (0, float(label.strip("[").split(",")[0]), label)
@@ -87,7 +88,7 @@ def group_stats(groups: dict[str, str], rows: list[tuple[str, dict[str, float]]]
         by.setdefault(label, []).append(vals)
         utts.setdefault(label, set()).add(utt)
     out = {}
-    for label in sorted(by, key=lambda s: _sort_key(kind, s)):
+    for label in sorted(by, key=lambda s: label_sort_key(kind, s)):
         cols = by[label][0].keys()
         out[label] = {"num_utts": len(utts[label]),
                       "scores": {c: stats([v[c] for v in by[label]]) for c in cols}}
