@@ -363,6 +363,31 @@ def test_segment_longer_than_every_utterance_warns(tmp_path, caplog):
 
 # --- numbers that mean nothing (case 7) -----------------------------------------------------
 
+def test_clean_input_ssnr_and_composite_caps_are_not_an_improvement(tmp_path):
+    # an "enhancement" set whose input is the clean speech: SSNR at its 35 dB frame
+    # clamp, CSIG / CBAK / COVL at their 5.0 ceiling: not measurements of the input
+    data, sep = tmp_path / "data" / "test", tmp_path / "exp" / "e" / "separate" / "test"
+    for d in (data, sep):
+        d.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    clean = speech_like(2.0, SR, 0)
+    clean += 1e-3 * rng.standard_normal(len(clean))  # no silent frame (those clamp to -10)
+    noisy = clean + 0.05 * rng.standard_normal(len(clean))
+    sf.write(data / "u.wav", clean, SR, subtype="FLOAT")
+    sf.write(sep / "u_speech.wav", noisy, SR, subtype="FLOAT")
+    (data / "wav.scp").write_text(f"u {data / 'u.wav'}\n")
+    (data / "spk1.scp").write_text(f"u {data / 'u.wav'}\n")
+    (sep / "spk1.scp").write_text(f"u {sep / 'u_speech.wav'}\n")
+    summary = _score(data, sep, "--metrics", "ssnr,csig,cbak,covl,pesq")
+    assert summary["capped_inputs"] == {"ssnr": {"count": 1, "cap": 35.0},
+                                        **{m: {"count": 1, "cap": 5.0}
+                                           for m in ("csig", "cbak", "covl")}}
+    st = summary["scores"]
+    assert st["ssnr_i"]["count"] == 0 and st["ssnr"]["count"] == 1
+    assert st["ssnr"]["mean"] < 35.0 and st["csig"]["count"] == 1
+    assert st["pesq_i"]["count"] == 1  # PESQ has no cap: a clean input's 4.5 is a score
+
+
 def test_clean_mixture_sar_cap_is_not_an_improvement(tmp_path):
     data, sep = _write_dirs(tmp_path)  # mixture = a + b exactly: no artefacts at all
     summary = _score(data, sep, "--metrics", "sar,sdr")

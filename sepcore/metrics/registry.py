@@ -158,12 +158,14 @@ register_set("speech", tuple(m for m, v in METRICS.items() if v.family == "speec
 register_set("music", tuple(m for m, v in METRICS.items() if v.family == "music"))
 
 # enhancement (sepcore/metrics/composite.py, sepcore/metrics/dnsmos.py)
+# a clean input sits at SSNR's frame clamp (35 dB) and at the composites' ceiling (5)
 register_metric(Metric("ssnr", "enhancement", "sepcore.metrics.composite:compute_ssnr",
-                       doc="segmental SNR (Loizou: 30 ms frames clamped to [-10, 35] dB)"))
+                       doc="segmental SNR (Loizou: 30 ms frames clamped to [-10, 35] dB)",
+                       cap=35.0))
 for _name, _doc in (("csig", "signal distortion"), ("cbak", "background intrusiveness"),
                     ("covl", "overall quality")):
     register_metric(Metric(_name, "enhancement", "sepcore.metrics.composite:compute_composite",
-                           unit="", rates=(8000, 16000),
+                           unit="", rates=(8000, 16000), cap=5.0,
                            doc=f"composite measure of {_doc} (Hu & Loizou 2008), 1 to 5"))
 for _name, _doc in (("dnsmos_sig", "speech signal"), ("dnsmos_bak", "background noise"),
                     ("dnsmos_ovrl", "overall quality")):
