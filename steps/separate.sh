@@ -48,6 +48,7 @@ force=false
 
 . "$(dirname "$0")/../utils/parse_options.sh"
 . "$(dirname "$0")/../utils/lib/check_opts.sh"
+. "$(dirname "$0")/../utils/lib/estimate_jobs.sh"
 require_int --nj "$nj" 1
 require_int --num-threads "$num_threads" 1
 [ -z "$chunk_seconds" ] || require_positive --chunk-seconds "$chunk_seconds"
@@ -83,14 +84,5 @@ opts+=(--precision "$precision" --force "$force")
 if [ "$force" = true ]; then  # a killed forced run must not leave the old model's outputs
   rm -rf "$out/wav" "$out/scores" "$out/separate.json" "$out/sources" "$out"/spk*.scp
 fi
-mkdir -p "$out/log"
-rm -rf "$out/.parts"
-echo "$0: separating $num_utts utterances of $data with $exp into $out ($nj jobs)"
-$cmd JOB=1:"$nj" "$out/log/separate.JOB.log" \
-  python -m sepcore.bin.separate --model "$exp" --data-dir "$data" --out-dir "$out" \
-    --job JOB --num-jobs "$nj" --device "$device" --num-threads "$num_threads" "${opts[@]}" ||
-  { echo "$0: separation failed; see $out/log/separate.*.log" >&2; exit 1; }
-
-"$(dirname "$0")/../utils/merge_scp_parts.sh" "$out" "$num_utts"
-num_sources=$(wc -w < "$out/sources")
-echo "$0: wrote $out/spk{1..$num_sources}.scp and $out/sources ($(cat "$out/sources"))"
+estimates_run separate "$exp" "$data" "$out" --model "$exp" --device "$device" \
+  --num-threads "$num_threads" "${opts[@]}"

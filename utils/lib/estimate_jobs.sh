@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # utils/lib/estimate_jobs.sh: what the steps that write estimates of every utterance of a
-# data dir without a model (steps/oracle.sh, steps/enhance_baseline.sh) do around their
-# Python program, written once (sourced, not run; after utils/parse_options.sh, which
-# sets the caller's $nj and $cmd).
+# data dir (steps/separate.sh with a model; steps/oracle.sh, steps/enhance_baseline.sh
+# without) do around their Python program, written once (sourced, not run; after
+# utils/parse_options.sh, which sets the caller's $nj and $cmd).
 #
 #   estimates_data <data-dir> <why spk1.scp>
 #       <data-dir>/wav.scp (not empty) and spk1.scp exist, or an error naming the file
