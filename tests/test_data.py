@@ -3,7 +3,7 @@ import pytest
 from helpers.datadirs import make_datadir
 
 from sepcore.data import DataDir, SegmentDataset, UtteranceDataset
-from sepcore.errors import DataError
+from sepcore.errors import ConfigError, DataError
 
 
 def test_load_datadir(tmp_path):
@@ -117,3 +117,43 @@ def test_dataset_registry_builds_the_configured_dataset(tmp_path):
     assert isinstance(valid, UtteranceDataset) and len(valid) == 4
     with pytest.raises(ConfigError, match="data.dataset: unknown dataset 'nope'"):
         load_config(None, ["--data.dataset", "nope"])
+
+
+def _sine_datadir(root, freq=500.0, sr=8000):
+    import soundfile as sf
+
+    t = np.arange(sr) / sr
+    wav, s1, s2, spks = {}, {}, {}, {}
+    for i in range(4):
+        u = f"u{i}"
+        for k, d in ((1, s1), (2, s2)):
+            path = root / f"{u}_{k}.wav"
+            sf.write(path, 0.5 * np.sin(2 * np.pi * freq * t + i + k), sr, subtype="FLOAT")
+            d[u] = str(path)
+        wav[u] = s1[u]  # not read by dynamic mixing
+        spks[u] = [f"a{i}", f"b{i}"]
+    return DataDir.write(root / "d", wav, [s1, s2], utt2spks=spks)
+
+
+@pytest.mark.parametrize("speed", [0.8, 1.5])
+def test_speed_perturbation_plays_each_source_faster_or_slower(tmp_path, speed):
+    dd = _sine_datadir(tmp_path)
+    ds = SegmentDataset(dd, segment=0.5, sample_rate=8000, seed=0, dynamic_mixing=True,
+                        epoch_size=6, speed_perturb=[speed, speed])
+    for i in range(6):
+        mix, src = ds[i]
+        assert mix.shape == (4000,) and src.shape == (2, 4000)
+        np.testing.assert_allclose(mix.numpy(), src.sum(0).numpy(), atol=1e-5)
+        for s in src.numpy():
+            spectrum = np.abs(np.fft.rfft(s * np.hanning(len(s))))
+            assert abs(np.argmax(spectrum) * 8000 / len(s) - 500 * speed) <= 2.0
+
+
+def test_speed_perturbation_range_is_checked(tmp_path):
+    dd = _sine_datadir(tmp_path)
+    with pytest.raises(ConfigError, match="data.speed_perturb needs data.dynamic_mixing true"):
+        SegmentDataset(dd, 0.5, 8000, speed_perturb=[0.9, 1.1])
+    with pytest.raises(ConfigError, match=r"data.speed_perturb: range \[1.1, 0.9\] is backwards"):
+        SegmentDataset(dd, 0.5, 8000, dynamic_mixing=True, speed_perturb=[1.1, 0.9])
+    with pytest.raises(ConfigError, match=r"must lie within \[0.5, 2.0\]"):
+        SegmentDataset(dd, 0.5, 8000, dynamic_mixing=True, speed_perturb=[0.2, 1.0])

@@ -20,10 +20,25 @@ import torch
 from torch.utils.data import Dataset
 
 from sepcore.data.datadir import DataDir
-from sepcore.errors import DataError
+from sepcore.errors import ConfigError, DataError
 from sepcore.io.audio import audio_num_frames, is_pipe, read_audio
+from sepcore.resample import resample
 
 MIN_SOURCE_RMS = 1e-4
+
+
+def check_range(value, option: str, low: float | None = None, high: float | None = None):
+    """``[lo, hi]`` of two numbers with lo <= hi (inside [low, high] if given)."""
+    if (not isinstance(value, (list, tuple)) or len(value) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        raise ConfigError(f"{option}: expected [low, high] (two numbers), got {value!r}")
+    lo, hi = float(value[0]), float(value[1])
+    if lo > hi:
+        raise ConfigError(f"{option}: range [{value[0]}, {value[1]}] is backwards "
+                          f"(expected [low, high] with low <= high)")
+    if (low is not None and lo < low) or (high is not None and hi > high):
+        raise ConfigError(f"{option}: [{value[0]}, {value[1]}] must lie within [{low}, {high}]")
+    return lo, hi
 
 
 def read_segment(spec: str, start: int, stop: int, sample_rate: int) -> np.ndarray:
@@ -105,6 +120,10 @@ class SegmentDataset(EpochDataset):
         epoch_size: examples per epoch (default: the number of utterances).
         mix_snr_range: with dynamic mixing, each source but the first is set to a
             level uniform in +-this many dB relative to the first.
+        speed_perturb: with dynamic mixing, ``[lo, hi]``: each source played at a speed
+            drawn log-uniformly from the range (resampled: tempo and pitch together,
+            Ko et al. 2015's speed perturbation, as SpeechBrain's dynamic mixing does),
+            new voices from the same speakers; None: off.
     """
 
     def __init__(
@@ -116,6 +135,7 @@ class SegmentDataset(EpochDataset):
         dynamic_mixing: bool = False,
         epoch_size: int | None = None,
         mix_snr_range: float = 5.0,
+        speed_perturb: tuple[float, float] | list[float] | None = None,
     ):
         if datadir.num_sources == 0:
             raise DataError(f"{datadir.path}: training needs spk1.scp..spkN.scp")
@@ -126,6 +146,12 @@ class SegmentDataset(EpochDataset):
         self.dynamic_mixing = dynamic_mixing
         self.epoch_size = epoch_size or len(datadir)
         self.mix_snr_range = mix_snr_range
+        self.speed = None
+        if speed_perturb is not None:
+            if not dynamic_mixing:
+                raise ConfigError("data.speed_perturb needs data.dynamic_mixing true (it "
+                                  "perturbs the sources of new mixtures)")
+            self.speed = check_range(speed_perturb, "data.speed_perturb", 0.5, 2.0)
         self.epoch = 0
         self.lengths = _Lengths(datadir)
         if dynamic_mixing:
@@ -152,12 +178,31 @@ class SegmentDataset(EpochDataset):
                 f"found {len(speakers)}"
             )
 
-    def _window(self, rng: np.random.Generator, length: int) -> tuple[int, int, int]:
-        """(start in file, stop in file, offset in segment) of a random segment."""
-        if length >= self.segment:
-            start = int(rng.integers(0, length - self.segment + 1))
-            return start, start + self.segment, 0
-        return 0, length, int(rng.integers(0, self.segment - length + 1))
+    def _window(self, rng: np.random.Generator, length: int,
+                size: int | None = None) -> tuple[int, int, int]:
+        """(start in file, stop in file, offset in segment) of a random segment (of
+        ``size`` samples; default: the segment)."""
+        size = size or self.segment
+        if length >= size:
+            start = int(rng.integers(0, length - size + 1))
+            return start, start + size, 0
+        return 0, length, int(rng.integers(0, size - length + 1))
+
+    def _read_source(self, rng: np.random.Generator, utt: str, k: int) -> np.ndarray:
+        """A random segment of source ``k`` of ``utt``, at a random speed if perturbed."""
+        rate = self.sample_rate
+        size = self.segment
+        if self.speed is not None:
+            lo, hi = np.log(self.speed)
+            rate = int(round(self.sample_rate * float(np.exp(rng.uniform(lo, hi)))))
+            size = int(round(self.segment * rate / self.sample_rate))
+        start, stop, offset = self._window(rng, self.lengths[utt], size)
+        signal = np.zeros(size, dtype=np.float32)
+        signal[offset : offset + stop - start] = read_segment(
+            self.datadir.sources[k][utt], start, stop, self.sample_rate
+        )
+        # read at `rate` samples a second, played at the data's: faster and higher for > 1
+        return resample(signal, rate, self.sample_rate, self.segment)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = self._rng(index)
@@ -192,11 +237,7 @@ class SegmentDataset(EpochDataset):
             if self.pool_speaker[i] in speakers:
                 continue
             utt, k = self.pool[i]
-            start, stop, offset = self._window(rng, self.lengths[utt])
-            signal = np.zeros(self.segment, dtype=np.float32)
-            signal[offset : offset + stop - start] = read_segment(
-                dd.sources[k][utt], start, stop, self.sample_rate
-            )
+            signal = self._read_source(rng, utt, k)
             rms = float(np.sqrt(np.mean(signal**2)))
             if rms < MIN_SOURCE_RMS:
                 continue
@@ -256,7 +297,7 @@ def segment_dataset(datadir: DataDir, data_cfg: dict, *, sample_rate: int,
     ds = SegmentDataset(
         datadir, segment=data_cfg["segment"], sample_rate=sample_rate, seed=seed,
         dynamic_mixing=data_cfg["dynamic_mixing"], epoch_size=data_cfg["epoch_size"],
-        mix_snr_range=data_cfg["mix_snr_range"],
+        mix_snr_range=data_cfg["mix_snr_range"], speed_perturb=data_cfg["speed_perturb"],
     )
     lengths = [ds.lengths[u] for u in datadir.utts]
     if lengths and max(lengths) < ds.segment:

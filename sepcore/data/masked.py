@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from sepcore.data.datadir import DataDir
+from sepcore.data.dataset import check_range
 from sepcore.data.mask_filters import (
     MaskResponse,
     apply_fir,
@@ -31,7 +32,7 @@ from sepcore.data.mask_filters import (
     load_mask_responses,
     select_masks,
 )
-from sepcore.data.speech import PEAK, CleanSpeechDataset, check_range
+from sepcore.data.speech import PEAK, CleanSpeechDataset
 from sepcore.errors import ConfigError, DataError
 
 

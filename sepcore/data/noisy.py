@@ -33,8 +33,8 @@ import numpy as np
 import torch
 
 from sepcore.data.datadir import DataDir
-from sepcore.data.dataset import MIN_SOURCE_RMS, read_segment
-from sepcore.data.speech import PEAK, CleanSpeechDataset, check_range
+from sepcore.data.dataset import MIN_SOURCE_RMS, check_range, read_segment
+from sepcore.data.speech import PEAK, CleanSpeechDataset
 from sepcore.errors import ConfigError, DataError
 from sepcore.io.audio import audio_num_frames
 from sepcore.io.scp import read_scp

@@ -72,6 +72,7 @@ register_dataset(
         "segment": 4.0,          # seconds per training example
         "dynamic_mixing": False,  # new mixtures of the sources of different utterances
         "mix_snr_range": 5.0,    # dynamic mixing: relative levels uniform in +-this dB
+        "speed_perturb": None,   # dynamic mixing: [lo, hi], each source at a random speed
         "epoch_size": None,      # examples per epoch (default: the number of utterances)
     },
     doc="random fixed-length segments of the data dir's mixtures, or dynamic mixtures "

@@ -5,7 +5,8 @@
 one-source data dir) and its lengths, the segment in samples, the epoch size, the
 ``data.target_level`` range and the draw of a non-silent speech window; randomness
 from ``(seed, epoch, index)`` comes from ``EpochDataset`` (sepcore/data/dataset.py), as
-for ``SegmentDataset``. :func:`check_range` checks the ``[low, high]`` options of both.
+for ``SegmentDataset``; :func:`sepcore.data.dataset.check_range` checks the ``[low, high]``
+options of both.
 """
 
 from __future__ import annotations
@@ -13,24 +14,16 @@ from __future__ import annotations
 import numpy as np
 
 from sepcore.data.datadir import DataDir
-from sepcore.data.dataset import MIN_SOURCE_RMS, EpochDataset, _Lengths, read_segment
+from sepcore.data.dataset import (
+    MIN_SOURCE_RMS,
+    EpochDataset,
+    _Lengths,
+    check_range,
+    read_segment,
+)
 from sepcore.errors import ConfigError, DataError
 
 PEAK = 0.99  # an example is scaled down (input and target alike) where it would clip
-
-
-def check_range(value, option: str, low: float | None = None, high: float | None = None):
-    """``[lo, hi]`` of two numbers with lo <= hi (inside [low, high] if given)."""
-    if (not isinstance(value, (list, tuple)) or len(value) != 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
-        raise ConfigError(f"{option}: expected [low, high] (two numbers), got {value!r}")
-    lo, hi = float(value[0]), float(value[1])
-    if lo > hi:
-        raise ConfigError(f"{option}: range [{value[0]}, {value[1]}] is backwards "
-                          f"(expected [low, high] with low <= high)")
-    if (low is not None and lo < low) or (high is not None and hi > high):
-        raise ConfigError(f"{option}: [{value[0]}, {value[1]}] must lie within [{low}, {high}]")
-    return lo, hi
 
 
 class CleanSpeechDataset(EpochDataset):
