@@ -63,13 +63,6 @@ DEFAULTS: dict = {
     "scheduler": {"name": "plateau", "factor": 0.5, "patience": 5, "min_lr": 1e-8,
                   "hold_fraction": 0.0},
     "early_stop": {"patience": 30},
-    # pit: true: each example's estimates are matched to its references by the best
-    # permutation (training and validation), and chunked separation aligns the sources of
-    # neighbouring chunks; false: estimate k is trained for reference k (named stems).
-    # name: si_sdr | mrstft | si_sdr+mrstft (-SI-SDR + mrstft_weight * MR-STFT); the
-    # MR-STFT resolutions default to Yamamoto et al. 2020's (sepcore/losses/mrstft.py);
-    # with pit false also sdr (MDX SDR), mag_mse (STFT magnitudes: n_fft, hop_length), l1
-    # and sums such as mag_mse+sdr with one weight per term (weights)
     # at separation, the parametric Wiener post-filter of a one-source (enhancement) model
     # (sepcore/spectral/postfilter.py): beta over-suppresses what the residual (input minus
     # estimate) shares with the estimate, residual puts that share of it back before the
@@ -77,6 +70,13 @@ DEFAULTS: dict = {
     # enabled
     "postfilter": {"enabled": False, "beta": 3.0, "power": 1.0, "residual": 0.5,
                    "n_fft": 1024, "hop_length": 256},
+    # pit: true: each example's estimates are matched to its references by the best
+    # permutation (training and validation), and chunked separation aligns the sources of
+    # neighbouring chunks; false: estimate k is trained for reference k (named stems).
+    # name: si_sdr | mrstft | si_sdr+mrstft (-SI-SDR + mrstft_weight * MR-STFT); the
+    # MR-STFT resolutions default to Yamamoto et al. 2020's (sepcore/losses/mrstft.py);
+    # with pit false also sdr (MDX SDR), mag_mse (STFT magnitudes: n_fft, hop_length), l1
+    # and sums such as mag_mse+sdr with one weight per term (weights)
     "loss": {"name": "si_sdr", "pit": True, "mrstft_weight": 1.0,
              "mrstft_fft_sizes": [1024, 2048, 512], "mrstft_hops": [120, 240, 50],
              "mrstft_win_lengths": [600, 1200, 240], "n_fft": 4096, "hop_length": 1024,
