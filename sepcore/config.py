@@ -239,6 +239,10 @@ SCHEMA: dict[str, tuple] = {
     "data.segment": POS_NUM,
     "data.dynamic_mixing": BOOL,
     "data.mix_snr_range": NAT_NUM,
+    "data.speed_perturb": _rule(lambda v: isinstance(v, list) and len(v) == 2
+                                and all(_is_num(x) for x in v) and 0.5 <= v[0] <= v[1] <= 2,
+                                "[low, high] speed factors with 0.5 <= low <= high <= 2",
+                                nullable=True),
     "data.epoch_size": _rule(POS_INT[0], POS_INT[1], nullable=True),
     "training.batch_size": POS_INT,
     "training.max_epochs": POS_INT,

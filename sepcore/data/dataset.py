@@ -297,7 +297,7 @@ def segment_dataset(datadir: DataDir, data_cfg: dict, *, sample_rate: int,
     ds = SegmentDataset(
         datadir, segment=data_cfg["segment"], sample_rate=sample_rate, seed=seed,
         dynamic_mixing=data_cfg["dynamic_mixing"], epoch_size=data_cfg["epoch_size"],
-        mix_snr_range=data_cfg["mix_snr_range"], speed_perturb=data_cfg["speed_perturb"],
+        mix_snr_range=data_cfg["mix_snr_range"], speed_perturb=data_cfg.get("speed_perturb"),
     )
     lengths = [ds.lengths[u] for u in datadir.utts]
     if lengths and max(lengths) < ds.segment:
