@@ -185,8 +185,7 @@ class SeparationModel:
         ``postfilter.enabled``); its settings are the config's ``postfilter`` section
         (sepcore/spectral/postfilter.py). Raises ConfigError for a model of several sources.
         """
-        from sepcore.config import DEFAULTS
-        from sepcore.spectral.postfilter import check_settings
+        from sepcore.config import DEFAULTS, postfilter_settings
 
         own = (self.config or {}).get("postfilter")
         cfg = {**DEFAULTS["postfilter"], **(own if isinstance(own, dict) else {})}
@@ -195,7 +194,7 @@ class SeparationModel:
             raise ConfigError(f"{self.path}: the post-filter is for one-source (enhancement) "
                               f"models; this one has {self.num_sources} sources "
                               f"({' '.join(self.sources)}); use --postfilter false")
-        self.postfilter = check_settings(cfg) if on else None
+        self.postfilter = postfilter_settings(cfg) if on else None
         self._runner = None
         return self
 

@@ -256,6 +256,11 @@ SCHEMA: dict[str, tuple] = {
                                          nullable=True),
     "training.precision": _rule(lambda v: v in ("fp32", "bf16"), "'fp32' or 'bf16'"),
     "postfilter.enabled": BOOL,
+    "postfilter.beta": POS_NUM,
+    "postfilter.power": POS_NUM,
+    "postfilter.residual": _rule(lambda v: _is_num(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "postfilter.n_fft": POS_INT,
+    "postfilter.hop_length": POS_INT,
     "optim.lr": POS_NUM,
     "optim.weight_decay": NAT_NUM,
     "optim.clip_grad_norm": _rule(NAT_NUM[0], NAT_NUM[1] + " (0: off)", nullable=True),
@@ -288,10 +293,26 @@ def _check(ok: bool, key: str, expected: str, value) -> None:
         raise ConfigError(f"{key} must be {expected}, got {value!r}")
 
 
-def _check_postfilter(cfg: dict) -> None:
-    from sepcore.spectral.postfilter import check_settings
+POSTFILTER_SETTINGS = ("beta", "power", "residual", "n_fft", "hop_length")
 
-    check_settings(cfg["postfilter"])
+
+def postfilter_settings(cfg: dict) -> dict:
+    """The settings of a ``postfilter`` section (sepcore/spectral/postfilter.py) as numbers,
+    checked by :data:`SCHEMA`; ConfigError naming the key."""
+    missing = [k for k in POSTFILTER_SETTINGS if k not in cfg]
+    if missing:
+        raise ConfigError(f"postfilter: no {', '.join(missing)}")
+    check_schema({"postfilter": cfg})
+    out = {k: (int(cfg[k]) if k in ("n_fft", "hop_length") else float(cfg[k]))
+           for k in POSTFILTER_SETTINGS}
+    if out["hop_length"] > out["n_fft"] // 2:
+        raise ConfigError(f"postfilter.hop_length must be at most n_fft / 2 "
+                          f"({out['n_fft'] // 2}), got {out['hop_length']}")
+    return out
+
+
+def _check_postfilter(cfg: dict) -> None:
+    postfilter_settings(cfg["postfilter"])
     sources = cfg["model"].get("num_sources")
     if cfg["postfilter"]["enabled"] and sources != 1:
         raise ConfigError(f"postfilter.enabled true is for one-source (enhancement) models; "

@@ -76,6 +76,28 @@ class ChunkPlan:
         return self.window - self.hop
 
 
+class ModelWrapper(torch.nn.Module):
+    """Base of a module that runs ``model`` and post-processes its output (the Wiener
+    filter, the post-filter): it keeps the attributes :func:`plan_chunks` and the
+    separators read (``audio_channels``, ``stride``, ``chunk_seconds``,
+    ``receptive_field()``) of the model it wraps; ``extra_context`` samples per side are
+    added to the receptive field."""
+
+    extra_context = 0
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+        self.audio_channels = getattr(model, "audio_channels", 1)
+        self.stride = getattr(model, "stride", 1)
+        self.chunk_seconds = getattr(model, "chunk_seconds", None)
+
+    def receptive_field(self):
+        fn = getattr(self.model, "receptive_field", None)
+        rf = fn() if callable(fn) else None
+        return rf if rf is None or not self.extra_context else rf + self.extra_context
+
+
 def model_receptive_field(model: torch.nn.Module, sample_rate: int) -> int:
     """Samples of context per side, from ``model.receptive_field()``; capped at 2 s.
 

@@ -14,12 +14,12 @@ import torch
 import yaml
 
 import sepcore
-from sepcore.config import load_config
+from sepcore.config import load_config, postfilter_settings
 from sepcore.errors import ConfigError
 from sepcore.modelfile import save_model_file
 from sepcore.models import build_model
 from sepcore.spectral import STFT
-from sepcore.spectral.postfilter import PostFiltered, check_settings, postfilter
+from sepcore.spectral.postfilter import PostFiltered, postfilter
 
 SR = 16000
 T = SR
@@ -92,7 +92,7 @@ def test_bad_settings_are_named(key, value, expected):
     cfg = {"beta": 3.0, "power": 1.0, "residual": 0.5, "n_fft": 1024, "hop_length": 256}
     with pytest.raises(ConfigError, match=expected.replace("[", r"\[").replace("]", r"\]")
                        .replace("(", r"\(").replace(")", r"\)")):
-        check_settings({**cfg, key: value})
+        postfilter_settings({**cfg, key: value})
 
 
 def test_config_checks_the_section_and_the_number_of_sources(tmp_path):

@@ -27,34 +27,10 @@ from __future__ import annotations
 
 import torch
 
+from sepcore.config import postfilter_settings
 from sepcore.errors import ConfigError
+from sepcore.inference import ModelWrapper
 from sepcore.spectral.stft import STFT
-
-SETTINGS = ("beta", "power", "residual", "n_fft", "hop_length")
-
-
-def check_settings(cfg: dict, where: str = "postfilter") -> dict:
-    """``cfg``'s :data:`SETTINGS` as numbers, ConfigError naming ``where.key`` otherwise."""
-    out = {}
-    for key in SETTINGS:
-        v = cfg.get(key)
-        integer = key in ("n_fft", "hop_length")
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
-        if integer:
-            ok = ok and float(v).is_integer() and v >= 1
-        elif key == "residual":
-            ok = ok and 0 <= v <= 1
-        else:
-            ok = ok and 0 < v < float("inf")
-        if not ok:
-            expected = ("a positive integer" if integer else "a number in [0, 1]"
-                        if key == "residual" else "a number > 0")
-            raise ConfigError(f"{where}.{key} must be {expected}, got {v!r}")
-        out[key] = int(v) if integer else float(v)
-    if out["hop_length"] > out["n_fft"] // 2:
-        raise ConfigError(f"{where}.hop_length must be at most n_fft / 2 "
-                          f"({out['n_fft'] // 2}), got {out['hop_length']}")
-    return out
 
 
 def postfilter(mixture: torch.Tensor, estimate: torch.Tensor, stft: STFT, beta: float,
@@ -76,7 +52,7 @@ def postfilter(mixture: torch.Tensor, estimate: torch.Tensor, stft: STFT, beta: 
     return stft.inverse((S + residual * N) * gain, mixture.shape[-1])
 
 
-class PostFiltered(torch.nn.Module):
+class PostFiltered(ModelWrapper):
     """A one-source model followed by :func:`postfilter`, with the model's interface.
 
     Args:
@@ -87,25 +63,17 @@ class PostFiltered(torch.nn.Module):
 
     def __init__(self, model: torch.nn.Module, beta: float = 3.0, power: float = 1.0,
                  residual: float = 0.5, n_fft: int = 1024, hop_length: int = 256):
-        super().__init__()
+        super().__init__(model)
         if int(getattr(model, "num_sources", 1)) != 1:
             raise ConfigError(f"the post-filter is for one-source (enhancement) models; "
                               f"{type(model).__name__} has {model.num_sources} sources "
                               f"(set postfilter.enabled false)")
-        self.model = model
-        self.settings = check_settings({"beta": beta, "power": power, "residual": residual,
-                                        "n_fft": n_fft, "hop_length": hop_length})
+        self.settings = postfilter_settings({"beta": beta, "power": power,
+                                             "residual": residual, "n_fft": n_fft,
+                                             "hop_length": hop_length})
         self.stft = STFT(self.settings["n_fft"], self.settings["hop_length"])
         self.num_sources = 1
-        self.audio_channels = getattr(model, "audio_channels", 1)
-        self.stride = getattr(model, "stride", 1)
-        self.chunk_seconds = getattr(model, "chunk_seconds", None)
-
-    def receptive_field(self):
-        """The model's, widened by the post-filter's frame on either side."""
-        fn = getattr(self.model, "receptive_field", None)
-        rf = fn() if callable(fn) else None
-        return None if rf is None else int(rf) + self.settings["n_fft"]
+        self.extra_context = self.settings["n_fft"]  # its frame on either side
 
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
         y = self.model(mixture)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import torch
 
 from sepcore.errors import ConfigError
+from sepcore.inference import ModelWrapper
 
 
 def _inverse(m: torch.Tensor) -> torch.Tensor:
@@ -126,7 +127,7 @@ def wiener(
     return y.reshape(lead + y.shape[1:])
 
 
-class WienerFiltered(torch.nn.Module):
+class WienerFiltered(ModelWrapper):
     """A TF model followed by :func:`wiener`, with the model's interface.
 
     The model must have ``spectrogram_estimates(mixture)`` returning the magnitude
@@ -144,24 +145,16 @@ class WienerFiltered(torch.nn.Module):
 
     def __init__(self, model: torch.nn.Module, iterations: int = 1, softmask: bool = False,
                  residual: bool = False, block_frames: int = 200):
-        super().__init__()
+        super().__init__(model)
         if not callable(getattr(model, "spectrogram_estimates", None)):
             raise ConfigError(f"Wiener filtering needs a time-frequency model with "
                               f"spectrogram_estimates(); {type(model).__name__} has none "
                               f"(use --wiener-iterations 0)")
         if iterations < 0 or int(iterations) != iterations:
             raise ConfigError(f"--wiener-iterations: expected an integer >= 0, got {iterations}")
-        self.model = model
         self.iterations, self.softmask, self.residual = int(iterations), softmask, residual
         self.block_frames = block_frames
         self.num_sources = int(model.num_sources) + int(residual)
-        self.audio_channels = getattr(model, "audio_channels", 1)
-        self.stride = getattr(model, "stride", 1)
-        self.chunk_seconds = getattr(model, "chunk_seconds", None)
-
-    def receptive_field(self):
-        fn = getattr(self.model, "receptive_field", None)
-        return fn() if callable(fn) else None
 
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
         v, X = self.model.spectrogram_estimates(mixture)
