@@ -163,12 +163,9 @@ def matmul_peak_gflops() -> float:
 
 def forward_flops(model, seconds: float) -> float:
     import torch
-    from model_flops import flop_counter
+    from model_flops import count_flops
 
-    counter = flop_counter()
-    with torch.no_grad(), counter:
-        model(torch.randn(1, int(seconds * SAMPLE_RATE)))
-    return counter.get_total_flops() / seconds  # per audio second
+    return count_flops(model, torch.randn(1, int(seconds * SAMPLE_RATE))) / seconds
 
 
 def inference(model, x) -> None:

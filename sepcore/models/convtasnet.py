@@ -29,6 +29,7 @@ from torch import nn
 
 from sepcore.errors import ConfigError
 from sepcore.nn import channels_last as cl
+from sepcore.nn import tiled_tcn
 from sepcore.nn.activations import PReLU
 from sepcore.nn.conv import depthwise_conv1d
 from sepcore.nn.kernels import use_reference
@@ -183,6 +184,8 @@ class ConvTasNet(nn.Module):
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
         """``[batch, time]`` (or ``[time]``) → ``[batch, sources, time]``."""
         if not use_reference() and self._channels_last_ok():
+            if tiled_tcn.applies(self, mixture):
+                return tiled_tcn.separate(self, mixture)
             return self._forward_channels_last(mixture)
         return encode_mask_decode(mixture, self.encoder, self.decoder, self._masks,
                                   self.num_sources, self.encoder_relu)

@@ -203,21 +203,27 @@ def encode(mixture: torch.Tensor, encoder: nn.Conv1d, frames: int) -> torch.Tens
 def decode(masked: torch.Tensor, decoder: nn.ConvTranspose1d) -> torch.Tensor | None:
     """The decoder on ``[B, frames, S, N]`` → ``[B, S, (frames - 1) * stride + L]``.
 
-    One matrix product makes every frame's ``L`` samples; with ``L = 2 * stride`` (the
-    TasNet encoders) each output hop is the first half of one frame plus the second half
-    of the previous: two shifted adds. None for other decoders (use the channels-first
-    path).
+    One matrix product makes every frame's ``L`` samples, :func:`overlap_add` adds them
+    up. None for decoders other than a one-channel ``L = 2 * stride`` one (use the
+    channels-first path).
     """
     channels, out_channels, window = decoder.weight.shape
     stride = decoder.stride[0]
     if out_channels != 1 or window != 2 * stride or decoder.padding[0] \
             or decoder.output_padding[0] or decoder.dilation[0] != 1 or decoder.groups != 1:
         return None
-    b, frames, sources, _ = masked.shape
-    y = torch.matmul(masked, decoder.weight.view(channels, window))  # [B, T, S, L]
-    y = y.view(b, frames, sources, 2, stride)
+    return overlap_add(torch.matmul(masked, decoder.weight.view(channels, window)), decoder)
+
+
+def overlap_add(frames: torch.Tensor, decoder: nn.ConvTranspose1d) -> torch.Tensor:
+    """Decoded frames ``[B, T, S, L]`` of a ``L = 2 * stride`` decoder → ``[B, S, samples]``:
+    each output hop is the first half of one frame plus the second half of the previous
+    (two shifted adds)."""
+    b, count, sources, window = frames.shape
+    stride = window // 2
+    y = frames.view(b, count, sources, 2, stride)
     out = F.pad(y[:, :, :, 0], (0, 0, 0, 0, 0, 1)) + F.pad(y[:, :, :, 1], (0, 0, 0, 0, 1, 0))
-    out = out.permute(0, 2, 1, 3).reshape(b, sources, (frames + 1) * stride)
+    out = out.permute(0, 2, 1, 3).reshape(b, sources, (count + 1) * stride)
     if decoder.bias is not None:
         out = out + decoder.bias
     return out
