@@ -30,6 +30,7 @@ from math import prod  # noqa: E402
 
 from sepcore.config import load_config  # noqa: E402
 from sepcore.models import build_model, count_parameters  # noqa: E402
+from sepcore.nn.kernels import reference_kernels  # noqa: E402
 
 DEFAULT_CONFS = [
     "egs/wham/convtasnet/conf/train.yaml",
@@ -51,11 +52,11 @@ def flop_counter() -> FlopCounterMode:
 
 
 def count_flops(model: torch.nn.Module, x: torch.Tensor) -> int:
-    """FLOPs of ``model(x)``, counted with gradients on: without them a ConvTasNet runs
-    sepcore/nn/tiled_tcn.py's oneDNN products, which the counter does not see (the same
-    products, so the same count)."""
+    """FLOPs of ``model(x)``, counted on the reference kernels (sepcore/nn/kernels.py):
+    the counter does not see the oneDNN products of the fast ones (sepcore/nn/onednn.py),
+    which compute the same products."""
     counter = flop_counter()
-    with counter:
+    with torch.no_grad(), reference_kernels(), counter:
         model(x)
     return counter.get_total_flops()
 

@@ -6,6 +6,7 @@ where it applies."""
 import pytest
 import torch
 
+import sepcore.nn.onednn
 from sepcore.models import build_model
 from sepcore.nn import tiled_tcn
 from sepcore.nn.kernels import reference_kernels
@@ -56,9 +57,9 @@ def test_tiled_path_is_the_reference_forward(float64, cfg):
                                    rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("onednn", [True, False], ids=["onednn", "addmm"])
+@pytest.mark.parametrize("onednn", [True, False], ids=["onednn", "F.linear"])
 def test_float32_default_model_matches_the_whole_tensor_path(monkeypatch, onednn):
-    monkeypatch.setattr(tiled_tcn, "ONEDNN", onednn and tiled_tcn.ONEDNN)
+    monkeypatch.setattr(sepcore.nn.onednn, "AVAILABLE", onednn and sepcore.nn.onednn.AVAILABLE)
     torch.manual_seed(1)
     model = build_model({"name": "convtasnet", "num_sources": 2}).eval()
     mixture = torch.randn(1, 8000)

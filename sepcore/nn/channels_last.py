@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sepcore.nn import onednn
 from sepcore.nn.norm import ChannelLayerNorm, CumulativeLayerNorm, GlobalLayerNorm
 
 
@@ -58,12 +59,12 @@ def norm_linear(norm: nn.Module, x: torch.Tensor, weight: torch.Tensor,
     folded_bias = weight @ shift
     if bias is not None:
         folded_bias = folded_bias + bias
-    return F.linear(normalize(norm, x), weight * gain, folded_bias)
+    return onednn.linear(normalize(norm, x), weight * gain, folded_bias)
 
 
 def linear(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
     """A 1x1 ``conv`` on channels-last ``x``."""
-    return F.linear(x, conv.weight.reshape(conv.out_channels, -1), conv.bias)
+    return onednn.linear(x, conv.weight.reshape(conv.out_channels, -1), conv.bias)
 
 
 def _valid(offset: int, frames: int) -> tuple[int, int]:

@@ -15,8 +15,8 @@ and variance. So each block runs as two sweeps over tiles of ``tile`` frames:
    tile, with the sums for its norm.
 
 Each tile's intermediate results are used while they are in cache; only ``h`` and ``y``
-are written to memory, once each. The 1x1 products run through oneDNN where torch has it
-(:data:`ONEDNN`). The function is the same as the model's forward
+are written to memory, once each. The 1x1 products run through oneDNN
+(sepcore/nn/onednn.py). The function is the same as the model's forward
 (tests/test_tiled_tcn.py compares them in float64); in float32 the results differ by
 rounding (the variance is accumulated as E[x²] - E[x]² over tiles, in float64).
 
@@ -34,16 +34,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from sepcore.nn import channels_last as cl
+from sepcore.nn import onednn
 from sepcore.nn.norm import GlobalLayerNorm
 from sepcore.nn.tasnet import mask_nonlinearity
 
 # frames: 4 MB of H=512 float32 activations, well inside the L3 cache (1024-4096 frames
 # ran within 3 % of each other on a 2-core Zen 5 with 32 MB of L3; 512 was 10 % slower)
 TILE = 2048
-# oneDNN's float32 matrix product: torch's default (MKL's sgemm) ran 1.4x slower on the AMD
-# CPUs of the development machines (2048^2 on 2 threads: 127 against 188 GFLOP/s), and
-# oneDNN applies the PReLU that follows a 1x1 conv in the same pass
-ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
 
 
 def applies(model: nn.Module, mixture: torch.Tensor) -> bool:
@@ -87,17 +85,6 @@ class _Stats:
         inv = 1.0 / math.sqrt(max(power - mean * mean, 0.0) + norm.eps)
         gamma, beta = norm.gamma.view(-1), norm.beta.view(-1)
         return gamma * inv, beta - gamma * (mean * inv)
-
-
-def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
-            slope: float | None = None) -> torch.Tensor:
-    """``x @ weight.T + bias``, then a leaky ReLU of ``slope`` (a PReLU's) if given."""
-    if ONEDNN and x.dtype == torch.float32:
-        if slope is None:
-            return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
-        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "leaky_relu", [slope], "")
-    y = torch.addmm(bias, x, weight.t())
-    return y if slope is None else F.leaky_relu_(y, slope)
 
 
 def _tiles(frames: int, tile: int) -> list[tuple[int, int]]:
@@ -144,7 +131,7 @@ def _decode_frames(model: nn.Module, w: torch.Tensor, tile: int) -> torch.Tensor
     weight = weight * gain
     stats = _Stats()
     for s, e in tiles:
-        x[s:e] = _linear(w[s:e], weight, bias)
+        x[s:e] = onednn.linear(w[s:e], weight, bias)
         _in_conv(first, x[s:e], h[s:e], stats)
 
     for i, block in enumerate(blocks):
@@ -160,7 +147,7 @@ def _decode_frames(model: nn.Module, w: torch.Tensor, tile: int) -> torch.Tensor
         following = blocks[i + 1] if i + 1 < len(blocks) else None
         stats = _Stats()
         for s, e in tiles:
-            out = _linear(y[s:e], weight, bias)
+            out = onednn.linear(y[s:e], weight, bias)
             if res:
                 x[s:e] += out[:, :res]
             if block.skip_conv is not None:
@@ -174,7 +161,8 @@ def _decode_frames(model: nn.Module, w: torch.Tensor, tile: int) -> torch.Tensor
 def _in_conv(block: nn.Module, x: torch.Tensor, h: torch.Tensor, stats: _Stats) -> None:
     """``h = PReLU(in_conv(x))`` on one tile, and its sums for the block's first norm."""
     conv = block.in_conv
-    h.copy_(_linear(x, conv.weight.view(conv.out_channels, -1), conv.bias, _slope(block.act1)))
+    weight = conv.weight.view(conv.out_channels, -1)
+    h.copy_(onednn.linear(x, weight, conv.bias, _slope(block.act1)))
     stats.add(h)
 
 
@@ -227,7 +215,7 @@ def _masked_decode(model: nn.Module, w: torch.Tensor, features: torch.Tensor,
     out = w.new_empty(w.shape[0], sources, basis.shape[1])
     slope = _slope(model.mask_act)
     for s, e in tiles:
-        masks = _linear(F.leaky_relu(features[s:e], slope), weight, conv.bias)
+        masks = onednn.linear(F.leaky_relu(features[s:e], slope), weight, conv.bias)
         masks = mask_nonlinearity(masks.view(e - s, sources, channels), model.mask_nonlinear,
                                   dim=1)
         masks.mul_(w[s:e, None])
