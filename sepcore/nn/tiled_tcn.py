@@ -18,7 +18,7 @@ Each tile's intermediate results are used while they are in cache; only ``h`` an
 are written to memory, once each. The 1x1 products run through oneDNN
 (sepcore/nn/onednn.py). The function is the same as the model's forward
 (tests/test_tiled_tcn.py compares them in float64); in float32 the results differ by
-rounding (the variance is accumulated as E[x²] - E[x]² over tiles, in float64).
+rounding.
 
 Used by :class:`sepcore.models.convtasnet.ConvTasNet` on the CPU whenever gradients are
 off (the separation path, validation) and the model is in the supported shape: gLN norms,
@@ -67,22 +67,33 @@ def supported(model: nn.Module) -> bool:
 
 
 class _Stats:
-    """Running sums of one norm's input, tile by tile (accumulated in float64)."""
+    """Mean and variance of one norm's input, tile by tile.
+
+    Each tile gives its mean and its sum of squared deviations from that mean, combined in
+    float64 (Chan, Golub & LeVeque 1979): E[x²] - E[x]² in float32 would lose the variance
+    of activations whose mean is large against their spread.
+    """
 
     def __init__(self):
-        self.total, self.squares, self.count = [], [], 0
+        self.counts, self.means, self.squares = [], [], []
 
     def add(self, x: torch.Tensor) -> None:
         flat = x.reshape(-1)
-        self.total.append(flat.sum())
-        self.squares.append(torch.dot(flat, flat))
-        self.count += flat.numel()
+        mean = flat.sum() / flat.numel()
+        self.counts.append(flat.numel())
+        self.means.append(mean)
+        # torch's sum adds pairwise; BLAS's dot lost 1e-4 of a 1M-element sum of squares
+        self.squares.append((flat - mean).pow_(2).sum())
 
     def fold(self, norm: GlobalLayerNorm) -> tuple[torch.Tensor, torch.Tensor]:
         """gLN(x) = gain * x + shift, per channel, from the statistics seen."""
-        mean = torch.stack(self.total).double().sum().item() / self.count
-        power = torch.stack(self.squares).double().sum().item() / self.count
-        inv = 1.0 / math.sqrt(max(power - mean * mean, 0.0) + norm.eps)
+        counts = torch.tensor(self.counts, dtype=torch.float64)
+        means = torch.stack(self.means).double()
+        total = counts.sum()
+        mean = (counts * means).sum() / total
+        var = (torch.stack(self.squares).double().sum()
+               + (counts * (means - mean) ** 2).sum()) / total
+        mean, inv = mean.item(), 1.0 / math.sqrt(var.item() + norm.eps)
         gamma, beta = norm.gamma.view(-1), norm.beta.view(-1)
         return gamma * inv, beta - gamma * (mean * inv)
 
