@@ -8,11 +8,11 @@ to be kept, and only the global layer norm (gLN) needs a whole-utterance view: i
 and variance. So each block runs as two sweeps over tiles of ``tile`` frames:
 
 1. the depthwise conv of the block's (already activated) input ``h``, the norm's affine
-   transform and its statistics folded into the taps, PReLU, and the sums of the result
-   ``y`` and of its squares (the next norm's statistics);
+   transform and its statistics folded into the taps, PReLU, and the statistics of the
+   result ``y`` for the next norm;
 2. the residual + skip products of ``y`` with the second norm folded into their weights,
    the residual update, and straight away the next block's 1x1 conv + PReLU on the same
-   tile, with the sums for its norm.
+   tile, with the statistics for its norm.
 
 Each tile's intermediate results are used while they are in cache; only ``h`` and ``y``
 are written to memory, once each. The 1x1 products run through oneDNN
@@ -170,7 +170,7 @@ def _decode_frames(model: nn.Module, w: torch.Tensor, tile: int) -> torch.Tensor
 
 
 def _in_conv(block: nn.Module, x: torch.Tensor, h: torch.Tensor, stats: _Stats) -> None:
-    """``h = PReLU(in_conv(x))`` on one tile, and its sums for the block's first norm."""
+    """``h = PReLU(in_conv(x))`` on one tile, and its statistics for the block's first norm."""
     conv = block.in_conv
     weight = conv.weight.view(conv.out_channels, -1)
     h.copy_(onednn.linear(x, weight, conv.bias, _slope(block.act1)))
@@ -179,7 +179,7 @@ def _in_conv(block: nn.Module, x: torch.Tensor, h: torch.Tensor, stats: _Stats) 
 
 def _depthwise(block: nn.Module, h: torch.Tensor, y: torch.Tensor, stats: _Stats,
                tiles: list[tuple[int, int]]) -> _Stats:
-    """``y = PReLU(dconv(pad(norm1(h))))``, tile by tile; returns the sums of ``y``."""
+    """``y = PReLU(dconv(pad(norm1(h))))``, tile by tile; returns the statistics of ``y``."""
     frames = h.shape[0]
     gain, shift = stats.fold(block.norm1)
     conv = block.dconv
