@@ -8,6 +8,7 @@ Shared helpers live in the ``helpers`` package beside this file (tests/helpers/)
 from __future__ import annotations
 
 import pytest
+import torch
 
 
 # (the markers themselves are registered in pyproject.toml)
@@ -15,3 +16,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("slow") is None:
             item.add_marker(pytest.mark.unit)
+
+
+@pytest.fixture
+def float64():
+    """torch's default dtype float64 inside the test (fast kernels against the reference)."""
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(default)

@@ -32,14 +32,6 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def float64():
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(default)
-
-
 def loss_and_grads(model, mixture, sources):
     loss, _ = build_criterion(DEFAULTS["loss"])(model(mixture), sources)
     return loss.detach(), torch.autograd.grad(loss, list(model.parameters()))

@@ -19,14 +19,6 @@ SMALL = {"n_filters": 16, "kernel_size": 8, "bn_chan": 8, "hid_chan": 12, "n_blo
          "n_repeats": 2, "skip_chan": 6}
 
 
-@pytest.fixture
-def float64():
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(default)
-
-
 def perturbed(cfg):
     torch.manual_seed(0)
     model = build_model({"name": "convtasnet", "num_sources": 2, **cfg}).eval()
