@@ -67,6 +67,13 @@ class TCNBlock(nn.Module):
         skip = self.skip_conv(y) if self.skip_conv is not None else None
         return (x + self.res_conv(y) if self.res_conv is not None else x), skip
 
+    def res_skip_product(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The residual and skip 1x1 convs as one product: weights stacked ``[B + Sc, H]``
+        (either may be absent) and their biases."""
+        convs = [c for c in (self.res_conv, self.skip_conv) if c is not None]
+        return (torch.cat([c.weight.view(c.out_channels, -1) for c in convs]),
+                torch.cat([c.bias for c in convs]))
+
     def forward_channels_last(self, x: torch.Tensor, skip_sum: torch.Tensor | None
                               ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The same block on ``[batch, frames, B]``; adds its skip output to ``skip_sum``.
@@ -78,10 +85,7 @@ class TCNBlock(nn.Module):
         y = cl.prelu(cl.linear(x, self.in_conv), self.act1)
         y = cl.depthwise(self.norm1, y, self.dconv, self.pad if self.causal else self.pad // 2)
         y = cl.prelu(y, self.act2)
-        convs = [c for c in (self.res_conv, self.skip_conv) if c is not None]
-        weight = torch.cat([c.weight.view(c.out_channels, -1) for c in convs])
-        bias = torch.cat([c.bias for c in convs])
-        out = cl.norm_linear(self.norm2, y, weight, bias)
+        out = cl.norm_linear(self.norm2, y, *self.res_skip_product())
         if self.res_conv is not None:
             x = x + out[..., :self.res_conv.out_channels]
         if self.skip_conv is not None:

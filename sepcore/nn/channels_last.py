@@ -54,12 +54,15 @@ def affine(norm: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
 def norm_linear(norm: nn.Module, x: torch.Tensor, weight: torch.Tensor,
                 bias: torch.Tensor | None) -> torch.Tensor:
     """``linear(norm(x))`` with the norm's affine transform folded into the weights."""
-    gain, shift = affine(norm)
-    weight = weight.reshape(weight.shape[0], -1)
+    weight, bias = fold(weight.reshape(weight.shape[0], -1), bias, *affine(norm))
+    return onednn.linear(normalize(norm, x), weight, bias)
+
+
+def fold(weight: torch.Tensor, bias: torch.Tensor | None, gain: torch.Tensor,
+         shift: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``(weight, bias)`` of ``linear(gain * x + shift)`` as one ``linear(x)``."""
     folded_bias = weight @ shift
-    if bias is not None:
-        folded_bias = folded_bias + bias
-    return onednn.linear(normalize(norm, x), weight * gain, folded_bias)
+    return weight * gain, folded_bias if bias is None else folded_bias + bias
 
 
 def linear(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:

@@ -28,28 +28,31 @@ def usable(x: torch.Tensor) -> bool:
 
 def _product(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
              slope: float | None = None) -> torch.Tensor:
+    """oneDNN's ``x @ weight.T + bias`` (then a leaky ReLU) on ``[..., in]``."""
+    flat = x.reshape(-1, x.shape[-1])
     if slope is None:
-        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
-    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "leaky_relu", [slope], "")
+        y = torch.ops.mkldnn._linear_pointwise(flat, weight, bias, "none", [], "")
+    else:
+        y = torch.ops.mkldnn._linear_pointwise(flat, weight, bias, "leaky_relu", [slope], "")
+    return y.view(*x.shape[:-1], weight.shape[0])
 
 
 class _Linear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
-        flat = x.reshape(-1, x.shape[-1])
-        ctx.save_for_backward(flat, weight)
+        ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
-        return _product(flat, weight, bias).view(*x.shape[:-1], weight.shape[0])
+        return _product(x, weight, bias)
 
     @staticmethod
     def backward(ctx, grad):
-        flat, weight = ctx.saved_tensors
+        x, weight = ctx.saved_tensors
         g = grad.reshape(-1, weight.shape[0])
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_x = _product(g, weight.t(), None).view(*grad.shape[:-1], weight.shape[1])
+            grad_x = _product(grad, weight.t(), None)
         if ctx.needs_input_grad[1]:
-            grad_w = torch.mm(g.t(), flat)
+            grad_w = torch.mm(g.t(), x.reshape(-1, x.shape[-1]))
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_b = g.sum(dim=0)
         return grad_x, grad_w, grad_b
@@ -61,8 +64,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     (a one-slope PReLU; fused into the product only without gradients)."""
     if usable(x):
         if slope is not None and not torch.is_grad_enabled():
-            return _product(x.reshape(-1, x.shape[-1]), weight, bias, slope).view(
-                *x.shape[:-1], weight.shape[0])
+            return _product(x, weight, bias, slope)
         y = _Linear.apply(x, weight, bias)
     else:
         y = F.linear(x, weight, bias)

@@ -43,7 +43,6 @@ from sepcore.nn.tasnet import mask_nonlinearity
 TILE = 2048
 
 
-
 def applies(model: nn.Module, mixture: torch.Tensor) -> bool:
     """Whether to run ``model(mixture)`` through :func:`separate`: without gradients, on
     the CPU (a GPU runs whole tensors faster than many small tiles), in float32 or float64
@@ -136,10 +135,8 @@ def _decode_frames(model: nn.Module, w: torch.Tensor, tile: int) -> torch.Tensor
     stats = _Stats()
     for s, e in tiles:
         stats.add(w[s:e])
-    gain, shift = stats.fold(model.in_norm)
-    weight = model.bottleneck.weight.view(bn, -1)
-    bias = model.bottleneck.bias + weight @ shift
-    weight = weight * gain
+    weight, bias = cl.fold(model.bottleneck.weight.view(bn, -1), model.bottleneck.bias,
+                           *stats.fold(model.in_norm))
     stats = _Stats()
     for s, e in tiles:
         x[s:e] = onednn.linear(w[s:e], weight, bias)
@@ -147,11 +144,7 @@ def _decode_frames(model: nn.Module, w: torch.Tensor, tile: int) -> torch.Tensor
 
     for i, block in enumerate(blocks):
         stats = _depthwise(block, h, y, stats, tiles)
-        gain, shift = stats.fold(block.norm2)
-        convs = [c for c in (block.res_conv, block.skip_conv) if c is not None]
-        weight = torch.cat([c.weight.view(c.out_channels, -1) for c in convs])
-        bias = torch.cat([c.bias for c in convs]) + weight @ shift
-        weight = weight * gain
+        weight, bias = cl.fold(*block.res_skip_product(), *stats.fold(block.norm2))
         res = block.res_conv.out_channels if block.res_conv is not None else 0
         if block.skip_conv is not None and skip is None:
             skip = w.new_zeros(frames, block.skip_conv.out_channels)
