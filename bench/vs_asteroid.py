@@ -16,7 +16,7 @@ after one warm-up:
   (pairwise_neg_sisdr)``, sepcore's ``si_sdr`` criterion), backward, Adam;
 - separation of one 10 s and one 60 s mixture under ``torch.inference_mode``: Asteroid's
   model called on the tensor, sepcore through the path users call,
-  ``sepcore.load(...).separate`` (chunked for inputs over 20 s);
+  ``sepcore.load(...).separate`` (one pass up to 60 s, chunked beyond);
 
 wall and process CPU seconds, the speed-up (Asteroid / sepcore), the real-time factor of
 separation, and the achieved GFLOP/s of sepcore's step (matrix products and

@@ -321,7 +321,7 @@ class SeparationModel:
         Wiener filter of TF models is chosen with :meth:`set_wiener`. Long inputs are
         separated in chunks (``window_seconds``/``hop_seconds``; defaults from the
         receptive field);
-        inputs up to ``whole_seconds`` (default 20 s) in one pass.
+        inputs up to ``whole_seconds`` (default 60 s) in one pass.
         """
         x = waveform.detach().cpu().numpy() if isinstance(waveform, torch.Tensor) else waveform
         x = np.asarray(x, dtype=np.float32)

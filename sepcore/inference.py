@@ -21,9 +21,12 @@ invariant training), and that order may change from one chunk to the next; each
 chunk's sources are reordered to best match the previous chunk by normalised
 correlation over their overlap (Hungarian assignment).
 
-An input of up to 20 s (``whole_seconds``) is separated in one pass, as
+An input of up to 60 s (``whole_seconds``) is separated in one pass, as
 separation models are usually evaluated: a global layer norm or DPRNN's
-inter-chunk RNN then sees the whole utterance, and memory stays bounded.
+inter-chunk RNN then sees the whole utterance, the time per second of audio does
+not grow with the length up to there (no overlap is computed twice), and memory
+stays bounded (at 60 s, 0.1-1.2 GB for each model at its defaults; bench/README.md).
+A model with a ``chunk_seconds`` attribute bounds it at two of its chunks.
 Defaults for longer inputs, derived from the receptive field ``rf`` (samples
 per side, capped at 2 s for models with a global context such as DPRNN's
 inter-chunk RNN):
@@ -51,7 +54,7 @@ from sepcore.precision import autocast
 logger = logging.getLogger(__name__)
 
 # Inputs up to this long are separated in one pass by default (memory stays bounded).
-DEFAULT_WHOLE_SECONDS = 20.0
+DEFAULT_WHOLE_SECONDS = 60.0
 
 # A function returning the input samples [start, stop) as float32 [stop - start].
 Reader = Callable[[int, int], np.ndarray]
@@ -125,8 +128,9 @@ def plan_chunks(
 ) -> ChunkPlan:
     """Window and hop in samples; the defaults come from the model's receptive field.
 
-    ``whole_seconds`` (default: 20 s, or 0 when ``window_seconds`` is given) is the
-    longest input separated in one pass.
+    ``whole_seconds`` (default: 60 s, or two of the model's ``chunk_seconds`` if
+    shorter, or 0 when ``window_seconds`` is given) is the longest input separated in
+    one pass.
     """
     rf = model_receptive_field(model, sample_rate)
     stride = int(getattr(model, "stride", 1) or 1)
@@ -171,6 +175,9 @@ def plan_chunks(
         )
     if whole_seconds is None:
         whole_seconds = DEFAULT_WHOLE_SECONDS if window_seconds is None else 0.0
+        cap = getattr(model, "chunk_seconds", None)
+        if cap:
+            whole_seconds = min(whole_seconds, 2 * cap)
     return ChunkPlan(window=window, hop=hop, guard=guard,
                      whole=max(0, int(round(whole_seconds * sample_rate))))
 

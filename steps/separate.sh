@@ -7,7 +7,7 @@
 # Writes <out-dir>/wav/<utt>_<source>.wav at the mixture's rate, length and sample
 # format (scaled not to clip), <out-dir>/spk1.scp .. spkN.scp (same ids as the data
 # dir, sorted) and <out-dir>/sources (the model's source names). Utterances up to
-# 20 s are separated in one pass, longer ones in chunks with overlap-add (default
+# 60 s are separated in one pass, longer ones in chunks with overlap-add (default
 # window and hop from the model's receptive field). A rerun skips the utterances
 # whose outputs all exist; <out-dir>/separate.json records the model and options,
 # and a rerun with other ones into the same <out-dir> is refused (or --force).
@@ -19,7 +19,7 @@
 #   --chunk-seconds <>        chunk (window) length in seconds (default: from the model)
 #   --hop-seconds <>          hop between chunks in seconds (default: from the model)
 #   --whole-seconds <>        utterances up to this long are separated in one pass
-#                             (default: 20, or 0 when --chunk-seconds is given)
+#                             (default: 60, or 0 when --chunk-seconds is given)
 #   --wiener-iterations <>    multichannel Wiener filter EM iterations for time-frequency
 #                             models (umx); default: the model's (0: off)
 #   --softmask <>             Wiener filter: start from the soft mask (true|false)

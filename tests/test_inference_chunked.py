@@ -181,8 +181,10 @@ def test_channels_get_the_first_channels_source_order():
 def test_short_inputs_are_separated_whole():
     model = ConvSep(k1=400, k2=400)
     plan = plan_chunks(model, 8000)
-    assert plan.whole == 20 * 8000
-    assert chunk_bounds(20 * 8000, plan) == [(0, 160000)]
-    assert len(chunk_bounds(20 * 8000 + 1, plan)) > 1
+    assert plan.whole == 60 * 8000
+    assert chunk_bounds(60 * 8000, plan) == [(0, 480000)]
+    assert len(chunk_bounds(60 * 8000 + 1, plan)) > 1
+    model.chunk_seconds = 10.0  # a model's bound on its chunks bounds the one pass too
+    assert plan_chunks(model, 8000).whole == 20 * 8000
     assert plan_chunks(model, 8000, window_seconds=5.0).whole == 0
     assert plan_chunks(model, 8000, whole_seconds=0).whole == 0

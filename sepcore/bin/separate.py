@@ -52,7 +52,7 @@ true`` first removes the merged spkN.scp, sources and scores/, then redoes every
 Scoring refuses a dir whose separate.json is incomplete, whose separation did not
 finish (``O/.parts`` left) or whose spkN.scp predate its separate.json.
 
-Inputs up to 20 s (``--whole-seconds``) are separated in one pass; longer ones
+Inputs up to 60 s (``--whole-seconds``) are separated in one pass; longer ones
 in chunks with overlap-add, window and hop defaulting to values derived from the
 model's receptive field (see sepcore/inference.py). The work is done by
 sepcore/separate.py.
@@ -90,7 +90,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--hop-seconds", type=number_type(above=0), default=None,
                    help="hop between chunks in seconds (default: from the model)")
     p.add_argument("--whole-seconds", type=number_type(0), default=None,
-                   help="inputs up to this long are separated in one pass (default: 20, or 0 "
+                   help="inputs up to this long are separated in one pass (default: 60, or 0 "
                         "with --chunk-seconds)")
     p.add_argument("--stems", default=None, metavar="NAME[,NAME...]",
                    help="write only these sources and the residual (mixture minus them)")
