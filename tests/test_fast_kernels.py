@@ -83,3 +83,41 @@ def test_the_kernels_variable_is_checked(monkeypatch):
     monkeypatch.setenv("SEPCORE_KERNELS", "fastest")
     with pytest.raises(ConfigError, match="SEPCORE_KERNELS.*fast, reference.*fastest"):
         kernels._from_env()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("frames,dilation", [(40, 1), (61, 4), (64, 16), (61, 128)])
+def test_depthwise_as_an_image_conv_is_the_sum_of_shifted_copies(dtype, frames, dilation):
+    """channels_last._DepthwiseConv (the dilation folded into an NHWC layout, padded when it
+    does not divide the frames) against _Depthwise: values and every gradient."""
+    from sepcore.nn.channels_last import _Depthwise, _DepthwiseConv
+    torch.manual_seed(0)
+    x = torch.randn(2, frames, 6, dtype=dtype, requires_grad=True)
+    weight, offset, bias = (torch.randn(*s, dtype=dtype, requires_grad=True)
+                            for s in ((6, 3), (6, 3), (6,)))
+    offsets = (-dilation, 0, dilation)
+    grad = torch.randn(2, frames, 6, dtype=dtype)
+    tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == torch.float32 else {}
+    outs = []
+    for fn in (_DepthwiseConv, _Depthwise):
+        y = fn.apply(x, weight, offset, bias, offsets)
+        outs.append((y, *torch.autograd.grad(y, (x, weight, offset, bias), grad)))
+    for got, expected in zip(*outs):
+        torch.testing.assert_close(got, expected, **tol)
+
+
+@pytest.mark.parametrize("slope", [0.25, 1e-3, 0.0, -0.3])
+def test_channels_last_prelu_gradients_are_torch_prelu(float64, slope):
+    """With a positive slope the backward works from the saved output, otherwise from the
+    input: both give F.prelu's gradients."""
+    from sepcore.nn.channels_last import prelu
+    torch.manual_seed(0)
+    act = torch.nn.PReLU(1, init=slope)
+    x = torch.randn(2, 30, 5, requires_grad=True)
+    grad = torch.randn(2, 30, 5)
+    got = prelu(x, act)
+    expected = torch.nn.functional.prelu(x, act.weight)
+    torch.testing.assert_close(got, expected)
+    for a, b in zip(torch.autograd.grad(got, (x, act.weight), grad),
+                    torch.autograd.grad(expected, (x, act.weight), grad)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

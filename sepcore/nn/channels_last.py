@@ -113,7 +113,6 @@ class _Depthwise(torch.autograd.Function):
         offsets, frames = ctx.offsets, x.shape[1]
         grad_x = torch.zeros_like(x) if ctx.needs_input_grad[0] else None
         grad_w = weight.new_zeros(weight.shape)
-        grad_offset = weight.new_zeros(weight.shape)
         total = _column_sum(grad)
         for k, o in enumerate(offsets):
             lo, hi = _valid(o, frames)
@@ -124,8 +123,79 @@ class _Depthwise(torch.autograd.Function):
             if grad_x is not None:
                 grad_x[:, lo + o:hi + o].addcmul_(g, weight[:, k])
             grad_w[:, k] = _column_sum(g * xs)
-            grad_offset[:, k] = total - _column_sum(grad[:, :lo]) - _column_sum(grad[:, hi:])
-        return grad_x, grad_w, grad_offset, total, None
+        return grad_x, grad_w, _offset_grad(grad, total, offsets), total, None
+
+
+def _offset_grad(grad: torch.Tensor, total: torch.Tensor, offsets) -> torch.Tensor:
+    """The gradient of the depthwise convs' per-tap offsets ``[C, taps]``: tap ``k``'s
+    offset is added at the frames where its input exists."""
+    out = total.new_zeros(total.shape[0], len(offsets))
+    for k, o in enumerate(offsets):
+        lo, hi = _valid(o, grad.shape[1])
+        if hi > lo:
+            out[:, k] = total - _column_sum(grad[:, :lo]) - _column_sum(grad[:, hi:])
+    return out
+
+
+class _DepthwiseConv(torch.autograd.Function):
+    """:class:`_Depthwise` for centred taps ``o_k = (k - (taps - 1) / 2) * d``, as one
+    oneDNN depthwise conv, ~3x faster forward + backward (2 threads, 4 x 4000 x 512).
+
+    oneDNN has no fast dilated depthwise kernel (torch falls back to a generic one, ~20x
+    slower), so the dilation is folded into the layout instead: frames ``t = i * d + j``
+    of ``[B, T, C]`` (zero-padded to a multiple of ``d``) are the rows ``i`` and columns
+    ``j`` of an NHWC image ``[B, C, T / d, d]``, over which the taps are an undilated
+    ``taps x 1`` conv. The view costs no copy when ``d`` divides ``T``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, offset, bias, offsets):
+        taps, dilation = len(offsets), offsets[1] - offsets[0]
+        x4, frames = _as_image(x, dilation), x.shape[1]
+        ctx.geometry = ((taps - 1) // 2, x.shape[1], dilation, offsets)
+        w4 = weight.reshape(-1, 1, taps, 1)
+        y4 = torch.ops.aten.convolution(x4, w4, bias + offset.sum(dim=1), [1, 1],
+                                        [(taps - 1) // 2, 0], [1, 1], False, [0, 0],
+                                        x.shape[2])
+        y = _from_image(y4, frames)
+        for k, o in enumerate(offsets):
+            lo, hi = _valid(o, frames)
+            if lo > 0:  # frames where tap k falls on the padding: no offset term
+                y[:, :lo] -= offset[:, k]
+            if hi < frames:
+                y[:, hi:] -= offset[:, k]
+        ctx.save_for_backward(x4, w4)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x4, w4 = ctx.saved_tensors
+        pad, frames, dilation, offsets = ctx.geometry
+        grad = grad.contiguous()
+        grad_x4, grad_w4, total = torch.ops.aten.convolution_backward(
+            _as_image(grad, dilation), x4, w4, [w4.shape[0]], [1, 1], [pad, 0], [1, 1],
+            False, [0, 0], w4.shape[0], [ctx.needs_input_grad[0], True, True])
+        grad_x = None if grad_x4 is None else _from_image(grad_x4, frames)
+        return (grad_x, grad_w4.view(w4.shape[0], -1), _offset_grad(grad, total, offsets),
+                total, None)
+
+
+def _as_image(x: torch.Tensor, dilation: int) -> torch.Tensor:
+    """``[B, T, C]`` as the NHWC image ``[B, C, ceil(T / d), d]`` (see :class:`_DepthwiseConv`)."""
+    b, frames, c = x.shape
+    rows = -(-frames // dilation)
+    if rows * dilation != frames or not x.is_contiguous():
+        padded = x.new_empty(b, rows * dilation, c)  # F.pad would write the frames twice
+        padded[:, :frames] = x
+        padded[:, frames:] = 0
+        x = padded
+    return x.view(b, rows, dilation, c).permute(0, 3, 1, 2)
+
+
+def _from_image(x4: torch.Tensor, frames: int) -> torch.Tensor:
+    """The first ``frames`` frames of an NHWC image ``[B, C, H, W]`` as ``[B, T, C]``."""
+    b, c, h, w = x4.shape
+    return x4.permute(0, 2, 3, 1).reshape(b, h * w, c)[:, :frames]
 
 
 def _column_sum(x: torch.Tensor) -> torch.Tensor:
@@ -150,8 +220,16 @@ def depthwise(norm: nn.Module, x: torch.Tensor, conv: nn.Conv1d, pad_left: int) 
     w = conv.weight.view(-1, taps)
     offsets = tuple(k * dilation - pad_left for k in range(taps))
     bias = conv.bias if conv.bias is not None else w.new_zeros(w.shape[0])
-    return _Depthwise.apply(normalize(norm, x), w * gain[:, None], w * shift[:, None], bias,
-                            offsets)
+    centred = taps % 2 == 1 and pad_left == dilation * (taps - 1) // 2 and taps > 1
+    fn = _DepthwiseConv if centred and _conv_ok(x) else _Depthwise
+    return fn.apply(normalize(norm, x), w * gain[:, None], w * shift[:, None], bias, offsets)
+
+
+def _conv_ok(x: torch.Tensor) -> bool:
+    """On the CPU outside autocast (which would run the conv in bfloat16), in float32
+    (oneDNN) or float64 (torch's generic kernel: the float64 tests go through this path)."""
+    return (x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+            and not torch.is_autocast_enabled("cpu"))
 
 
 class _PReLU(torch.autograd.Function):
@@ -160,16 +238,25 @@ class _PReLU(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, slope):
-        ctx.save_for_backward(x, slope)
-        return F.prelu(x, slope.to(x.dtype))
+        y = F.prelu(x, slope.to(x.dtype))
+        # with a positive slope the output's sign is the input's, and the output is enough
+        ctx.from_output = float(slope) > 0
+        ctx.save_for_backward(y if ctx.from_output else x, slope)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        x, slope = ctx.saved_tensors
-        positive = torch.ops.aten.threshold_backward(grad, x, 0)  # grad where x > 0
-        negative = grad - positive
-        grad_slope = torch.dot(negative.reshape(-1), x.reshape(-1)).reshape(slope.shape)
-        return positive.add_(negative, alpha=float(slope)), grad_slope.to(slope.dtype)
+        saved, slope = ctx.saved_tensors
+        a = float(slope)
+        if ctx.from_output:  # saved = y; x = y / a where y < 0
+            grad_x = torch.ops.aten.leaky_relu_backward(grad, saved, a, True)
+            grad_slope = torch.dot(saved.clamp(max=0).reshape(-1), grad.reshape(-1)) / a
+        else:  # saved = x
+            grad_x = torch.ops.aten.threshold_backward(grad, saved, 0)  # grad where x > 0
+            negative = grad - grad_x
+            grad_slope = torch.dot(negative.reshape(-1), saved.reshape(-1))
+            grad_x.add_(negative, alpha=a)
+        return grad_x, grad_slope.reshape(slope.shape).to(slope.dtype)
 
 
 def prelu(x: torch.Tensor, act: nn.PReLU) -> torch.Tensor:
