@@ -25,7 +25,7 @@ An input of up to 60 s (``whole_seconds``) is separated in one pass, as
 separation models are usually evaluated: a global layer norm or DPRNN's
 inter-chunk RNN then sees the whole utterance, the time per second of audio does
 not grow with the length up to there (no overlap is computed twice), and memory
-stays bounded (at 60 s, 0.1-1.2 GB for each model at its defaults; bench/README.md).
+stays bounded (at 60 s, 0.07-1.2 GB for each model at its defaults; bench/README.md).
 A model with a ``chunk_seconds`` attribute bounds it at two of its chunks.
 Defaults for longer inputs, derived from the receptive field ``rf`` (samples
 per side, capped at 2 s for models with a global context such as DPRNN's
