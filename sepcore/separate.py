@@ -131,6 +131,8 @@ def run_files(args) -> int:
     """File mode: separate ``args.inputs`` (files, folders, globs) into ``args.out_dir``."""
     from tqdm import tqdm
 
+    from sepcore.io.atomic import remove_stale_temporaries
+
     if not args.inputs:
         raise ConfigError("no input files given (FILES|DIRS|GLOBS...)")
     files, errors = expand_inputs(args.inputs)
@@ -142,6 +144,7 @@ def run_files(args) -> int:
         stems = list(model.sources)  # its config named the residual: write it too (egs/custom)
     names = model.output_names(stems, args.residual_name)
     out_dir = Path(args.out_dir or "separated")
+    remove_stale_temporaries(out_dir)
     failed, done, claimed = len(errors), 0, {}
     bar = tqdm(files, unit="file", disable=None if args.progress else True, file=sys.stderr)
     for path in bar:
@@ -229,6 +232,7 @@ def check_provenance(sep_dir: Path) -> dict | None:
 def run_data_dir(args) -> int:
     """Data-dir mode: this job's share of ``args.data_dir``/wav.scp (see the module doc)."""
     from sepcore.io import read_int_scp, read_scp, write_scp
+    from sepcore.io.atomic import remove_stale_temporaries
     from sepcore.io.audio import check_frames
     from sepcore.io.separated import claim_separated_dir
 
@@ -249,6 +253,8 @@ def run_data_dir(args) -> int:
     # never mix estimates of two models or settings
     claim_separated_dir(out, PROVENANCE, provenance(args.model, names, model, plan), names,
                         args.force, "--force true")
+    for folder in (out, out / "wav"):  # outputs cut by kill -9; other jobs' are kept
+        remove_stale_temporaries(folder)
     parts: list[list[tuple[str, str]]] = [[] for _ in names]
     failed = skipped = 0
     audio_s = busy_s = 0.0

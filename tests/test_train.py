@@ -84,8 +84,13 @@ def test_kill_9_mid_epoch_then_resume_continues_where_it_stopped(setup):
     proc.wait()
     assert 20 <= batch < 200, "the run should have been killed mid-epoch"
     assert not (exp / ".train.done").exists()
+    # as a kill during a checkpoint write leaves it (sepcore/io/atomic.py names writers)
+    from sepcore.io.atomic import _HOST
+    cut = exp / f"checkpoints/.last.pt.tmp-{_HOST}-{proc.pid}-k1ll3d_9.pt"
+    cut.write_bytes(b"half a checkpoint")
     resumed = subprocess.run(train_cmd(setup, exp), env=env(), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
+    assert not cut.exists()
     log = (exp / "train.log").read_text()
     assert "resumed from" in log and "epoch 1, batch " in log
     # the epoch was finished, not restarted: exactly one epoch's worth of optimizer steps

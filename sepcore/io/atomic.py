@@ -6,13 +6,21 @@ which fails if the final name exists: of two writers racing for one name, one wi
 the other gets a DataError naming the file (a check-then-replace would let both "win").
 A full disk is a :class:`~sepcore.errors.DiskFullError` naming the final file, never the
 temporary one, which is removed.
+
+A writer killed outright (``kill -9``, the OOM killer, a node lost) cannot remove its
+temporary, so each temporary's name says who wrote it (``.<name>.tmp-<host>-<pid>-XXXXXXXX``)
+and :func:`remove_stale_temporaries` removes, when a run starts over a folder, those of
+this host whose process is gone (never another host's: their processes are not visible).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
+import re
+import socket
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,15 +30,51 @@ from sepcore.errors import DataError, DiskFullError
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+_HOST = re.sub(r"\W", "_", socket.gethostname()) or "host"
+# mkstemp's random part is 8 of [a-z0-9_]
+_TEMP = re.compile(r"^\..+\.tmp-(?P<host>\w+)-(?P<pid>\d+)-\w{8}")
+
+log = logging.getLogger(__name__)
 
 
 def _temp_beside(path: Path, suffix: str | None) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=path.suffix if suffix is None else suffix, dir=path.parent
+        prefix=f".{path.name}.tmp-{_HOST}-{os.getpid()}-",
+        suffix=path.suffix if suffix is None else suffix, dir=path.parent,
     )
     os.close(fd)
     return tmp
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> int:
+    """Remove the temporaries in ``folder`` (not below it) left by killed writers of this
+    host; returns how many. A missing folder has none."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        m = _TEMP.match(entry.name)
+        if not m or m["host"] != _HOST or _alive(int(m["pid"])) or not entry.is_file():
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(entry.path)
+            removed += 1
+    if removed:
+        log.info("%s: removed %d temporary file(s) left by killed runs", folder, removed)
+    return removed
 
 
 def disk_full(folder: str | os.PathLike, needed: int = 0) -> bool:

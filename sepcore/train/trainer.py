@@ -15,7 +15,7 @@ from sepcore.data import DataDir, build_train_dataset, build_valid_dataset
 from sepcore.data.loader import train_loader
 from sepcore.data.music import MusicTrackDataset
 from sepcore.errors import ConfigError, DataError
-from sepcore.io.atomic import atomic_torch_save, atomic_write_text
+from sepcore.io.atomic import atomic_torch_save, atomic_write_text, remove_stale_temporaries
 from sepcore.losses import build_criterion, neg_sdr, reorder_sources, si_sdr
 from sepcore.modelfile import save_model_file
 from sepcore.models import build_model, count_parameters
@@ -120,6 +120,8 @@ class Trainer:
                             self.state, self.cfg["model"], self.ema)
 
     def maybe_resume(self) -> None:
+        for folder in (self.exp, self.ckpt_dir):  # a checkpoint write cut by kill -9
+            remove_stale_temporaries(folder)
         last = self.ckpt_dir / "last.pt"
         if self.resume and last.is_file():
             self.state = load_checkpoint(last, self.dist.device, self.model, self.optimizer,
