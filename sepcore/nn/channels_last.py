@@ -2,7 +2,8 @@
 
 In this layout a 1x1 convolution is one matrix product over ``batch * frames`` rows
 (``F.linear``), which reaches the BLAS kernels' speed, where ``conv1d`` on
-``[batch, channels, frames]`` does not; a depthwise convolution is a sum of shifted row
+``[batch, channels, frames]`` does not; a centred depthwise convolution is one oneDNN
+conv over an image of the frames (:class:`_DepthwiseConv`), others a sum of shifted row
 blocks scaled per channel (contiguous, vectorised along the channels); the norms'
 per-channel affine transforms fold into the weights of the product that follows, so
 they cost no pass over the activations. Every function takes the parameters of the
@@ -152,7 +153,7 @@ class _DepthwiseConv(torch.autograd.Function):
     def forward(ctx, x, weight, offset, bias, offsets):
         taps, dilation = len(offsets), offsets[1] - offsets[0]
         x4, frames = _as_image(x, dilation), x.shape[1]
-        ctx.geometry = ((taps - 1) // 2, x.shape[1], dilation, offsets)
+        ctx.geometry = ((taps - 1) // 2, frames, dilation, offsets)
         w4 = weight.reshape(-1, 1, taps, 1)
         y4 = torch.ops.aten.convolution(x4, w4, bias + offset.sum(dim=1), [1, 1],
                                         [(taps - 1) // 2, 0], [1, 1], False, [0, 0],
@@ -220,7 +221,7 @@ def depthwise(norm: nn.Module, x: torch.Tensor, conv: nn.Conv1d, pad_left: int) 
     w = conv.weight.view(-1, taps)
     offsets = tuple(k * dilation - pad_left for k in range(taps))
     bias = conv.bias if conv.bias is not None else w.new_zeros(w.shape[0])
-    centred = taps % 2 == 1 and pad_left == dilation * (taps - 1) // 2 and taps > 1
+    centred = taps > 1 and taps % 2 == 1 and pad_left == dilation * (taps - 1) // 2
     fn = _DepthwiseConv if centred and _conv_ok(x) else _Depthwise
     return fn.apply(normalize(norm, x), w * gain[:, None], w * shift[:, None], bias, offsets)
 
