@@ -100,10 +100,7 @@ class _Depthwise(torch.autograd.Function):
             lo, hi = _valid(o, frames)
             if o != 0 and hi > lo:
                 y[:, lo:hi].addcmul_(x[:, lo + o:hi + o], weight[:, k])
-            if lo > 0:  # frames where tap k falls on the padding: no offset term
-                y[:, :lo] -= offset[:, k]
-            if hi < frames:
-                y[:, hi:] -= offset[:, k]
+        _drop_edge_offsets(y, offset, offsets)
         ctx.offsets = offsets
         ctx.save_for_backward(x, weight)
         return y
@@ -125,6 +122,18 @@ class _Depthwise(torch.autograd.Function):
                 grad_x[:, lo + o:hi + o].addcmul_(g, weight[:, k])
             grad_w[:, k] = _column_sum(g * xs)
         return grad_x, grad_w, _offset_grad(grad, total, offsets), total, None
+
+
+def _drop_edge_offsets(y: torch.Tensor, offset: torch.Tensor, offsets) -> None:
+    """Subtract tap ``k``'s offset (added everywhere with the bias) from the frames of
+    ``y`` where its input falls on the zero padding."""
+    frames = y.shape[1]
+    for k, o in enumerate(offsets):
+        lo, hi = _valid(o, frames)
+        if lo > 0:
+            y[:, :lo] -= offset[:, k]
+        if hi < frames:
+            y[:, hi:] -= offset[:, k]
 
 
 def _offset_grad(grad: torch.Tensor, total: torch.Tensor, offsets) -> torch.Tensor:
@@ -159,12 +168,7 @@ class _DepthwiseConv(torch.autograd.Function):
                                         [(taps - 1) // 2, 0], [1, 1], False, [0, 0],
                                         x.shape[2])
         y = _from_image(y4, frames)
-        for k, o in enumerate(offsets):
-            lo, hi = _valid(o, frames)
-            if lo > 0:  # frames where tap k falls on the padding: no offset term
-                y[:, :lo] -= offset[:, k]
-            if hi < frames:
-                y[:, hi:] -= offset[:, k]
+        _drop_edge_offsets(y, offset, offsets)
         ctx.save_for_backward(x4, w4)
         return y
 
@@ -172,7 +176,6 @@ class _DepthwiseConv(torch.autograd.Function):
     def backward(ctx, grad):
         x4, w4 = ctx.saved_tensors
         pad, frames, dilation, offsets = ctx.geometry
-        grad = grad.contiguous()
         grad_x4, grad_w4, total = torch.ops.aten.convolution_backward(
             _as_image(grad, dilation), x4, w4, [w4.shape[0]], [1, 1], [pad, 0], [1, 1],
             False, [0, 0], w4.shape[0], [ctx.needs_input_grad[0], True, True])
