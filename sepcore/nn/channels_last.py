@@ -267,7 +267,8 @@ def prelu(x: torch.Tensor, act: nn.PReLU) -> torch.Tensor:
     """``act(x)`` for a PReLU with one slope or one per channel (the last dim here)."""
     if act.weight.numel() == 1:
         return _PReLU.apply(x, act.weight)
-    return torch.where(x > 0, x, x * act.weight)
+    # clamps rather than torch.where, which is ~10x slower on CPU here (4 x 500 x 256)
+    return torch.addcmul(x.clamp(min=0), x.clamp(max=0), act.weight)
 
 
 def encode_mask_decode(mixture: torch.Tensor, encoder: nn.Conv1d, decoder: nn.ConvTranspose1d,
@@ -299,15 +300,23 @@ def decode(masked: torch.Tensor, decoder: nn.ConvTranspose1d) -> torch.Tensor | 
     """The decoder on ``[B, frames, S, N]`` → ``[B, S, (frames - 1) * stride + L]``.
 
     One matrix product makes every frame's ``L`` samples, :func:`overlap_add` adds them
-    up. None for decoders other than a one-channel ``L = 2 * stride`` one (use the
-    channels-first path).
+    up (``F.fold`` where ``L`` is not twice the hop). None for decoders other than a
+    one-channel, unpadded one (use the channels-first path).
     """
     channels, out_channels, window = decoder.weight.shape
     stride = decoder.stride[0]
-    if out_channels != 1 or window != 2 * stride or decoder.padding[0] \
-            or decoder.output_padding[0] or decoder.dilation[0] != 1 or decoder.groups != 1:
+    if out_channels != 1 or decoder.padding[0] or decoder.output_padding[0] \
+            or decoder.dilation[0] != 1 or decoder.groups != 1:
         return None
-    return overlap_add(torch.matmul(masked, decoder.weight.view(channels, window)), decoder)
+    frames = torch.matmul(masked, decoder.weight.view(channels, window))  # [B, T, S, L]
+    if window == 2 * stride:
+        return overlap_add(frames, decoder)
+    b, count, sources, _ = frames.shape
+    length = (count - 1) * stride + window
+    columns = frames.permute(0, 2, 3, 1).reshape(b * sources, window, count)
+    out = F.fold(columns, (1, length), (1, window), stride=(1, stride))
+    out = out.view(b, sources, length)
+    return out if decoder.bias is None else out + decoder.bias
 
 
 def overlap_add(frames: torch.Tensor, decoder: nn.ConvTranspose1d) -> torch.Tensor:
