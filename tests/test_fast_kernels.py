@@ -29,6 +29,11 @@ CASES = [
     ("convtasnet", {**SMALL, "encoder_activation": "linear", "n_repeats": 1}),
     pytest.param("dprnn", {"n_filters": 12, "kernel_size": 4, "bn_chan": 8, "hid_size": 6,
                            "chunk_size": 10, "n_repeats": 2}, marks=SLOW),
+    ("sudormrf", {"n_filters": 16, "kernel_size": 8, "bn_chan": 8, "hid_chan": 12,
+                  "num_blocks": 2, "upsampling_depth": 4}),
+    ("sudormrf", {"n_filters": 16, "kernel_size": 7, "bn_chan": 8, "hid_chan": 12,
+                  "num_blocks": 1, "upsampling_depth": 2, "norm": "chanLN",
+                  "mask_nonlinear": "softmax", "encoder_activation": "relu"}),
 ]
 
 
@@ -39,7 +44,7 @@ def loss_and_grads(model, mixture, sources):
 
 @pytest.mark.parametrize("name,cfg", CASES, ids=["convtasnet-gLN", "convtasnet-causal-cLN",
                                                    "convtasnet-chanLN-noskip", "convtasnet-linear",
-                                                   "dprnn"])
+                                                   "dprnn", "sudormrf", "sudormrf-chanLN"])
 def test_fast_path_has_the_reference_loss_and_gradients(float64, name, cfg):
     torch.manual_seed(0)
     model = build_model({"name": name, "num_sources": 2, **cfg})
@@ -117,6 +122,23 @@ def test_channels_last_prelu_gradients_are_torch_prelu(float64, slope):
     grad = torch.randn(2, 30, 5)
     got = prelu(x, act)
     expected = torch.nn.functional.prelu(x, act.weight)
+    torch.testing.assert_close(got, expected)
+    for a, b in zip(torch.autograd.grad(got, (x, act.weight), grad),
+                    torch.autograd.grad(expected, (x, act.weight), grad)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_channels_last_prelu_with_a_slope_per_channel(float64):
+    from sepcore.nn.channels_last import prelu
+    torch.manual_seed(0)
+    act = torch.nn.PReLU(5)
+    with torch.no_grad():
+        act.weight.copy_(torch.tensor([0.25, 1e-3, 0.0, -0.3, 2.0]))
+    x = torch.randn(2, 30, 5, requires_grad=True)
+    grad = torch.randn(2, 30, 5)
+    got = prelu(x, act)
+    # torch's prelu takes the channels as dim 1
+    expected = torch.nn.functional.prelu(x.transpose(1, 2), act.weight).transpose(1, 2)
     torch.testing.assert_close(got, expected)
     for a, b in zip(torch.autograd.grad(got, (x, act.weight), grad),
                     torch.autograd.grad(expected, (x, act.weight), grad)):

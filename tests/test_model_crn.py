@@ -113,6 +113,7 @@ def noisy_datadir(root: Path, name: str, num_utts: int, seed: int, sr: int = 800
 @pytest.mark.parametrize("model", [
     as_yaml_flow(TINY_CONVTASNET),
     "{name: crn, n_fft: 64, hop: 32, channels: [4, 8], rnn_hidden: 16, causal: true}",
+    "{name: sudormrf, n_filters: 16, kernel_size: 16, bn_chan: 8, hid_chan: 8, num_blocks: 2}",
 ])
 def test_one_source_training(tmp_path, model):
     from sepcore.modelfile import load_model_file

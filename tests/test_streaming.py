@@ -177,6 +177,13 @@ def test_dprnn_is_refused_with_the_reason():
         Stream(model)
 
 
+def test_sudormrf_is_refused_with_the_reason():
+    model = build_model({"name": "sudormrf", "n_filters": 8, "kernel_size": 4, "bn_chan": 4,
+                         "hid_chan": 4, "num_blocks": 1})
+    with pytest.raises(NotCausalError, match=r"SuDORMRF: cannot run as a stream: .*future"):
+        Stream(model)
+
+
 def test_unknown_model_is_refused():
     with pytest.raises(NotCausalError, match=r"Linear: cannot run as a stream: no streaming"):
         Stream(torch.nn.Linear(2, 2))

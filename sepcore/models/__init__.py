@@ -1,7 +1,9 @@
 """Separation models, one per file, built by name from a config dict.
 
 Every model maps a mixture ``[batch, time]`` to estimates ``[batch, sources, time]``
-of the same length, and has ``num_sources``, ``stride`` and ``receptive_field()``.
+of the same length, and has ``num_sources``, ``stride`` (the shift in samples that its
+output follows exactly: the encoder hop, or a coarser grid for a model that downsamples)
+and ``receptive_field()``.
 A multichannel model (music) has ``audio_channels = C > 1`` and maps ``[batch, C, time]``
 to ``[batch, sources, C, time]``.
 """
@@ -18,6 +20,7 @@ from sepcore.models.crn import CRN
 from sepcore.models.demask import DeMask
 from sepcore.models.demucs import Demucs
 from sepcore.models.dprnn import DPRNN
+from sepcore.models.sudormrf import SuDORMRF
 from sepcore.models.umx import UMX
 
 MODELS: dict[str, type[nn.Module]] = {
@@ -26,6 +29,7 @@ MODELS: dict[str, type[nn.Module]] = {
     "demask": DeMask,
     "demucs": Demucs,
     "dprnn": DPRNN,
+    "sudormrf": SuDORMRF,
     "umx": UMX,
 }
 

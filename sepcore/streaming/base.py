@@ -60,6 +60,8 @@ NOT_STREAMABLE = {
     "DPRNN": "its intra-chunk RNN is a BLSTM (it reads every chunk backwards too) and its "
              "inter-chunk RNN spans the whole input; train a causal model (e.g. convtasnet "
              "with causal: true) to stream",
+    "SuDORMRF": "its norms (gLN) and centred depthwise convs look at future frames; train a "
+                "causal model (e.g. convtasnet with causal: true) to stream",
 }
 
 
