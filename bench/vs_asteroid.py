@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""sepcore against Asteroid 0.7.0 on the same CPU, in one process: ConvTasNet and DPRNN.
+"""sepcore against Asteroid 0.7.0 on the same CPU, in one process: ConvTasNet and DPRNN
+(and SuDoRM-RF with ``--models convtasnet,dprnn,sudormrf``).
 
 Usage: tools/venv/bin/python bench/vs_asteroid.py [--asteroid-venv DIR] [--threads 2]
                                                   [--reps 5] [--quick] [--no-tcmalloc]
                                                   [--precision fp32|bf16]
 
 Both models are built with Asteroid's defaults (``ConvTasNet(n_src=2)``,
-``DPRNNTasNet(n_src=2)``; sepcore's defaults are the same architectures) and sepcore's
-are given Asteroid's weights, so the two compute the same function: the script checks
-that their outputs agree before timing. Timed, as medians over ``--reps`` interleaved
-repetitions (Asteroid, sepcore, Asteroid, ... with the order swapped every repetition)
-after one warm-up:
+``DPRNNTasNet(n_src=2)``, ``SuDORMRFImprovedNet(n_src=2)``; sepcore's defaults are the same
+architectures) and sepcore's are given Asteroid's weights, so the two compute the same
+function: the script checks that their outputs agree before timing. Asteroid's SuDoRM-RF
+pads its encoder by a hop in front; sepcore's is given that hop of zeros (and its output
+cut by as much) for the check and the training step, so that the frames are the same.
+Timed, as medians over ``--reps`` interleaved repetitions (Asteroid, sepcore, Asteroid,
+... with the order swapped every repetition) after one warm-up:
 
 - a training step: batch 4 x 4 s at 8 kHz, PIT SI-SDR (Asteroid's ``PITLossWrapper
   (pairwise_neg_sisdr)``, sepcore's ``si_sdr`` criterion), backward, Adam;
@@ -66,7 +69,8 @@ def preload_tcmalloc(argv: list[str]) -> None:
 
 
 def import_asteroid(venv: str | None):
-    """(ConvTasNet, DPRNNTasNet, PITLossWrapper, pairwise_neg_sisdr), or None with a reason."""
+    """({model name: Asteroid's class}, PITLossWrapper, pairwise_neg_sisdr), or None with a
+    reason."""
     if venv:
         sites = glob.glob(os.path.join(venv, "lib", "python*", "site-packages"))
         if not sites:
@@ -75,7 +79,7 @@ def import_asteroid(venv: str | None):
     try:
         import torch
         from asteroid.losses import PITLossWrapper, pairwise_neg_sisdr
-        from asteroid.models import ConvTasNet, DPRNNTasNet
+        from asteroid.models import ConvTasNet, DPRNNTasNet, SuDORMRFImprovedNet
     except ImportError as e:
         return None, (f"Asteroid is not importable ({e}); install it in a separate venv "
                       f"(bench/README.md) and pass --asteroid-venv DIR")
@@ -87,12 +91,13 @@ def import_asteroid(venv: str | None):
         if theirs and theirs != torch.__version__:
             print(f"note: the Asteroid venv has torch {theirs}; both sides run on this "
                   f"process's torch {torch.__version__}")
-    return (ConvTasNet, DPRNNTasNet, PITLossWrapper, pairwise_neg_sisdr), None
+    classes = {"convtasnet": ConvTasNet, "dprnn": DPRNNTasNet, "sudormrf": SuDORMRFImprovedNet}
+    return (classes, PITLossWrapper, pairwise_neg_sisdr), None
 
 
-# Asteroid's parameter names -> sepcore's (ConvTasNet and DPRNNTasNet)
+# Asteroid's parameter names -> sepcore's (ConvTasNet, DPRNNTasNet, SuDORMRFImprovedNet)
 RENAMES = [
-    (r"^encoder\.filterbank\._filters$", "encoder.weight"),
+    (r"^encoder\.(encoder\.)?filterbank\._filters$", "encoder.weight"),
     (r"^decoder\.filterbank\._filters$", "decoder.weight"),
     (r"^masker\.bottleneck\.0\.", "in_norm."),
     (r"^masker\.bottleneck\.1\.", "bottleneck."),
@@ -113,6 +118,16 @@ RENAMES = [
     (r"^masker\.net_out\.0\.", "gate_tanh."),
     (r"^masker\.net_gate\.0\.", "gate_sigmoid."),
     (r"^masker\.mask_net\.", "mask_conv."),
+    (r"^masker\.ln\.", "in_norm."),
+    (r"^masker\.bottleneck\.", "bottleneck."),
+    (r"^masker\.sm\.(\d+)\.proj_1x1\.conv\.", r"blocks.\1.proj."),
+    (r"^masker\.sm\.(\d+)\.proj_1x1\.norm\.", r"blocks.\1.proj_norm."),
+    (r"^masker\.sm\.(\d+)\.proj_1x1\.act\.", r"blocks.\1.proj_act."),
+    (r"^masker\.sm\.(\d+)\.spp_dw\.(\d+)\.conv\.", r"blocks.\1.convs.\2."),
+    (r"^masker\.sm\.(\d+)\.spp_dw\.(\d+)\.norm\.", r"blocks.\1.norms.\2."),
+    (r"^masker\.sm\.(\d+)\.final_norm\.norm\.", r"blocks.\1.final_norm."),
+    (r"^masker\.sm\.(\d+)\.final_norm\.act\.", r"blocks.\1.final_act."),
+    (r"^masker\.sm\.(\d+)\.", r"blocks.\1."),
 ]
 
 
@@ -146,6 +161,23 @@ def copy_weights(src, dst) -> None:
     missing = sorted(set(ours) - done)
     if missing:
         raise SystemExit(f"no Asteroid tensor for {', '.join(missing)}")
+
+
+class AsteroidFrames:
+    """sepcore's SuDoRM-RF on Asteroid's frames: a hop of zeros in front (where Asteroid's
+    encoder pads), cut from the output (where its decoder crops)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def train(self):
+        self.model.train()
+
+    def __call__(self, x):
+        import torch.nn.functional as F
+
+        hop = self.model.hop
+        return self.model(F.pad(x, (hop, 0)))[..., hop:]
 
 
 def matmul_peak_gflops() -> float:
@@ -204,10 +236,15 @@ def main() -> int:
     ap.add_argument("--no-tcmalloc", action="store_true")
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                     help="sepcore's side: bf16 autocast (only where the CPU has native bf16)")
-    ap.add_argument("--models", default="convtasnet,dprnn")
+    ap.add_argument("--models", default="convtasnet,dprnn",
+                    help="comma-separated: convtasnet, dprnn, sudormrf")
     args = ap.parse_args()
     if args.reps < 1 or args.threads < 1:
         ap.error("--reps and --threads must be >= 1")
+    unknown = set(args.models.split(",")) - {"convtasnet", "dprnn", "sudormrf"}
+    if unknown:
+        ap.error(f"--models: unknown {', '.join(sorted(unknown))}; expected convtasnet, "
+                 f"dprnn or sudormrf")
     preload_tcmalloc(sys.argv)
 
     import numpy as np
@@ -248,19 +285,22 @@ def main() -> int:
         if name == "convtasnet":
             model_cfg["encoder_activation"] = "linear"
         ours = build_model(model_cfg)
+        framed = AsteroidFrames(ours) if name == "sudormrf" else ours
         theirs = None
         if asteroid is not None:
-            ConvTasNet, DPRNNTasNet, PITLossWrapper, pairwise_neg_sisdr = asteroid
-            theirs = ConvTasNet(n_src=2) if name == "convtasnet" else DPRNNTasNet(n_src=2)
+            classes, PITLossWrapper, pairwise_neg_sisdr = asteroid
+            theirs = classes[name](n_src=2)
             copy_weights(theirs, ours)
             with torch.inference_mode():
                 x = torch.from_numpy(long_inputs[lengths[0]][:SAMPLE_RATE])[None]
-                a, b = theirs(x), ours(x)
+                a, b = theirs(x), framed(x)
                 diff = float((a - b).abs().max() / a.abs().max())
             print(f"{name}: same weights, outputs agree to {diff:.1e} (relative max)" + (
                 "; DPRNN's chunks differ: Asteroid pads a whole chunk on each side, sepcore a "
                 "hop in front (the same blocks; ~2% more chunks for Asteroid at 4 s)"
-                if name == "dprnn" else ""))
+                if name == "dprnn" else
+                "; sepcore's SuDoRM-RF with a hop of zeros in front, as Asteroid's encoder "
+                "pads" if name == "sudormrf" else ""))
             their_loss = PITLossWrapper(pairwise_neg_sisdr, pit_from="pw_mtx")
         our_loss = build_criterion(DEFAULTS["loss"])
         flops = forward_flops(ours, 1.0)
@@ -295,7 +335,7 @@ def main() -> int:
                               lambda: train_step(theirs, their_loss, "asteroid"), r > 0)
                 elif side == "sepcore":
                     timer.run("train sepcore", lambda: train_step(
-                        ours, our_loss, "sepcore", args.precision), r > 0)
+                        framed, our_loss, "sepcore", args.precision), r > 0)
             if theirs is not None:
                 theirs.eval()
             for seconds, signal in long_inputs.items():
@@ -312,7 +352,7 @@ def main() -> int:
             print(f"{name}: training losses (both sides, same weights and batch): "
                   f"asteroid {' '.join(f'{x:.3f}' for x in losses['asteroid'])}; "
                   f"sepcore {' '.join(f'{x:.3f}' for x in losses['sepcore'])}")
-        label = {"convtasnet": "ConvTasNet", "dprnn": "DPRNN"}[name]
+        label = {"convtasnet": "ConvTasNet", "dprnn": "DPRNN", "sudormrf": "SuDoRM-RF"}[name]
         step_flops = 3 * flops * 16.0  # 4 x 4 s, forward + backward
         ours_step = timer.median("train sepcore")
         rows.append((f"{label} train step, 4 x 4 s", timer.median("train asteroid"), ours_step,
