@@ -14,7 +14,7 @@ SMALL = {"name": "sudormrf", "n_filters": 32, "kernel_size": 16, "bn_chan": 8, "
 
 def test_paper_default_size():
     # Tzinis et al. 2020, SuDoRM-RF 1.0x: N=512, L=21, B=128, H=512, 16 blocks, depth 4
-    # (2.66 M in the paper; Asteroid's SuDORMRFImprovedNet(n_src=2) has 2,630,801 too)
+    # (Asteroid's SuDORMRFImprovedNet(n_src=2) has 2,630,801 too)
     model = build_model({"name": "sudormrf"})
     assert count_parameters(model) == 2_630_801
     assert model.num_sources == 2 and model.hop == 10 and len(model.blocks) == 16
