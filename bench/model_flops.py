@@ -36,6 +36,7 @@ DEFAULT_CONFS = [
     "egs/wham/convtasnet/conf/train.yaml",
     "egs/wham/dprnn/conf/train_ks16.yaml",
     "egs/wham/dprnn/conf/train_ks2.yaml",
+    "egs/wham/sudormrf/conf/train.yaml",
 ]
 
 

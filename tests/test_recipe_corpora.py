@@ -2,9 +2,9 @@
 
 Each recipe runs in a scratch copy (symlinks to the real run.sh, cmd.sh, conf/,
 local/, steps/, utils/, path.sh) so data/ and exp/ land in tmp_path, with the real
-conf/*.yaml and a tiny model through --train-opts. Between them the ten runs cover
+conf/*.yaml and a tiny model through --train-opts. Between them the eleven runs cover
 2 and 3 speakers, every corpus' layout, a noise task, an enhancement task, WHAMR!
-reverberant input, LibriMix train-100, 16 kHz and max mode.
+reverberant input, LibriMix train-100, 16 kHz and max mode, and each model.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import os
 import helpers.corpus_replicas as cr
 import pytest
 import soundfile as sf
-from helpers.configs import TINY_CONVTASNET, TINY_DPRNN, as_overrides
+from helpers.configs import TINY_CONVTASNET, TINY_DPRNN, TINY_SUDORMRF, as_overrides
 
-TINY = {"convtasnet": as_overrides(TINY_CONVTASNET), "dprnn": as_overrides(TINY_DPRNN)}
+TINY = {"convtasnet": as_overrides(TINY_CONVTASNET), "dprnn": as_overrides(TINY_DPRNN),
+        "sudormrf": as_overrides(TINY_SUDORMRF)}
 COMMON = "--training.max_epochs 1 --training.batch_size 2 --data.segment 0.25 --data.num_workers 0"
 
 # recipe, corpus option, extra run.sh options, data name, default tag, test set, sources
@@ -40,6 +41,8 @@ CASES = [
     ("librimix/dprnn", "libri", ["--task", "sep_noisy", "--train-set", "train-100"],
      "libri2mix_sep_noisy_8k_min", "dprnn_ks16_libri2mix_sep_noisy_train-100_8k_min", "test",
      "spk1 spk2"),
+    ("wham/sudormrf", "wham", ["--task", "sep_noisy"], "sep_noisy_8k_min",
+     "sudormrf_sep_noisy_8k_min", "tt", "spk1 spk2"),
 ]
 
 CORPUS_OPTION = {"wsj0_2mix": "--wsj0-2mix-dir", "wsj0_3mix": "--wsj0-3mix-dir",
@@ -131,18 +134,22 @@ def test_run_sh_help_and_missing_corpus_option(tmp_path):
     assert r.returncode == 1 and "--sample-rate must be 8k or 16k" in r.stderr
 
 
-CONF_PARAMS = {"train.yaml": 4_984_881, "train_ks16.yaml": 3_652_865, "train_ks2.yaml": 3_651_073}
+# each model's configs and their sizes (2 sources)
+CONF_PARAMS = {"convtasnet": {"train.yaml": 4_984_881},
+               "dprnn": {"train_ks16.yaml": 3_652_865, "train_ks2.yaml": 3_651_073},
+               "sudormrf": {"train.yaml": 2_630_801}}
 
 
-@pytest.mark.parametrize("recipe", [c[0] for c in CASES])
+@pytest.mark.parametrize("recipe", [f"{corpus}/{model}" for corpus in CORPUS_OPTION
+                                    for model in CONF_PARAMS])
 def test_every_published_conf_loads_and_builds(recipe):
     """Each conf/*.yaml is a valid training config whose model has the published size."""
     from sepcore.config import load_config
     from sepcore.models import build_model, count_parameters
 
+    sizes = CONF_PARAMS[recipe.split("/")[1]]
     confs = sorted(os.listdir(cr.REPO / "egs" / recipe / "conf"))
-    assert confs == (["train.yaml"] if recipe.endswith("convtasnet")
-                     else ["train_ks16.yaml", "train_ks2.yaml"])
+    assert confs == sorted(sizes)
     for conf in confs:
         cfg = load_config(cr.REPO / "egs" / recipe / "conf" / conf)
         assert "num_sources" not in cfg["model"]  # taken from the data dir (2, 3 or 1)
@@ -151,7 +158,7 @@ def test_every_published_conf_loads_and_builds(recipe):
                                     "min_lr": 1e-8, "hold_fraction": 0.0}
         assert cfg["early_stop"]["patience"] == 30 and cfg["training"]["max_epochs"] == 200
         model = build_model({**cfg["model"], "num_sources": 2})
-        assert count_parameters(model) == CONF_PARAMS[conf]
+        assert count_parameters(model) == sizes[conf]
     if recipe.endswith("dprnn"):
         ks2 = load_config(cr.REPO / "egs" / recipe / "conf" / "train_ks2.yaml")
         assert ks2["data"]["segment"] == 2.0 and ks2["model"]["chunk_size"] == 250

@@ -7,6 +7,8 @@ TINY_CONVTASNET = {"name": "convtasnet", "n_filters": 16, "kernel_size": 16, "bn
                    "skip_chan": 8}
 TINY_DPRNN = {"name": "dprnn", "n_filters": 16, "bn_chan": 8, "hid_size": 8, "chunk_size": 10,
               "hop_size": 5, "n_repeats": 1}
+TINY_SUDORMRF = {"name": "sudormrf", "n_filters": 16, "kernel_size": 16, "bn_chan": 8,
+                 "hid_chan": 8, "num_blocks": 2}
 
 
 def as_overrides(cfg: dict) -> str:
