@@ -110,3 +110,17 @@ def test_separates_long_inputs_in_chunks_like_one_pass():
                            rescale=False).numpy()
     assert whole.shape == chunked.shape == (2, x.size)
     assert abs(whole - chunked).max() < 1e-4 * abs(whole).max()
+
+
+def test_bf16_autocast_separation_is_close_to_float32():
+    """The channels-last path (no gradients) under bfloat16 autocast, as --precision bf16."""
+    from sepcore.precision import autocast
+    torch.manual_seed(0)
+    model = build_model(SMALL).eval()
+    x = torch.randn(1, 3001)
+    with torch.no_grad():
+        reference = model(x)
+        with autocast("bf16"):
+            out = model(x)
+    assert out.shape == reference.shape
+    assert (out.float() - reference).norm() / reference.norm() < 0.03

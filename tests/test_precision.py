@@ -62,12 +62,14 @@ def test_unknown_precision_is_a_config_error():
     assert load_config(None, ["--training.precision", "bf16"])["training"]["precision"] == "bf16"
 
 
-@pytest.mark.parametrize("name", ["convtasnet", "dprnn"])
+@pytest.mark.parametrize("name", ["convtasnet", "dprnn", "sudormrf"])
 def test_a_bf16_autocast_forward_and_backward_are_close_to_float32(name):
     torch.manual_seed(0)
-    cfg = TINY if name == "convtasnet" else {
-        "name": "dprnn", "num_sources": 2, "n_filters": 16, "bn_chan": 8, "hid_size": 8,
-        "chunk_size": 10, "n_repeats": 1}
+    cfg = {"convtasnet": TINY,
+           "dprnn": {"name": "dprnn", "num_sources": 2, "n_filters": 16, "bn_chan": 8,
+                     "hid_size": 8, "chunk_size": 10, "n_repeats": 1},
+           "sudormrf": {"name": "sudormrf", "num_sources": 2, "n_filters": 16,
+                        "kernel_size": 8, "bn_chan": 8, "hid_chan": 16, "num_blocks": 2}}[name]
     model = build_model(cfg)
     x = torch.randn(2, 1200)
     reference = model(x)
