@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sepcore.nn import onednn
+from sepcore.nn.conv import overlap_add_frames
 from sepcore.nn.norm import ChannelLayerNorm, CumulativeLayerNorm, GlobalLayerNorm
 
 
@@ -312,10 +313,8 @@ def decode(masked: torch.Tensor, decoder: nn.ConvTranspose1d) -> torch.Tensor | 
     if window == 2 * stride:
         return overlap_add(frames, decoder)
     b, count, sources, _ = frames.shape
-    length = (count - 1) * stride + window
-    columns = frames.permute(0, 2, 3, 1).reshape(b * sources, window, count)
-    out = F.fold(columns, (1, length), (1, window), stride=(1, stride))
-    out = out.view(b, sources, length)
+    out = overlap_add_frames(frames.permute(0, 2, 3, 1).reshape(b * sources, window, count),
+                             stride).view(b, sources, -1)
     return out if decoder.bias is None else out + decoder.bias
 
 

@@ -47,8 +47,15 @@ def overlap_add_decode(x: torch.Tensor, decoder: nn.ConvTranspose1d) -> torch.Te
             or decoder.dilation[0] != 1 or decoder.groups != 1:
         return decoder(x)
     frames = torch.matmul(decoder.weight.view(channels, window).t(), x)  # [B, L, T]
-    length = (x.shape[-1] - 1) * stride + window
-    y = F.fold(frames, (1, length), (1, window), stride=(1, stride)).view(x.shape[0], 1, length)
+    y = overlap_add_frames(frames, stride).unsqueeze(1)
     if decoder.bias is not None:
         y = y + decoder.bias.view(1, 1, 1)
     return y
+
+
+def overlap_add_frames(frames: torch.Tensor, stride: int) -> torch.Tensor:
+    """Frames ``[B, L, T]`` of ``L`` samples, ``stride`` apart, summed where they overlap:
+    ``[B, (T - 1) * stride + L]``."""
+    b, window, count = frames.shape
+    length = (count - 1) * stride + window
+    return F.fold(frames, (1, length), (1, window), stride=(1, stride)).view(b, length)
