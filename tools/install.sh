@@ -4,9 +4,10 @@
 # Sets up everything sepcore needs, idempotently:
 #   1. Debian packages (sox, espeak-ng, flite, festival + a voice; fluidsynth + a GM
 #      soundfont for the mini music corpus; ffmpeg for MUSDB18; tcmalloc, which makes
-#      CPU training steps ~1.6x faster): installed with apt-get when run as root, otherwise
-#      the exact command is printed and the script exits non-zero (a missing tcmalloc
-#      alone is only a note). Skipped when all are already present.
+#      CPU training steps ~1.6x faster; gcc, which builds the LSTM step kernels of
+#      sepcore/nn/lstm.py): installed with apt-get when run as root, otherwise the exact
+#      command is printed and the script exits non-zero (a missing tcmalloc or gcc alone
+#      is only a note). Skipped when all are already present.
 #      --slurm: also slurm-wlm and munge, for the tests that start a one-node Slurm;
 #      --gridengine: also gridengine-master/-exec/-client, for those that start a Grid
 #      Engine (tools/run_tests.sh passes both; without root it is only a note: the
@@ -44,7 +45,7 @@ python=${PYTHON:-python3}
 
 # --- 1. Debian packages -----------------------------------------------------------
 debian_packages="sox libsox-fmt-all espeak-ng flite festival festvox-kdlpc16k fluidsynth"
-debian_packages="$debian_packages timgm6mb-soundfont ffmpeg libtcmalloc-minimal4"
+debian_packages="$debian_packages timgm6mb-soundfont ffmpeg libtcmalloc-minimal4 gcc libc6-dev"
 missing_programs=""
 for prog in sox espeak-ng flite festival text2wave fluidsynth ffmpeg; do
   command -v "$prog" >/dev/null 2>&1 || missing_programs="$missing_programs $prog"
@@ -57,6 +58,14 @@ if ! "$root/utils/find_tcmalloc.sh" >/dev/null; then
   elif [ "$system" = true ]; then
     echo "install.sh: note: tcmalloc is not installed; CPU training steps are ~1.6x faster with it" \
       "(as root: apt-get install -y libtcmalloc-minimal4)" >&2
+  fi
+fi
+if ! command -v cc >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
+  if [ "$can_apt" = true ]; then
+    missing_programs="$missing_programs gcc"
+  elif [ "$system" = true ]; then
+    echo "install.sh: note: no C compiler; DPRNN's LSTMs run through torch's nn.LSTM" \
+      "(as root: apt-get install -y gcc libc6-dev)" >&2
   fi
 fi
 # optional_packages <what> <packages> <programs>: for the test clusters

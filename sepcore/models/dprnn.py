@@ -34,6 +34,7 @@ from sepcore.errors import ConfigError
 from sepcore.nn import channels_last as cl
 from sepcore.nn.activations import PReLU
 from sepcore.nn.kernels import use_reference
+from sepcore.nn.lstm import lstm
 from sepcore.nn.norm import make_norm
 from sepcore.nn.tasnet import check_mask_nonlinearity, encode_mask_decode, mask_nonlinearity
 
@@ -86,12 +87,14 @@ class DualPathBlock(nn.Module):
     def forward_channels_last(self, x: torch.Tensor) -> torch.Tensor:
         """The same block on ``[batch, num_chunks, chunk_size, channels]``: the intra-chunk
         RNN reads it as it is, one transposed copy feeds the inter-chunk RNN, and the norms
-        (statistics over all but the batch) run on the RNNs' outputs as they come."""
+        (statistics over all but the batch) run on the RNNs' outputs as they come. LSTMs
+        go through sepcore/nn/lstm.py (torch's or its step kernels, whichever is faster
+        on this machine)."""
         b, s, k, c = x.shape
-        y = self.intra_linear(self.intra_rnn(x.reshape(b * s, k, c))[0])
+        y = self.intra_linear(lstm(self.intra_rnn, x.reshape(b * s, k, c)))
         x = _add_norm(x, self.intra_norm, y.view(b, s, k, c))
         y = x.transpose(1, 2).reshape(b * k, s, c)
-        y = self.inter_linear(self.inter_rnn(y)[0])
+        y = self.inter_linear(lstm(self.inter_rnn, y))
         return _add_norm(x, self.inter_norm, y.view(b, k, s, c).transpose(1, 2))
 
 
