@@ -118,8 +118,11 @@ def test_auto_times_once_and_keeps_the_decision(monkeypatch, tmp_path):
     assert len(calls) == 1
 
 
-def test_probe_times_both(steps):
-    times = L.probe(batch=2, steps=3, size=4, reps=1)
+def test_probe_times_both_and_leaves_the_random_state_alone(steps):
+    state = torch.get_rng_state()
+    with torch.inference_mode():  # as the first use may be: separation
+        times = L.probe(batch=2, steps=3, size=4, reps=1)
+    assert torch.equal(torch.get_rng_state(), state)  # a training's draws do not change
     assert set(times) == {"train", "infer"}
     assert all(t > 0 for mode in times.values() for t in mode.values())
 

@@ -215,7 +215,12 @@ def _recorded(path: Path, threads: int) -> dict[str, bool] | None:
 def probe(batch: int = 64, steps: int = 100, size: int = 128, reps: int = 3) -> dict:
     """Median seconds of torch's BLSTM and the step kernels' on ``[batch, steps, size]``,
     forward alone ("infer") and forward + backward ("train"), interleaved."""
-    with torch.random.fork_rng():  # the training's random state stays as it was
+    with torch.inference_mode(False), torch.enable_grad():  # whatever the caller's mode
+        return _probe(batch, steps, size, reps)
+
+
+def _probe(batch: int, steps: int, size: int, reps: int) -> dict:
+    with torch.random.fork_rng(devices=[]):  # the training's random state stays as it was
         torch.manual_seed(0)
         module = nn.LSTM(size, size, batch_first=True, bidirectional=True)
         x = torch.randn(batch, steps, size, requires_grad=True)
