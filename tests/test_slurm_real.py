@@ -165,6 +165,26 @@ def test_signal_cancels_the_jobs(slurm, tmp_path, sig):  # noqa: F811
         assert slurm.job(f"{m.group(2)}_{j}")["JobState"] == "CANCELLED"
 
 
+def test_sigkill_of_slurm_pl_ends_its_jobs_through_the_heartbeat(slurm, tmp_path):  # noqa: F811
+    env = {**os.environ, **slurm.env, "SEPCORE_QUEUE_HEARTBEAT": "1",
+           "SEPCORE_QUEUE_ORPHAN_TIMEOUT": "4"}
+    proc = subprocess.Popen([UTILS / "slurm.pl", "JOB=1:2", "log/k.JOB.log", "sleep", "300"],
+                            cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:  # both tasks have started
+        if all((tmp_path / f"log/k.{j}.log").exists() for j in (1, 2)):
+            break
+        time.sleep(0.2)
+    time.sleep(6)  # past the timeout while slurm.pl waits: the tasks run on
+    assert len(slurm.queue(name="k")) == 2
+    proc.kill()  # no handler, no scancel
+    proc.wait()
+    assert slurm.wait_queue_empty(name="k", timeout=60), slurm.queue()
+    for j in (1, 2):
+        text = (tmp_path / f"log/k.{j}.log").read_text()
+        assert "slurm.pl: stopping the task:" in text and "# Ended (code 143)" in text
+
+
 TRAIN_CONFIG = f"model: {as_yaml_flow(TINY_CONVTASNET)}\n" + """\
 data: {segment: 0.25, dynamic_mixing: true, epoch_size: 160}
 training: {batch_size: 2, max_epochs: 3, num_threads: 1, log_interval: 0}

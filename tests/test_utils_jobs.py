@@ -119,7 +119,11 @@ done
 for ((t=s; t<=e; t++)); do
   # FAKE_SKIP: a task (or all) killed by the scheduler before it could run
   [ "${FAKE_SKIP:-0}" = "$t" ] || [ "${FAKE_SKIP:-0}" = all ] && continue
-  SLURM_ARRAY_TASK_ID=$t bash "$script" >/dev/null 2>&1 || true
+  if [ -n "${FAKE_BACKGROUND:-}" ]; then  # the task runs on while sbatch returns
+    SLURM_ARRAY_TASK_ID=$t setsid bash "$script" >/dev/null 2>&1 < /dev/null &
+  else
+    SLURM_ARRAY_TASK_ID=$t bash "$script" >/dev/null 2>&1 || true
+  fi
 done
 touch "$FAKE_DIR/sbatch.done"
 echo 4242
@@ -226,3 +230,45 @@ def test_queue_pl_config_file(tmp_path, fake_bin):
     r = run(tmp_path, UTILS / "queue.pl", "--config", "queue.conf", "--mem", "2G",
             "log/c.log", "true", env=fake_bin)
     assert r.returncode == 1 and "--mem is not supported" in r.stderr
+
+
+def _wait_for(path: Path, text: str, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if path.exists() and text in path.read_text():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_slurm_pl_killed_with_sigkill_its_tasks_stop_themselves(tmp_path, fake_bin):
+    """No handler runs on SIGKILL: the tasks see the heartbeat stop and end their command
+    (all of its processes), with a line in the log that says why."""
+    env = {**os.environ, **fake_bin, "FAKE_BACKGROUND": "1", "SEPCORE_QUEUE_HEARTBEAT": "0.3",
+           "SEPCORE_QUEUE_ORPHAN_TIMEOUT": "2"}
+    proc = subprocess.Popen([UTILS / "slurm.pl", "JOB=1:2", "log/o.JOB.log",
+                             "sleep", "317", "|", "cat", "&&", "touch", "finished.JOB"],
+                            cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    assert _wait_for(tmp_path / "log/o.2.log", "# Running on", 20)
+    time.sleep(3)  # longer than the timeout: the heartbeat keeps the tasks running
+    assert "stopping the task" not in (tmp_path / "log/o.1.log").read_text()
+    proc.kill()
+    proc.wait()
+    for j in (1, 2):
+        log = tmp_path / f"log/o.{j}.log"
+        assert _wait_for(log, "# Ended (code", 20), log.read_text()
+        assert "stopping the task:" in log.read_text()
+        assert "has not changed for 2 s" in log.read_text()
+        assert "# Ended (code 143)" in log.read_text()  # SIGTERM
+    assert not list(tmp_path.glob("finished.*"))
+    time.sleep(0.5)  # every process of the pipeline was stopped, not only its shell
+    assert subprocess.run(["pgrep", "-f", "sleep 317"], capture_output=True).returncode == 1
+
+
+def test_slurm_pl_heartbeat_variables_are_checked(tmp_path, fake_bin):
+    for bad, message in [({"SEPCORE_QUEUE_ORPHAN_TIMEOUT": "1"}, "whole number of seconds >= 2"),
+                         ({"SEPCORE_QUEUE_ORPHAN_TIMEOUT": "10", "SEPCORE_QUEUE_HEARTBEAT": "6"},
+                          "below half of SEPCORE_QUEUE_ORPHAN_TIMEOUT \\(10\\)")]:
+        r = run(tmp_path, UTILS / "slurm.pl", "log/x.log", "true", env={**fake_bin, **bad})
+        assert r.returncode == 1
+        assert re.search(message, r.stderr), r.stderr

@@ -9,7 +9,9 @@
 # 'queue.pl: K / N failed, log is in ...' (and the failed tasks' logs) if any job
 # failed. Tasks that leave qstat without a marker (h_rt or memory limit, qdel) count
 # as failed, with qacct's 'failed' reason and exit status. SIGINT/SIGTERM/SIGHUP
-# delete the job (qdel). The job runs in the current directory with the submitting
+# delete the job (qdel); killed outright (SIGKILL, host lost), its tasks stop themselves
+# once the heartbeat file it touches has not changed for SEPCORE_QUEUE_ORPHAN_TIMEOUT s
+# (600; SEPCORE_QUEUE_HEARTBEAT: 10 s between touches). The job runs in the current directory with the submitting
 # environment (qsub -V) and sources ./path.sh if there is one. (Kaldi's CLSP
 # config added ram_free to --mem; that complex is not standard: use --config.)
 #

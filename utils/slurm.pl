@@ -10,7 +10,9 @@
 # logs) if any job failed. Tasks that leave squeue without a marker (time or memory
 # limit, node failure, scancel) count as failed, with the state and reason that
 # sacct (or, without accounting, scontrol) gives. SIGINT/SIGTERM/SIGHUP cancel the
-# job (scancel). The job runs in the current directory with the submitting
+# job (scancel); killed outright (SIGKILL, host lost), its tasks stop themselves once
+# the heartbeat file it touches has not changed for SEPCORE_QUEUE_ORPHAN_TIMEOUT s. The
+# job runs in the current directory with the submitting
 # environment (and sources ./path.sh if there is one).
 #
 # Options:
@@ -26,7 +28,9 @@
 #                      'option name=value args', 'default name=value'
 #
 # Environment: SEPCORE_QUEUE_CHECK_INTERVAL (default 60 s between squeue calls),
-# SEPCORE_QUEUE_GRACE (default 30 s a job may be gone before its markers appear).
+# SEPCORE_QUEUE_GRACE (default 30 s a job may be gone before its markers appear),
+# SEPCORE_QUEUE_HEARTBEAT (default 10 s between touches of <log-dir>/q/<name>.<pid>.alive),
+# SEPCORE_QUEUE_ORPHAN_TIMEOUT (default 600 s without a touch before a task stops).
 
 use strict;
 use warnings;
