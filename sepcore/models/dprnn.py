@@ -32,6 +32,7 @@ from torch import nn
 
 from sepcore.errors import ConfigError
 from sepcore.nn import channels_last as cl
+from sepcore.nn import onednn
 from sepcore.nn.activations import PReLU
 from sepcore.nn.kernels import use_reference
 from sepcore.nn.lstm import lstm
@@ -91,11 +92,15 @@ class DualPathBlock(nn.Module):
         go through sepcore/nn/lstm.py (torch's or its step kernels, whichever is faster
         on this machine)."""
         b, s, k, c = x.shape
-        y = self.intra_linear(lstm(self.intra_rnn, x.reshape(b * s, k, c)))
+        y = _linear(lstm(self.intra_rnn, x.reshape(b * s, k, c)), self.intra_linear)
         x = _add_norm(x, self.intra_norm, y.view(b, s, k, c))
         y = x.transpose(1, 2).reshape(b * k, s, c)
-        y = self.inter_linear(lstm(self.inter_rnn, y))
+        y = _linear(lstm(self.inter_rnn, y), self.inter_linear)
         return _add_norm(x, self.inter_norm, y.view(b, k, s, c).transpose(1, 2))
+
+
+def _linear(x: torch.Tensor, layer: nn.Linear) -> torch.Tensor:
+    return onednn.linear(x, layer.weight, layer.bias)
 
 
 def _add_norm(x: torch.Tensor, norm: nn.Module, y: torch.Tensor) -> torch.Tensor:
@@ -258,12 +263,12 @@ class DPRNN(nn.Module):
         x = x.unfold(1, k, p).transpose(2, 3).contiguous()  # [B, S, K, C]
         for block in self.blocks:
             x = block.forward_channels_last(x)
-        y = F.linear(cl.prelu(x, self.out_act), self.out_conv.weight.flatten(1),
-                     self.out_conv.bias)  # [B, S, K, sources * C]
+        y = onednn.linear(cl.prelu(x, self.out_act), self.out_conv.weight.flatten(1),
+                          self.out_conv.bias)  # [B, S, K, sources * C]
         y = _overlap_add(y, p)[:, p:p + frames]  # [B, T, sources * C]
         y = y.reshape(b, frames, self.num_sources, -1)
         gates = torch.cat([self.gate_tanh.weight, self.gate_sigmoid.weight]).flatten(1)
-        g = F.linear(y, gates, torch.cat([self.gate_tanh.bias, self.gate_sigmoid.bias]))
+        g = onednn.linear(y, gates, torch.cat([self.gate_tanh.bias, self.gate_sigmoid.bias]))
         half = g.shape[-1] // 2
         y = torch.tanh(g[..., :half]) * torch.sigmoid(g[..., half:])
         return mask_nonlinearity(cl.linear(y, self.mask_conv), self.mask_nonlinear, dim=2)
