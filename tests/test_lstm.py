@@ -21,17 +21,20 @@ def steps(monkeypatch):
     assert L.library() is not None, "the step kernels did not compile on this machine"
 
 
-def _module(dtype, bidirectional=True, size=5, hidden=3):
+def _module(dtype, bidirectional=True, size=5, hidden=3, batch_first=True):
     torch.manual_seed(0)
-    return nn.LSTM(size, hidden, batch_first=True, bidirectional=bidirectional).to(dtype)
+    return nn.LSTM(size, hidden, batch_first=batch_first,
+                   bidirectional=bidirectional).to(dtype)
 
 
+@pytest.mark.parametrize("batch_first", [True, False])
 @pytest.mark.parametrize("bidirectional", [True, False])
 @pytest.mark.parametrize("batch,steps_", [(4, 7), (1, 1), (3, 2)])
 def test_steps_give_torchs_outputs_and_gradients_in_float64(steps, bidirectional, batch,
-                                                             steps_):
-    m = _module(torch.float64, bidirectional)
-    x = torch.randn(batch, steps_, 5, dtype=torch.float64, requires_grad=True)
+                                                             steps_, batch_first):
+    m = _module(torch.float64, bidirectional, batch_first=batch_first)
+    shape = (batch, steps_, 5) if batch_first else (steps_, batch, 5)
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
     assert L.usable(m, x)
     y, ref = L.lstm(m, x), m(x)[0]
     torch.testing.assert_close(y, ref, rtol=1e-12, atol=1e-14)
@@ -75,13 +78,13 @@ def test_inference_in_row_blocks_is_the_same(steps, monkeypatch):
 
 
 @pytest.mark.parametrize("case", ["gru", "two layers", "bf16 autocast", "reference",
-                                  "time first", "torch chosen"])
+                                  "torch chosen"])
 def test_the_module_itself_where_the_steps_do_not_apply(monkeypatch, case):
     monkeypatch.setenv("SEPCORE_LSTM", "torch" if case == "torch chosen" else "steps")
     torch.manual_seed(0)
     m = {"gru": nn.GRU(5, 3, batch_first=True),
-         "two layers": nn.LSTM(5, 3, num_layers=2, batch_first=True),
-         "time first": nn.LSTM(5, 3)}.get(case, nn.LSTM(5, 3, batch_first=True))
+         "two layers": nn.LSTM(5, 3, num_layers=2, batch_first=True)}.get(
+             case, nn.LSTM(5, 3, batch_first=True))
     x = torch.randn(2, 4, 5)
     if case == "bf16 autocast":
         with torch.autocast("cpu", dtype=torch.bfloat16):

@@ -58,12 +58,12 @@ class DualPathBlock(nn.Module):
         super().__init__()
         rnn = RNN_TYPES[rnn_type]
         drop = dropout if num_layers > 1 else 0.0
-        self.intra_rnn = rnn(channels, hid_size, num_layers, batch_first=True,
-                             bidirectional=True, dropout=drop)
+        # time-major ([time, batch, features], the RNNs' own layout): no transposes inside
+        self.intra_rnn = rnn(channels, hid_size, num_layers, bidirectional=True, dropout=drop)
         self.intra_linear = nn.Linear(2 * hid_size, channels)
         self.intra_norm = make_norm(norm, channels)
-        self.inter_rnn = rnn(channels, hid_size, num_layers, batch_first=True,
-                             bidirectional=bidirectional, dropout=drop)
+        self.inter_rnn = rnn(channels, hid_size, num_layers, bidirectional=bidirectional,
+                             dropout=drop)
         self.inter_linear = nn.Linear((2 if bidirectional else 1) * hid_size, channels)
         self.inter_norm = make_norm(norm, channels)
 
@@ -76,27 +76,28 @@ class DualPathBlock(nn.Module):
         b, c, k, s = x.shape
         # intra-chunk: sequences of length k, one per (batch, chunk)
         y = x.permute(0, 3, 2, 1).reshape(b * s, k, c)
-        y = self.intra_linear(self.intra_rnn(y)[0])
+        y = self.intra_linear(self.intra_rnn(y.transpose(0, 1))[0].transpose(0, 1))
         y = y.reshape(b, s, k, c).permute(0, 3, 2, 1)
         x = x + self._norm(self.intra_norm, y)
         # inter-chunk: sequences of length s, one per (batch, position in chunk)
         y = x.permute(0, 2, 3, 1).reshape(b * k, s, c)
-        y = self.inter_linear(self.inter_rnn(y)[0])
+        y = self.inter_linear(self.inter_rnn(y.transpose(0, 1))[0].transpose(0, 1))
         y = y.reshape(b, k, s, c).permute(0, 3, 1, 2)
         return x + self._norm(self.inter_norm, y)
 
     def forward_channels_last(self, x: torch.Tensor) -> torch.Tensor:
-        """The same block on ``[batch, num_chunks, chunk_size, channels]``: the intra-chunk
-        RNN reads it as it is, one transposed copy feeds the inter-chunk RNN, and the norms
-        (statistics over all but the batch) run on the RNNs' outputs as they come. LSTMs
-        go through sepcore/nn/lstm.py (torch's or its step kernels, whichever is faster
-        on this machine)."""
+        """The same block on ``[batch, num_chunks, chunk_size, channels]``: each RNN reads
+        one time-major copy (``[time, batch, channels]``, the RNNs' own layout, so nothing
+        is transposed inside them), and the projections and norms (statistics over all but
+        the batch) run on their time-major outputs as views. LSTMs go through
+        sepcore/nn/lstm.py (torch's or its step kernels, whichever is faster here)."""
         b, s, k, c = x.shape
-        y = _linear(lstm(self.intra_rnn, x.reshape(b * s, k, c)), self.intra_linear)
-        x = _add_norm(x, self.intra_norm, y.view(b, s, k, c))
-        y = x.transpose(1, 2).reshape(b * k, s, c)
-        y = _linear(lstm(self.inter_rnn, y), self.inter_linear)
-        return _add_norm(x, self.inter_norm, y.view(b, k, s, c).transpose(1, 2))
+        y = lstm(self.intra_rnn, x.permute(2, 0, 1, 3).reshape(k, b * s, c))
+        y = _linear(y, self.intra_linear).view(k, b, s, c).permute(1, 2, 0, 3)
+        x = _add_norm(x, self.intra_norm, y)
+        y = lstm(self.inter_rnn, x.transpose(0, 1).reshape(s, b * k, c))
+        y = _linear(y, self.inter_linear).view(s, b, k, c).transpose(0, 1)
+        return _add_norm(x, self.inter_norm, y)
 
 
 def _linear(x: torch.Tensor, layer: nn.Linear) -> torch.Tensor:

@@ -145,7 +145,7 @@ def library() -> ctypes.CDLL | None:
 
 def usable(module: nn.Module, x: torch.Tensor) -> bool:
     """Whether :func:`lstm` computes ``module(x)`` with the step kernels."""
-    return (type(module) is nn.LSTM and module.num_layers == 1 and module.batch_first
+    return (type(module) is nn.LSTM and module.num_layers == 1
             and module.bias and module.proj_size == 0 and x.dim() == 3
             and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
             and all(p.dtype == x.dtype for p in module.parameters())
@@ -247,13 +247,22 @@ def _probe(batch: int, steps: int, size: int, reps: int) -> dict:
 
 
 def lstm(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``module(x)[0]`` for a batch-first ``[batch, time, features]`` input."""
+    """``module(x)[0]``: ``[batch, time, features]`` for a batch-first ``module``, else
+    ``[time, batch, features]`` (for the step kernels and torch's own, the layout without
+    transposes)."""
     if not usable(module, x):
         return module(x)[0]
     return _run(module, x)
 
 
 def _run(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    if module.batch_first:
+        return _run_time_major(module, x.transpose(0, 1)).transpose(0, 1)
+    return _run_time_major(module, x)
+
+
+def _run_time_major(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The LSTM on ``[time, batch, features]``."""
     sfx = [""] + (["_reverse"] if module.bidirectional else [])
     w_ih = torch.stack([getattr(module, "weight_ih_l0" + s) for s in sfx])
     w_hh = torch.stack([getattr(module, "weight_hh_l0" + s) for s in sfx])
@@ -261,10 +270,10 @@ def _run(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
                         for s in sfx])
     if torch.is_grad_enabled() and any(t.requires_grad for t in (x, w_ih, w_hh, bias)):
         return _LSTM.apply(x, w_ih, w_hh, bias)
-    rows = max(1, INFERENCE_GATE_BYTES // (w_ih.numel() // x.shape[2] * x.shape[1]
+    rows = max(1, INFERENCE_GATE_BYTES // (w_ih.numel() // x.shape[2] * x.shape[0]
                                             * x.element_size()))
     return torch.cat([_forward(part, w_ih, w_hh, bias, keep=False)[0]
-                      for part in x.split(rows)])
+                      for part in x.split(rows, dim=1)], dim=1)
 
 
 def _ptr(t: torch.Tensor, offset: int = 0) -> int:
@@ -288,15 +297,15 @@ def _mm(a: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torc
 
 
 def _forward(x, w_ih, w_hh, bias, keep: bool):
-    """Run the recurrence on ``x [batch, time, features]``; with ``keep``, also return
+    """Run the recurrence on ``x [time, batch, features]``; with ``keep``, also return
     what the backward pass needs. Buffers are time-major (each step's rows contiguous),
     one per direction, and the reverse direction's run forwards over the reversed input."""
     d, h4, c = w_ih.shape
     h = h4 // 4
-    n, t_len, _ = x.shape
+    t_len, n, _ = x.shape
     lib = library()
     step = lib.lstm_fwd_f32 if x.dtype == torch.float32 else lib.lstm_fwd_f64
-    xd = [x.transpose(0, 1).contiguous()]
+    xd = [x.contiguous()]
     if d == 2:
         xd.append(xd[0].flip(0))
     # every step's gates: pre-activations in, activations out (kept for the backward pass)
@@ -305,7 +314,7 @@ def _forward(x, w_ih, w_hh, bias, keep: bool):
     h_in = x.new_zeros(d, t_len, n, h)
     cells = x.new_empty(d, t_len, n, h) if keep else None
     cell = x.new_zeros(d, n, h)
-    y = x.new_empty(n, t_len, d * h)
+    y = x.new_empty(t_len, n, d * h)
     gd, hd = _apart(gates), t_len * n * h
     for t in range(t_len):
         rec = [_mm(h_in[k, t], w_hh[k]) for k in range(d)] if t else None
@@ -314,7 +323,7 @@ def _forward(x, w_ih, w_hh, bias, keep: bool):
              _ptr(rec[0]) if t else None, _apart(rec) if t else 0, _ptr(cell), n * h,
              _ptr(cells, t * n * h) if keep else None, hd, h,
              None if last else _ptr(h_in, (t + 1) * n * h), hd, h,
-             _ptr(y, t * d * h), (t_len - 1 - 2 * t) * d * h + h, t_len * d * h)
+             _ptr(y, t * n * d * h), (t_len - 1 - 2 * t) * n * d * h + h, d * h)
     return y, (*xd, *gates, h_in, cells)
 
 
@@ -342,7 +351,7 @@ class _LSTM(torch.autograd.Function):
         for t in reversed(range(t_len)):
             step(d, n, h, _ptr(gates[0], t * n * h4), _ptr(dgates[0], t * n * h4),
                  _apart(gates), _apart(dgates), h4,
-                 _ptr(grad_y, t * d * h), (t_len - 1 - 2 * t) * d * h + h, t_len * d * h,
+                 _ptr(grad_y, t * n * d * h), (t_len - 1 - 2 * t) * n * d * h + h, d * h,
                  _ptr(rec[0]) if rec else None, _apart(rec) if rec else 0,
                  _ptr(cells, t * n * h), _ptr(cells, (t - 1) * n * h) if t else None, cd, h,
                  _ptr(dcell), n * h)
@@ -353,7 +362,7 @@ class _LSTM(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             w_ih_t = w_ih.detach().transpose(1, 2).contiguous()
             dx = [_mm(gates[k], w_ih_t[k]).view(t_len, n, c) for k in range(d)]
-            grad_x = (dx[0] + dx[1].flip(0) if d == 2 else dx[0]).transpose(0, 1)
+            grad_x = dx[0] + dx[1].flip(0) if d == 2 else dx[0]
         if ctx.needs_input_grad[1]:
             grad_ih = torch.stack([gates[k].t() @ xd[k].view(t_len * n, c) for k in range(d)])
         if ctx.needs_input_grad[2]:
