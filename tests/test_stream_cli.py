@@ -94,6 +94,25 @@ def test_enhancement_model_keeps_its_levels_like_sepcore_separate(tmp_path, caps
     assert np.abs(a - b).max() <= 1e-5 * np.abs(b).max()
 
 
+def test_post_filter_is_said_to_be_off_and_the_output_is_the_model_alone(tmp_path, capsys):
+    exp = make_exp(tmp_path / "crn", {"name": "crn", "causal": True}, rate=16000,
+                   sources=("speech",), loss={"name": "mr_stft", "pit": False})
+    cfg = yaml.safe_load((exp / "config.yaml").read_text())
+    (exp / "config.yaml").write_text(yaml.safe_dump({**cfg, "postfilter": {"enabled": True}}))
+    noisy = (0.2 * np.random.default_rng(4).standard_normal(16000)).astype(np.float32)
+    sf.write(tmp_path / "noisy.wav", noisy, 16000, subtype="FLOAT")
+    assert run(main, ["--model", exp, "--out-dir", tmp_path / "st", tmp_path / "noisy.wav"]) == 0
+    err = capsys.readouterr().err
+    assert "post-filter (postfilter.enabled in its config) is not applied" in err
+    assert "looks 1024 samples ahead" in err
+    for flag, same in (("false", True), ("true", False)):
+        out = tmp_path / f"sep_{flag}"
+        assert run(separate_main, ["--model", exp, "--out-dir", out, "--no-progress",
+                                   "--postfilter", flag, tmp_path / "noisy.wav"]) == 0
+        a, b = read(tmp_path / "st/noisy_speech.wav"), read(out / "noisy_speech.wav")
+        assert (np.abs(a - b).max() <= 1e-5 * np.abs(b).max()) == same
+
+
 def test_stdin_wav_is_streamed_like_the_file(exp, mixture, tmp_path, monkeypatch):
     sf.write(tmp_path / "mix.wav", mixture, 8000, subtype="PCM_16")
     assert run(main, ["--model", exp, "--out-dir", tmp_path / "f", tmp_path / "mix.wav"]) == 0

@@ -226,6 +226,12 @@ def stream_command(model_path: str, input: str | None, *, block_ms: float = 16.0
     torch.set_num_threads(num_threads)
     model = load(model_path)
     Stream(model)  # refuse a non-causal model before touching any input or output
+    if model.postfilter is not None:
+        logger.warning(
+            "the model's post-filter (postfilter.enabled in its config) is not applied to a "
+            "stream: its STFT looks %d samples ahead and its gain is fitted over a whole "
+            "chunk; the outputs are the model's alone, those of sepcore-separate "
+            "--postfilter false", model.postfilter["n_fft"])
     live = stdout or output_device is not None
     out_dir = out_dir or (None if live else "separated")
     scale = scale or ("running" if live else "end")
