@@ -68,7 +68,8 @@ def test_wrong_argument_count_missing_program_and_unknown_option(recipe: Path):
 
 
 @pytest.mark.parametrize("recipe_dir,nargs,first", [
-    ("egs/mini_music/umx", 2, "corpus"), ("egs/musdb18/umx", 2, "corpus"),
+    ("egs/mini/convtasnet", 2, "corpus"), ("egs/mini_music/umx", 2, "corpus"),
+    ("egs/musdb18/umx", 2, "corpus"),
     ("egs/mini_enh/convtasnet", 2, "corpus"), ("egs/dns2020/convtasnet", 2, "corpus"),
     ("egs/voicebank_demand/convtasnet", 3, "corpus"), ("egs/demask/demask", 2, "corpus"),
     ("egs/custom/convtasnet", 4, "target_dir")])

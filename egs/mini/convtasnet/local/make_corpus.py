@@ -369,6 +369,8 @@ def main(argv=None) -> int:
     t0 = time.time()
     check_tools()
     corpus, data_root = Path(args.corpus_dir).resolve(), Path(args.data_root)
+    for folder in (*(corpus / s for s in SPLITS), *(data_root / s for s in SPLITS)):
+        shutil.rmtree(folder, ignore_errors=True)  # a partial run or other options: redo
     voices = make_voices()
     counts = {"train": args.train_utts, "dev": 2 * args.dev_mixtures,
               "test": 2 * args.test_mixtures}

@@ -10,8 +10,8 @@
 #   <corpus-dir>/{train,dev,test}/{src,mix,s1,s2}/*.wav, utts.tsv, mixtures.tsv, voices.tsv
 #   <data-root>/{train,dev,test}/{wav.scp,spk1.scp,spk2.scp,utt2spk,utt2spks,utt2num_samples}
 # Training draws new pairs on the fly from the sources of data/train (dynamic mixing).
-# The same options give byte-identical audio. Skipped when <data-root>/.done exists
-# with the same options.
+# The same options give byte-identical audio. Skipped when <data-root> was prepared
+# with the same options (utils/lib/corpus_prep.sh).
 #
 # Options:
 #   --nj <2>               parallel synthesis jobs
@@ -28,27 +28,12 @@ dev_mixtures=100
 test_mixtures=250
 
 . "$(dirname "$0")/../utils/parse_options.sh"
+. "$(dirname "$0")/../utils/lib/corpus_prep.sh"
 
-if [ $# -ne 2 ]; then
-  echo "Usage: $0 [options] <corpus-dir> <data-root>  (see $0 --help)" >&2
-  exit 1
-fi
-corpus=$1
-data=$2
-opts="seed=$seed train_utts=$train_utts dev_mixtures=$dev_mixtures test_mixtures=$test_mixtures"
-
-if [ -f "$data/.done" ] && [ "$(cat "$data/.done")" = "$opts" ]; then
-  echo "$0: $data is complete ($data/.done); skipping"
-  exit 0
-fi
-for prog in sox espeak-ng flite festival; do
-  command -v $prog >/dev/null || { echo "$0: '$prog' not found; run tools/install.sh" >&2; exit 1; }
-done
-rm -f "$data/.done"
-rm -rf "$corpus/train" "$corpus/dev" "$corpus/test"  # partial or other options: redo
-mkdir -p "$corpus" "$data"
-python3=${PYTHON:-python}
-"$python3" "$(dirname "$0")/make_corpus.py" --nj "$nj" --seed "$seed" --train-utts "$train_utts" \
-  --dev-mixtures "$dev_mixtures" --test-mixtures "$test_mixtures" "$corpus" "$data"
-echo "$opts" > "$data/.done"
-echo "$0: wrote $data/{train,dev,test} (corpus in $corpus)"
+prep_args corpus data -- "$@"
+prep_need_programs "run tools/install.sh" sox espeak-ng flite festival
+prep_once "$data" "seed=$seed train_utts=$train_utts dev_mixtures=$dev_mixtures \
+test_mixtures=$test_mixtures" \
+  "$PYTHON" "$(dirname "$0")/make_corpus.py" --nj "$nj" --seed "$seed" \
+  --train-utts "$train_utts" --dev-mixtures "$dev_mixtures" --test-mixtures "$test_mixtures" \
+  "$corpus" "$data"
