@@ -213,8 +213,9 @@ def _recorded(path: Path, threads: int) -> dict[str, bool] | None:
 
 
 def probe(batch: int = 64, steps: int = 100, size: int = 128, reps: int = 3) -> dict:
-    """Median seconds of torch's BLSTM and the step kernels' on ``[batch, steps, size]``,
-    forward alone ("infer") and forward + backward ("train"), interleaved."""
+    """Median seconds of torch's BLSTM and the step kernels' on ``[steps, batch, size]``
+    (time-major, as DPRNN runs them), forward alone ("infer") and forward + backward
+    ("train"), interleaved."""
     with torch.inference_mode(False), torch.enable_grad():  # whatever the caller's mode
         return _probe(batch, steps, size, reps)
 
@@ -222,8 +223,8 @@ def probe(batch: int = 64, steps: int = 100, size: int = 128, reps: int = 3) -> 
 def _probe(batch: int, steps: int, size: int, reps: int) -> dict:
     with torch.random.fork_rng(devices=[]):  # the training's random state stays as it was
         torch.manual_seed(0)
-        module = nn.LSTM(size, size, batch_first=True, bidirectional=True)
-        x = torch.randn(batch, steps, size, requires_grad=True)
+        module = nn.LSTM(size, size, bidirectional=True)
+        x = torch.randn(steps, batch, size, requires_grad=True)
     runs = {"torch": lambda: module(x)[0], "steps": lambda: _run(module, x)}
 
     def infer(f):
