@@ -252,10 +252,16 @@ sub run_cluster {
 mkdir -p "\$(dirname "\$log")"
 { echo "# \$cmd"; echo "# Started at \$(date)"; echo "# Running on \$(hostname)"; echo "#"; } > "\$log"
 t0=\$(date +%s)
-# its own process group (setsid), so that a stop reaches all of the command's processes
-\$(command -v setsid) bash -c "set -o pipefail; \$cmd" >> "\$log" 2>&1 &
+# in the background, in the job's own process group (the scheduler's signals reach it as
+# before), watched for the heartbeat below
+bash -c "set -o pipefail; \$cmd" >> "\$log" 2>&1 &
 pid=\$!
 heartbeat=@{[shell_quote($heartbeat)]}
+tree() {  # <pid>: it and every process below it, listed before any is signalled
+  local child
+  echo "\$1"
+  for child in \$(ps -o pid= --ppid "\$1" 2>/dev/null); do tree "\$child"; done
+}
 (
   last=\$(stat -c %Y "\$heartbeat" 2>/dev/null); since=\$(date +%s)
   while sleep $look; do
@@ -264,8 +270,9 @@ heartbeat=@{[shell_quote($heartbeat)]}
     if [ \$((\$(date +%s) - since)) -ge $orphan ]; then
       echo "# $prog: stopping the task: \$heartbeat has not changed for $orphan s (the" \\
         "$prog waiting for this job was killed or lost its host)" >> "\$log"
-      kill -TERM -- -\$pid 2>/dev/null || kill -TERM \$pid
-      sleep 10; kill -KILL -- -\$pid 2>/dev/null
+      pids=\$(tree \$pid)
+      kill -TERM \$pids 2>/dev/null
+      sleep 10; kill -KILL \$pids 2>/dev/null
       exit
     fi
   done
