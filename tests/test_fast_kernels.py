@@ -16,6 +16,7 @@ from sepcore.losses import build_criterion
 from sepcore.models import build_model
 from sepcore.nn import kernels
 from sepcore.nn.kernels import reference_kernels, use_reference
+from sepcore.precision import cpu_flags
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -82,7 +83,7 @@ def _cpu_kind() -> tuple[str, str, bool]:
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     vendor = next((line.split(":", 1)[1].strip() for line in info.splitlines()
                    if line.startswith("vendor_id")), "")
-    return vendor, torch.backends.cpu.get_cpu_capability(), " amx_tile" in info
+    return vendor, torch.backends.cpu.get_cpu_capability(), "amx_tile" in cpu_flags()
 
 
 def test_reference_path_gives_the_frozen_fixture_bit_for_bit():

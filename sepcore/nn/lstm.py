@@ -6,7 +6,7 @@ a dozen elementwise operations on the gates. Here:
 - the input projection of every step is one large product per direction;
 - each step is one product per direction and one call into ``csrc/lstm.c``, which adds,
   activates (an inlined polynomial exp), updates the cell and writes the outputs of both
-  directions in one pass, straight into the ``[batch, time, directions * hidden]`` output;
+  directions in one pass, straight into the ``[time, batch, directions * hidden]`` output;
 - the backward pass runs the same way back in time, and then computes the input and
   weight gradients as large products over all steps.
 
@@ -49,6 +49,7 @@ from torch import nn
 from sepcore.errors import ConfigError
 from sepcore.nn import onednn
 from sepcore.nn.kernels import use_reference
+from sepcore.precision import cpu_flags
 
 log = logging.getLogger("sepcore.nn.lstm")
 
@@ -62,16 +63,6 @@ FASTER = 0.9  # auto keeps the step kernels where they take at most this share o
 
 _lib: ctypes.CDLL | None | bool = False  # False: not tried yet
 _decisions: dict[int, dict] = {}  # per thread count: {"train"/"infer": use the steps}
-
-
-def _cpu_flags() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return line
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def _cache_dir() -> Path:
@@ -90,8 +81,8 @@ def _compile() -> Path | None:
         log.warning("%s --version failed (%s): LSTMs run through torch's nn.LSTM", cc, e)
         return None
     sources = [f.read_text() for f in sorted(SOURCE.parent.glob("lstm*.[ch]"))]
-    key = hashlib.sha256("\0".join([*sources, version, " ".join(FLAGS),
-                                    _cpu_flags()]).encode()).hexdigest()[:16]
+    key = hashlib.sha256("\0".join([*sources, version, " ".join(FLAGS), platform.machine(),
+                                    " ".join(sorted(cpu_flags()))]).encode()).hexdigest()[:16]
     cache = _cache_dir()
     target = cache / f"lstm-{key}.so"
     if target.exists():
@@ -273,8 +264,9 @@ def _run_time_major(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return _LSTM.apply(x, w_ih, w_hh, bias)
     rows = max(1, INFERENCE_GATE_BYTES // (w_ih.numel() // x.shape[2] * x.shape[0]
                                             * x.element_size()))
-    return torch.cat([_forward(part, w_ih, w_hh, bias, keep=False)[0]
-                      for part in x.split(rows, dim=1)], dim=1)
+    with torch.no_grad():  # the products build no autograd nodes
+        return torch.cat([_forward(part, w_ih, w_hh, bias, keep=False)[0]
+                          for part in x.split(rows, dim=1)], dim=1)
 
 
 def _ptr(t: torch.Tensor, offset: int = 0) -> int:
@@ -290,13 +282,6 @@ def _apart(tensors: list[torch.Tensor]) -> int:
     return gap // tensors[0].element_size()
 
 
-def _mm(a: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
-    """``a @ w.T + b``: oneDNN's product in float32 (sepcore/nn/onednn.py), else torch's."""
-    if onednn.usable(a):
-        return onednn._product(a, w, b)
-    return torch.addmm(b, a, w.t()) if b is not None else torch.mm(a, w.t())
-
-
 def _forward(x, w_ih, w_hh, bias, keep: bool):
     """Run the recurrence on ``x [time, batch, features]``; with ``keep``, also return
     what the backward pass needs. Buffers are time-major (each step's rows contiguous),
@@ -310,7 +295,7 @@ def _forward(x, w_ih, w_hh, bias, keep: bool):
     if d == 2:
         xd.append(xd[0].flip(0))
     # every step's gates: pre-activations in, activations out (kept for the backward pass)
-    gates = [_mm(xd[k].view(t_len * n, c), w_ih[k], bias[k]) for k in range(d)]
+    gates = [onednn.linear(xd[k].view(t_len * n, c), w_ih[k], bias[k]) for k in range(d)]
     # h_in[:, t] is the output of step t - 1, the input of step t (zero at t = 0)
     h_in = x.new_zeros(d, t_len, n, h)
     cells = x.new_empty(d, t_len, n, h) if keep else None
@@ -318,7 +303,7 @@ def _forward(x, w_ih, w_hh, bias, keep: bool):
     y = x.new_empty(t_len, n, d * h)
     gd, hd = _apart(gates), t_len * n * h
     for t in range(t_len):
-        rec = [_mm(h_in[k, t], w_hh[k]) for k in range(d)] if t else None
+        rec = [onednn.linear(h_in[k, t], w_hh[k]) for k in range(d)] if t else None
         last = t == t_len - 1
         step(d, n, h, _ptr(gates[0], t * n * h4), gd, h4,
              _ptr(rec[0]) if t else None, _apart(rec) if t else 0, _ptr(cell), n * h,
@@ -357,12 +342,12 @@ class _LSTM(torch.autograd.Function):
                  _ptr(cells, t * n * h), _ptr(cells, (t - 1) * n * h) if t else None, cd, h,
                  _ptr(dcell), n * h)
             if t:
-                rec = [_mm(dgates[k][t * n:(t + 1) * n], w_hh_t[k]) for k in range(d)]
+                rec = [onednn.linear(dgates[k][t * n:(t + 1) * n], w_hh_t[k]) for k in range(d)]
         gates = dgates
         grad_x = grad_ih = grad_hh = grad_b = None
         if ctx.needs_input_grad[0]:
             w_ih_t = w_ih.detach().transpose(1, 2).contiguous()
-            dx = [_mm(gates[k], w_ih_t[k]).view(t_len, n, c) for k in range(d)]
+            dx = [onednn.linear(gates[k], w_ih_t[k]).view(t_len, n, c) for k in range(d)]
             grad_x = dx[0] + dx[1].flip(0) if d == 2 else dx[0]
         if ctx.needs_input_grad[1]:
             grad_ih = torch.stack([gates[k].t() @ xd[k].view(t_len * n, c) for k in range(d)])

@@ -11,7 +11,7 @@
  * step (time runs backwards for the reverse direction):
  *   gates G:   G + d*gd + r*gr, 4H values (pre-activations in, activations out: in place)
  *   recurrent A: A + d*ad + r*4H, NULL at the first step (zero)
- *   cell c:    c + (d*n + r)*H, the running state, in/out
+ *   cell c:    c + d*ccd + r*H, the running state, in/out
  *   saved c_t: cs + d*cd + r*cr (NULL: not kept)
  *   next h:    hn + d*hd + r*hr (NULL at the last step)
  *   output y:  y + d*yd + r*yr (signed strides: the reverse direction walks back in time)
