@@ -142,6 +142,7 @@ def test_gpu_is_requested_as_gres(slurm, tmp_path):  # noqa: F811
     assert re.search(r"sbatch: error: .*(gres|generic resource|configuration)", r.stderr,
                      re.IGNORECASE), r.stderr
     assert not slurm.queue(name="g")
+    assert not list((tmp_path / "log/q").glob("*.alive"))  # no heartbeat left behind
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

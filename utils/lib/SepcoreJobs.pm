@@ -296,6 +296,7 @@ EOF
   my $output = `$submit_line 2>&1`;
   if ($? != 0) {
     print STDERR "$prog: submitting failed (exit " . ($? >> 8) . "): $submit_line\n$output";
+    unlink $heartbeat;
     exit 1;
   }
   my $id = $b{parse_id}->($output);
