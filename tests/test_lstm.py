@@ -95,6 +95,14 @@ def test_the_module_itself_where_the_steps_do_not_apply(monkeypatch, case):
         assert torch.equal(L.lstm(m, x), m(x)[0])
 
 
+def test_torch_chosen_compiles_nothing(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEPCORE_LSTM", "torch")
+    monkeypatch.setenv("SEPCORE_CACHE", str(tmp_path))
+    monkeypatch.setattr(L, "_lib", False)
+    assert not L.usable(_module(torch.float32), torch.randn(1, 2, 5))
+    assert L._lib is False and list(tmp_path.iterdir()) == []
+
+
 def test_the_choice_variable_is_checked(monkeypatch):
     monkeypatch.setenv("SEPCORE_LSTM", "fastest")
     with pytest.raises(ConfigError, match="SEPCORE_LSTM.*auto, torch, steps.*fastest"):

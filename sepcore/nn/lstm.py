@@ -141,7 +141,7 @@ def usable(module: nn.Module, x: torch.Tensor) -> bool:
             and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
             and all(p.dtype == x.dtype for p in module.parameters())
             and not torch.is_autocast_enabled("cpu") and not use_reference()
-            and library() is not None and _steps_chosen(torch.is_grad_enabled()))
+            and _steps_chosen(torch.is_grad_enabled()))
 
 
 def _choice_from_env() -> str:
@@ -153,8 +153,10 @@ def _choice_from_env() -> str:
 
 def _steps_chosen(training: bool) -> bool:
     choice = _choice_from_env()
-    if choice != "auto":
-        return choice == "steps"
+    if choice == "torch" or library() is None:  # torch: nothing is compiled
+        return False
+    if choice == "steps":
+        return True
     threads = torch.get_num_threads()
     if threads not in _decisions:
         _decisions[threads] = _decide(threads)
