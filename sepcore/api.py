@@ -30,6 +30,7 @@ from sepcore.inference import (
 from sepcore.io.audio import fit_to_range
 from sepcore.precision import resolve_precision
 from sepcore.resample import resample
+from sepcore.shift_average import ShiftAveraged, shift_offsets
 from sepcore.stems import residual_stem_name
 
 
@@ -64,7 +65,8 @@ class SeparationModel:
         self.model_cfg = dict(model_cfg or {})
         self.device = torch.device("cpu")
         self._filtered: torch.nn.Module | None = None  # the model (+ Wiener filter)
-        self._runner: torch.nn.Module | None = None  # ... + post-filter
+        self._runner: torch.nn.Module | None = None  # ... (+ shifts) + post-filter
+        self.shifts = 1
         self.set_postfilter()
         self.precision = "fp32"
         self.to(device)
@@ -198,16 +200,29 @@ class SeparationModel:
         self._runner = None
         return self
 
+    def set_shifts(self, shifts: int = 1) -> SeparationModel:
+        """Average the estimates of ``shifts`` copies of the input delayed by fractions of
+        the model's frame hop (1: off; :class:`sepcore.inference.ShiftAveraged`). Costs
+        ``shifts`` forward passes. Raises ConfigError outside ``[1, hop]``."""
+        shift_offsets(shifts, int(getattr(self.model, "stride", 1) or 1))
+        self.shifts = shifts
+        self._runner = None
+        return self
+
     @property
     def runner(self) -> torch.nn.Module:
-        """What :meth:`separate_array` runs: the model (+ Wiener filter) (+ post-filter)."""
+        """What :meth:`separate_array` runs: the model (+ Wiener filter) (+ shifts)
+        (+ post-filter)."""
         if self._filtered is None:
             self.set_wiener()
         if self._runner is None:
             from sepcore.spectral.postfilter import PostFiltered
 
+            net = self._filtered
+            if self.shifts > 1:
+                net = ShiftAveraged(net, self.shifts, align=self.align_sources)
             pf = self.postfilter
-            self._runner = PostFiltered(self._filtered, **pf) if pf else self._filtered
+            self._runner = PostFiltered(net, **pf) if pf else net
         return self._runner
 
     def plan(

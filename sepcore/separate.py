@@ -120,6 +120,7 @@ def _setup(args):
     model.set_wiener(args.wiener_iterations, args.softmask, args.residual)
     model.set_postfilter(getattr(args, "postfilter", None))
     model.set_precision(getattr(args, "precision", "fp32"))
+    model.set_shifts(getattr(args, "shifts", 1))
     plan = model.plan(args.chunk_seconds, args.hop_seconds, args.whole_seconds)
     logger.info("model %s: %d Hz, sources %s; chunks of %.2f s every %.2f s; %s",
                 args.model, model.sample_rate, " ".join(model.sources),
@@ -201,6 +202,8 @@ def provenance(model_path: str, names: list[str], model, plan) -> dict:
         prov["precision"] = model.precision
     if getattr(model, "postfilter", None):  # as precision: none keeps the earlier record
         prov["postfilter"] = model.postfilter
+    if getattr(model, "shifts", 1) != 1:  # as precision
+        prov["shifts"] = model.shifts
     return prov
 
 

@@ -26,6 +26,8 @@
 #   --residual <>             Wiener filter: add a "residual" source (true|false)
 #   --postfilter <>           the post-filter of a one-source (enhancement) model
 #                             (true|false); default: its config's postfilter.enabled
+#   --shifts <1>              average the estimates of N inputs delayed by fractions of
+#                             the model's frame hop (Demucs's shift trick; N times the work)
 #   --num-threads <1>         torch CPU threads per job
 #   --precision <fp32>        fp32 or bf16 (bfloat16 autocast where the CPU has native
 #                             bfloat16, AMX or AVX-512 BF16; float32 with a warning elsewhere)
@@ -42,6 +44,7 @@ wiener_iterations=
 softmask=
 residual=
 postfilter=
+shifts=1
 num_threads=1
 precision=fp32
 force=false
@@ -51,6 +54,7 @@ force=false
 . "$(dirname "$0")/../utils/lib/estimate_jobs.sh"
 require_int --nj "$nj" 1
 require_int --num-threads "$num_threads" 1
+require_int --shifts "$shifts" 1
 [ -z "$chunk_seconds" ] || require_positive --chunk-seconds "$chunk_seconds"
 [ -z "$hop_seconds" ] || require_positive --hop-seconds "$hop_seconds"
 [ -z "$whole_seconds" ] || require_number --whole-seconds "$whole_seconds" 0
@@ -79,7 +83,7 @@ opts=()
 [ -n "$softmask" ] && opts+=(--softmask "$softmask")
 [ -n "$residual" ] && opts+=(--residual "$residual")
 [ -n "$postfilter" ] && opts+=(--postfilter "$postfilter")
-opts+=(--precision "$precision" --force "$force")
+opts+=(--shifts "$shifts" --precision "$precision" --force "$force")
 
 if [ "$force" = true ]; then  # a killed forced run must not leave the old model's outputs
   rm -rf "$out/wav" "$out/scores" "$out/separate.json" "$out/sources" "$out"/spk*.scp

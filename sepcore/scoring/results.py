@@ -86,7 +86,8 @@ def results_md(s: dict) -> str:
         lines.append(f"- estimates: model {prov['model']} (sha256 {prov['model_sha256'][:16]}), "
                      f"window {prov['window']}, hop {prov['hop']}, wiener {prov['wiener']}"
                      + (f", precision {prov['precision']}" if "precision" in prov else "")
-                     + (f", postfilter {prov['postfilter']}" if "postfilter" in prov else ""))
+                     + (f", postfilter {prov['postfilter']}" if "postfilter" in prov else "")
+                     + (f", shifts {prov['shifts']}" if "shifts" in prov else ""))
     cache = s.get("input_cache")
     if cache is not None:
         used = cache["used"]
