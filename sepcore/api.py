@@ -202,7 +202,7 @@ class SeparationModel:
 
     def set_shifts(self, shifts: int = 1) -> SeparationModel:
         """Average the estimates of ``shifts`` copies of the input delayed by fractions of
-        the model's frame hop (1: off; :class:`sepcore.inference.ShiftAveraged`). Costs
+        the model's frame hop (1: off; :class:`sepcore.shift_average.ShiftAveraged`). Costs
         ``shifts`` forward passes. Raises ConfigError outside ``[1, hop]``."""
         shift_offsets(shifts, int(getattr(self.model, "stride", 1) or 1))
         self.shifts = shifts

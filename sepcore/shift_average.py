@@ -37,9 +37,10 @@ class ShiftAveraged(ModelWrapper):
     Args:
         model (nn.Module): the separation model (``[B(, C), T]`` → ``[B, S(, C), T]``).
         shifts (int): number of delays (1: the model alone).
-        align (bool): reorder each delayed estimate's sources to best match the undelayed
-            one's (models trained with PIT, whose source order is arbitrary); False for
-            models with a fixed source order (music stems).
+        align (bool): reorder each delayed estimate's sources to best match the sum of
+            those before it, so all follow the undelayed one's order (models trained with
+            PIT, whose source order is arbitrary); False for models with a fixed source
+            order (music stems).
     """
 
     def __init__(self, model: torch.nn.Module, shifts: int, align: bool = True):
@@ -58,9 +59,9 @@ class ShiftAveraged(ModelWrapper):
                 total = y.clone()
                 continue
             if self.align and y.shape[1] > 1:
-                first, cur = total.cpu().numpy(), y.cpu().numpy()
+                ref, cur = total.cpu().numpy(), y.cpu().numpy()
                 for b in range(y.shape[0]):
-                    perm = best_permutation(first[b].reshape(y.shape[1], -1),
+                    perm = best_permutation(ref[b].reshape(y.shape[1], -1),
                                             cur[b].reshape(y.shape[1], -1))
                     y[b] = y[b, torch.as_tensor(perm, device=y.device)]
             total += y

@@ -31,7 +31,7 @@ its parametric Wiener post-filter (sepcore/spectral/postfilter.py); ``--postfilt
 false`` turns it off, ``true`` on (with the config's or the default settings).
 ``--shifts N`` averages the estimates of N copies of the input delayed by fractions of
 the model's frame hop (Demucs's shift trick, spread evenly instead of at random; see
-sepcore/inference.py): N times the work, about +0.3 dB SI-SDR for the mini recipe's
+sepcore/shift_average.py): N times the work, about +0.3 dB SI-SDR for the mini recipe's
 ConvTasNet (egs/mini/convtasnet/README.md).
 Existing outputs are not overwritten without ``--force true``: each input's outputs are
 written to temporary files and published together, with a link that fails when the
