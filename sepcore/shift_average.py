@@ -47,7 +47,7 @@ class ShiftAveraged(ModelWrapper):
         super().__init__(model)
         self.offsets = shift_offsets(shifts, int(self.stride or 1))
         self.align = align
-        self.num_sources = getattr(model, "num_sources", None)
+        self.num_sources = getattr(model, "num_sources", 1)  # separate_chunked's default
         self.extra_context = self.offsets[-1]
 
     def forward(self, mixture: torch.Tensor) -> torch.Tensor:
