@@ -30,8 +30,7 @@ class WeightAverage:
     def update(self, model: nn.Module) -> None:
         self.updates += 1
         weight = 1.0 - min(self.decay, (1 + self.updates) / (10 + self.updates))
-        for average, current in zip(self.model.parameters(), model.parameters()):
-            average.lerp_(current, weight)
+        torch._foreach_lerp_(list(self.model.parameters()), list(model.parameters()), weight)
         for average, current in zip(self.model.buffers(), model.buffers()):
             average.copy_(current)
 

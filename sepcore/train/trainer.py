@@ -98,8 +98,11 @@ class Trainer:
         decay = tcfg["ema_decay"]
         self.ema = WeightAverage(self.model, decay) if decay else None
         ocfg = cfg["optim"]
+        # fused: one kernel over all parameters instead of ~10 ops per tensor (on the mini
+        # recipe's 175 tensors a Python loop that was ~10% of a CPU step)
         self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=ocfg["lr"], weight_decay=ocfg["weight_decay"]
+            self.model.parameters(), lr=ocfg["lr"], weight_decay=ocfg["weight_decay"],
+            fused=dist.device.type in ("cpu", "cuda"),
         )
         scfg = cfg["scheduler"]
         self.lr_policy = LRPolicy(self.optimizer, ocfg, scfg, tcfg["max_minutes"],
