@@ -4,6 +4,7 @@ on any machine), and the causal config is trained exactly the same way."""
 from pathlib import Path
 
 from sepcore.config import load_config
+from sepcore.models import build_model
 
 CONF = Path(__file__).resolve().parents[1] / "egs/mini/convtasnet/conf"
 
@@ -31,8 +32,6 @@ def test_causal_config_differs_only_in_causality():
 def test_train_yaml_model_is_the_measured_one():
     # 7 blocks a repeat without the skip path: the README's 0.33 M parameters and a
     # receptive field of 1 s on either side of a sample (6 blocks: 0.5 s)
-    from sepcore.models import build_model
-
     model = build_model(load_config(str(CONF / "train.yaml"))["model"])
     assert sum(p.numel() for p in model.parameters()) == 329437
     assert model.receptive_field() == 8192
