@@ -24,21 +24,16 @@ The parameters are the ``nn.LSTM``'s own (``weight_ih_l0``, ``..._reverse``), so
 files do not change; :func:`lstm` calls the module itself for everything this does not
 cover (several layers, projections, GRUs, bfloat16 autocast, other devices, the reference
 kernels, a machine where the C file does not compile). The C file is compiled at first use
-with the machine's C compiler for its own instruction set, into ``$SEPCORE_CACHE``
-(default ``~/.cache/sepcore``), under a name that hashes the sources, the compiler and the
-CPU's flags; a machine without a compiler logs it once and takes torch's LSTM.
+for this machine (sepcore/nn/cbuild.py); a machine without a compiler logs it once and
+takes torch's LSTM.
 """
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import json
 import logging
 import os
-import platform
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -47,14 +42,11 @@ import torch
 from torch import nn
 
 from sepcore.errors import ConfigError
-from sepcore.nn import onednn
+from sepcore.nn import cbuild, onednn
 from sepcore.nn.kernels import use_reference
-from sepcore.precision import cpu_flags
 
 log = logging.getLogger("sepcore.nn.lstm")
 
-SOURCE = Path(__file__).resolve().parent / "csrc" / "lstm.c"
-FLAGS = ["-O3", "-ffast-math", "-march=native", "-shared", "-fPIC"]
 # inference splits the batch so that the gates of all steps stay under this many bytes
 INFERENCE_GATE_BYTES = 256 << 20
 
@@ -65,49 +57,8 @@ _lib: ctypes.CDLL | None | bool = False  # False: not tried yet
 _decisions: dict[int, dict] = {}  # per thread count: {"train"/"infer": use the steps}
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("SEPCORE_CACHE") or Path.home() / ".cache" / "sepcore")
-
-
 def _compile() -> Path | None:
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        log.warning("no C compiler (cc, gcc or $CC): LSTMs run through torch's nn.LSTM")
-        return None
-    try:
-        version = subprocess.run([cc, "--version"], capture_output=True, text=True,
-                                 timeout=30).stdout
-    except (OSError, subprocess.SubprocessError) as e:
-        log.warning("%s --version failed (%s): LSTMs run through torch's nn.LSTM", cc, e)
-        return None
-    sources = [f.read_text() for f in sorted(SOURCE.parent.glob("lstm*.[ch]"))]
-    key = hashlib.sha256("\0".join([*sources, version, " ".join(FLAGS), platform.machine(),
-                                    " ".join(sorted(cpu_flags()))]).encode()).hexdigest()[:16]
-    cache = _cache_dir()
-    target = cache / f"lstm-{key}.so"
-    if target.exists():
-        return target
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        # compiled beside the target and renamed onto it: concurrent first uses each
-        # build their own file and the last rename wins, never a half-written library
-        fd, tmp = tempfile.mkstemp(prefix=target.name + ".", dir=cache)
-        os.close(fd)
-    except OSError as e:
-        log.warning("cannot write in %s (%s): LSTMs run through torch's nn.LSTM", cache, e)
-        return None
-    try:
-        done = subprocess.run([cc, *FLAGS, "-o", tmp, str(SOURCE), "-lm"],
-                              capture_output=True, text=True, timeout=300)
-        if done.returncode == 0:
-            os.replace(tmp, target)
-            return target
-        log.warning("compiling %s failed: LSTMs run through torch's nn.LSTM\n%s",
-                    SOURCE, done.stderr.strip())
-    except (OSError, subprocess.SubprocessError) as e:
-        log.warning("could not build %s (%s): LSTMs run through torch's nn.LSTM", SOURCE, e)
-    Path(tmp).unlink(missing_ok=True)
-    return None
+    return cbuild.build("lstm", [], log, "LSTMs run through torch's nn.LSTM")
 
 
 def library() -> ctypes.CDLL | None:
