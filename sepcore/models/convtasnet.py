@@ -82,10 +82,10 @@ class TCNBlock(nn.Module):
         and the norms' affine transforms are folded into the depthwise taps and that
         product (sepcore/nn/channels_last.py).
         """
-        y = cl.prelu(cl.linear(x, self.in_conv), self.act1)
+        y = cl.prelu_norm(cl.linear(x, self.in_conv), self.act1, self.norm1)
         y = cl.depthwise(self.norm1, y, self.dconv, self.pad if self.causal else self.pad // 2)
-        y = cl.prelu(y, self.act2)
-        out = cl.norm_linear(self.norm2, y, *self.res_skip_product())
+        y = cl.prelu_norm(y, self.act2, self.norm2)
+        out = cl.affine_linear(self.norm2, y, *self.res_skip_product())
         if self.res_conv is not None:
             x = x + out[..., :self.res_conv.out_channels]
         if self.skip_conv is not None:

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sepcore.nn import onednn
+from sepcore.nn import onednn, tcn_kernels
 from sepcore.nn.conv import overlap_add_frames
 from sepcore.nn.norm import ChannelLayerNorm, CumulativeLayerNorm, GlobalLayerNorm
 
@@ -53,11 +53,26 @@ def affine(norm: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     return norm.gamma.view(-1), norm.beta.view(-1)
 
 
+def prelu_norm(x: torch.Tensor, act: nn.PReLU, norm: nn.Module) -> torch.Tensor:
+    """``normalize(norm, prelu(x, act))``: one compiled pass forward and backward for a
+    gLN after a one-slope PReLU (sepcore/nn/tcn_kernels.py) where it is available."""
+    if (isinstance(norm, GlobalLayerNorm) and act.weight.numel() == 1
+            and tcn_kernels.available(x)):
+        return tcn_kernels.prelu_norm(x, act.weight, norm.eps)
+    return normalize(norm, prelu(x, act))
+
+
 def norm_linear(norm: nn.Module, x: torch.Tensor, weight: torch.Tensor,
                 bias: torch.Tensor | None) -> torch.Tensor:
     """``linear(norm(x))`` with the norm's affine transform folded into the weights."""
+    return affine_linear(norm, normalize(norm, x), weight, bias)
+
+
+def affine_linear(norm: nn.Module, x: torch.Tensor, weight: torch.Tensor,
+                  bias: torch.Tensor | None) -> torch.Tensor:
+    """``linear(gain * x + shift)`` for the norm's (gain, shift) and a normalized ``x``."""
     weight, bias = fold(weight.reshape(weight.shape[0], -1), bias, *affine(norm))
-    return onednn.linear(normalize(norm, x), weight, bias)
+    return onednn.linear(x, weight, bias)
 
 
 def fold(weight: torch.Tensor, bias: torch.Tensor | None, gain: torch.Tensor,
@@ -215,7 +230,8 @@ def _column_sum(x: torch.Tensor) -> torch.Tensor:
 
 
 def depthwise(norm: nn.Module, x: torch.Tensor, conv: nn.Conv1d, pad_left: int) -> torch.Tensor:
-    """``conv(pad(norm(x)))`` for a depthwise ``conv`` on channels-last ``x``.
+    """``conv(pad(gain * x + shift))`` for a depthwise ``conv`` on channels-last ``x``, the
+    output of :func:`normalize` (or :func:`prelu_norm`), and the norm's (gain, shift).
 
     ``pad_left`` frames of zeros before and enough after to keep the length; the norm's
     affine transform is folded into the taps (its shift only where a tap sees a frame).
@@ -225,9 +241,11 @@ def depthwise(norm: nn.Module, x: torch.Tensor, conv: nn.Conv1d, pad_left: int) 
     w = conv.weight.view(-1, taps)
     offsets = tuple(k * dilation - pad_left for k in range(taps))
     bias = conv.bias if conv.bias is not None else w.new_zeros(w.shape[0])
+    args = (x, w * gain[:, None], w * shift[:, None], bias, offsets)
+    if tcn_kernels.available(x):
+        return tcn_kernels.depthwise(*args)
     centred = taps > 1 and taps % 2 == 1 and pad_left == dilation * (taps - 1) // 2
-    fn = _DepthwiseConv if centred and _conv_ok(x) else _Depthwise
-    return fn.apply(normalize(norm, x), w * gain[:, None], w * shift[:, None], bias, offsets)
+    return (_DepthwiseConv if centred and _conv_ok(x) else _Depthwise).apply(*args)
 
 
 def _conv_ok(x: torch.Tensor) -> bool:
