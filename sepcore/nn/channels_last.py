@@ -2,9 +2,10 @@
 
 In this layout a 1x1 convolution is one matrix product over ``batch * frames`` rows
 (``F.linear``), which reaches the BLAS kernels' speed, where ``conv1d`` on
-``[batch, channels, frames]`` does not; a centred depthwise convolution is one oneDNN
-conv over an image of the frames (:class:`_DepthwiseConv`), others a sum of shifted row
-blocks scaled per channel (contiguous, vectorised along the channels); the norms'
+``[batch, channels, frames]`` does not; a depthwise convolution, and a gLN after a PReLU,
+are compiled passes where sepcore/nn/tcn_kernels.py builds, and otherwise one oneDNN conv
+over an image of the frames (centred taps, :class:`_DepthwiseConv`) or a sum of shifted
+row blocks scaled per channel (contiguous, vectorised along the channels); the norms'
 per-channel affine transforms fold into the weights of the product that follows, so
 they cost no pass over the activations. Every function takes the parameters of the
 standard modules (``nn.Conv1d``, the norms of sepcore/nn/norm.py), so model files are
